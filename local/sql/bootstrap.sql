@@ -1,0 +1,131 @@
+-- What Supabase's Postgres image provides and plain Postgres lacks: roles, grants, the auth
+-- schema and its helpers, the extensions schema. Applied by the local stack before
+-- supabase/migrations on every start; idempotent. Never part of the migrations, which must
+-- run unchanged on hosted Supabase (where all of this already exists).
+
+-- Roles ------------------------------------------------------------------------------------
+do $$
+declare r text;
+begin
+  foreach r in array array['anon', 'authenticated', 'service_role', 'authenticator',
+    'supabase_auth_admin', 'supabase_storage_admin', 'dashboard_user', 'supabase_admin'] loop
+    if not exists (select 1 from pg_roles where rolname = r) then
+      execute format('create role %I', r);
+    end if;
+  end loop;
+end $$;
+
+alter role anon nologin noinherit;
+alter role authenticated nologin noinherit;
+alter role service_role nologin noinherit bypassrls;
+alter role authenticator login noinherit;
+alter role supabase_auth_admin login noinherit createrole;
+alter role supabase_storage_admin login noinherit;
+alter role supabase_admin login superuser createdb createrole replication bypassrls;
+grant anon, authenticated, service_role to authenticator;
+grant anon, authenticated, service_role to postgres;
+alter role authenticator set statement_timeout = '8s';
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+
+-- Schemas and default privileges, as Supabase sets them -------------------------------------
+create schema if not exists extensions;
+grant usage on schema extensions to public;
+grant usage on schema public to postgres, anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to postgres, anon, authenticated, service_role;
+alter role postgres set search_path = "$user", public, extensions;
+alter database postgres set search_path = "$user", public, extensions;
+
+-- Extensions Supabase ships pre-installed ---------------------------------------------------
+create extension if not exists pgcrypto with schema extensions;
+create extension if not exists "uuid-ossp" with schema extensions;
+create extension if not exists supabase_vault;
+
+-- auth: the parts of GoTrue's schema that application code touches -------------------------
+create schema if not exists auth authorization supabase_auth_admin;
+grant usage on schema auth to anon, authenticated, service_role, postgres;
+
+create table if not exists auth.users (
+  instance_id uuid,
+  id uuid primary key default gen_random_uuid(),
+  aud varchar(255) default 'authenticated',
+  role varchar(255) default 'authenticated',
+  email varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  invited_at timestamptz,
+  confirmation_token varchar(255),
+  recovery_token varchar(255),
+  last_sign_in_at timestamptz,
+  raw_app_meta_data jsonb default '{"provider": "email", "providers": ["email"]}'::jsonb,
+  raw_user_meta_data jsonb default '{}'::jsonb,
+  is_super_admin boolean,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  phone text unique,
+  phone_confirmed_at timestamptz,
+  banned_until timestamptz,
+  is_sso_user boolean not null default false,
+  deleted_at timestamptz,
+  is_anonymous boolean not null default false
+);
+create unique index if not exists users_email_partial_key on auth.users (email) where is_sso_user = false;
+alter table auth.users owner to supabase_auth_admin;
+grant select on auth.users to service_role, postgres;
+grant all on auth.users to postgres;
+
+create or replace function auth.jwt() returns jsonb
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+create or replace function auth.uid() returns uuid
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+
+create or replace function auth.email() returns text
+language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.email', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
+  )::text
+$$;
+
+grant execute on function auth.jwt(), auth.uid(), auth.role(), auth.email()
+  to anon, authenticated, service_role, postgres;
+
+-- PostgREST reloads its schema cache when migrations change the schema, as on Supabase.
+create or replace function extensions.pgrst_ddl_watch() returns event_trigger
+language plpgsql as $$
+begin
+  notify pgrst, 'reload schema';
+end $$;
+
+do $$
+begin
+  if not exists (select 1 from pg_event_trigger where evtname = 'pgrst_ddl_watch') then
+    create event trigger pgrst_ddl_watch on ddl_command_end
+      execute procedure extensions.pgrst_ddl_watch();
+  end if;
+  if not exists (select 1 from pg_event_trigger where evtname = 'pgrst_drop_watch') then
+    create event trigger pgrst_drop_watch on sql_drop
+      execute procedure extensions.pgrst_ddl_watch();
+  end if;
+end $$;

@@ -1,0 +1,51 @@
+// GET /functions/v1/health: is the database reachable, are the migrations applied, which LLM
+// providers are configured (and whether they are the local fakes), which Aide version runs.
+// It answers 200 when healthy and 503 when the database cannot be reached. No secrets.
+import postgres from "postgres";
+import { createApp } from "../_shared/http.ts";
+import { AIDE_VERSION } from "../_shared/version.ts";
+
+const sql = postgres(Deno.env.get("SUPABASE_DB_URL")!, {
+  max: 1,
+  idle_timeout: 20,
+  connect_timeout: 5,
+  onnotice: () => {},
+});
+
+function providerStatus(name: "openai" | "anthropic") {
+  const key = Deno.env.get(name === "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY");
+  if (!key) return "not_configured";
+  const fakes = (Deno.env.get("AIDE_FAKE_PROVIDERS") ?? "").split(",");
+  return fakes.includes(name) ? "fake" : "configured";
+}
+
+async function database() {
+  const started = performance.now();
+  try {
+    const [row] = await sql<{ version: string | null; count: number }[]>`
+      select max(version) as version, count(*)::int as count
+      from supabase_migrations.schema_migrations`;
+    return {
+      reachable: true,
+      latency_ms: Math.round(performance.now() - started),
+      migration_version: row.version,
+      migrations_applied: row.count,
+    };
+  } catch (e) {
+    return { reachable: false, error: (e as { code?: string }).code ?? "connection_failed" };
+  }
+}
+
+const app = createApp("health");
+
+app.get("/", async (c) => {
+  const db = await database();
+  return c.json({
+    status: db.reachable ? "ok" : "degraded",
+    version: AIDE_VERSION,
+    database: db,
+    providers: { openai: providerStatus("openai"), anthropic: providerStatus("anthropic") },
+  }, db.reachable ? 200 : 503);
+});
+
+Deno.serve(app.fetch);
