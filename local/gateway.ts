@@ -64,11 +64,19 @@ const serveCapture = (...args: unknown[]) => {
     (args.find((a) => typeof a === "object" && a && "handler" in a) as { handler?: Handler })
       ?.handler;
   if (handler) handlers.set(loading, handler as Handler);
-  return { finished: new Promise(() => {}), shutdown: async () => {}, ref() {}, unref() {}, addr: { hostname: "127.0.0.1", port, transport: "tcp" } };
+  return {
+    finished: new Promise(() => {}),
+    shutdown: async () => {},
+    ref() {},
+    unref() {},
+    addr: { hostname: "127.0.0.1", port, transport: "tcp" },
+  };
 };
 (Deno as unknown as { serve: unknown }).serve = serveCapture;
 
-for (const entry of [...Deno.readDirSync(FUNCTIONS_DIR)].sort((a, b) => a.name.localeCompare(b.name))) {
+for (
+  const entry of [...Deno.readDirSync(FUNCTIONS_DIR)].sort((a, b) => a.name.localeCompare(b.name))
+) {
   if (!entry.isDirectory || entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
   const file = join(FUNCTIONS_DIR, entry.name, "index.ts");
   try {
@@ -82,7 +90,9 @@ for (const entry of [...Deno.readDirSync(FUNCTIONS_DIR)].sort((a, b) => a.name.l
     if (!handlers.has(entry.name) && typeof mod.default?.fetch === "function") {
       handlers.set(entry.name, mod.default.fetch.bind(mod.default));
     }
-    if (!handlers.has(entry.name)) throw new Error("index.ts neither calls Deno.serve nor exports default { fetch }");
+    if (!handlers.has(entry.name)) {
+      throw new Error("index.ts neither calls Deno.serve nor exports default { fetch }");
+    }
   } catch (e) {
     bootErrors.set(entry.name, String(e));
     log({ level: "error", msg: "function failed to boot", function: entry.name, error: String(e) });
@@ -107,12 +117,19 @@ async function invokeFunction(req: Request, info: Deno.ServeHandlerInfo, url: UR
   const [, name] = url.pathname.match(/^\/functions\/v1\/([^/]+)/) ?? [];
   const handler = handlers.get(name);
   if (bootErrors.has(name)) {
-    return json(503, { code: "BOOT_ERROR", message: "Function failed to start (please check logs)" });
+    return json(503, {
+      code: "BOOT_ERROR",
+      message: "Function failed to start (please check logs)",
+    });
   }
-  if (!handler) return json(404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  if (!handler) {
+    return json(404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  }
   if (req.method !== "OPTIONS" && !noJwtCheck.has(name)) {
     const claims = await callerClaims(req);
-    if (claims === "missing") return json(401, { code: 401, message: "Missing authorization header" });
+    if (claims === "missing") {
+      return json(401, { code: 401, message: "Missing authorization header" });
+    }
     if (!claims) return json(401, { code: 401, message: "Invalid JWT" });
   }
   const inner = new URL(url.pathname.slice("/functions/v1".length) + url.search, url.origin);
@@ -144,7 +161,13 @@ const server = serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async 
   else if (url.pathname === "/auth/v1/.well-known/jwks.json") res = json(200, publicJwks);
   else res = json(404, { code: "NOT_FOUND", message: "no route" });
   // Paths only: query strings and headers may carry tokens.
-  log({ msg: "request", method: req.method, path: url.pathname, status: res.status, ms: Math.round(performance.now() - started) });
+  log({
+    msg: "request",
+    method: req.method,
+    path: url.pathname,
+    status: res.status,
+    ms: Math.round(performance.now() - started),
+  });
   return res;
 });
 log({ msg: "gateway listening", port, functions: [...handlers.keys()] });

@@ -8,7 +8,14 @@ import { type Child, run, spawnLogged, waitFor } from "./process.ts";
 const isRoot = Deno.uid() === 0;
 const asPostgres = (cmd: string, args: string[]) =>
   isRoot
-    ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", cmd, ...args]] as const
+    ? ["setpriv", [
+      "--reuid=postgres",
+      "--regid=postgres",
+      "--init-groups",
+      "--",
+      cmd,
+      ...args,
+    ]] as const
     : [cmd, args] as const;
 
 export const dataDir = (cfg: StackConfig) => join(cfg.dir, "pgdata");
@@ -86,7 +93,7 @@ export function psqlFile(cfg: StackConfig, file: string) {
 
 /** Applies supabase/migrations with the real Supabase CLI, as `supabase db push` would. */
 export function migrate(cfg: StackConfig) {
-  return run(BIN.supabase, ["migration", "up", "--db-url", dbUrl(cfg)], {
+  return run(BIN.supabase, ["migration", "up", "--yes", "--db-url", dbUrl(cfg)], {
     cwd: ROOT,
     env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
   });

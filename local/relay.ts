@@ -52,7 +52,14 @@ export async function startRelay(dbUrl: string, log: (event: Record<string, unkn
       };
     }
     await sql`insert into net._http_response ${sql({ id: req.id, ...row })}`;
-    log({ event: "pg_net", id: req.id, method: req.method, url: new URL(req.url).pathname, status: row.status_code, ms: Date.now() - started });
+    log({
+      event: "pg_net",
+      id: req.id,
+      method: req.method,
+      url: new URL(req.url).pathname,
+      status: row.status_code,
+      ms: Date.now() - started,
+    });
   }
 
   async function drainQueue() {

@@ -8,7 +8,7 @@
 // the background and returns once it is ready. Either way, once the stack is ready its URLs
 // and keys are in .local/<stack>/stack.env.
 import { join } from "node:path";
-import { BIN, dbUrl, readEnvFile, ROOT, stackConfig, type StackConfig } from "./config.ts";
+import { BIN, dbUrl, readEnvFile, ROOT, type StackConfig, stackConfig } from "./config.ts";
 import { apiKey, generateSigningKeys, jwks, type SigningKeys } from "./jwt.ts";
 import { type Child, spawnLogged, stopChild, waitFor } from "./process.ts";
 import { ensureCluster, migrate, psqlFile, startPostgres, waitForPostgres } from "./postgres.ts";
@@ -56,16 +56,17 @@ async function loadOrCreateKeys(cfg: StackConfig): Promise<SigningKeys> {
 }
 
 /**
- * Provider settings for the functions: real keys from the environment or
- * supabase/functions/.env when present, otherwise the fake servers of local/fakes.
+ * Provider settings for the functions: on the dev stack, real keys from the environment or
+ * supabase/functions/.env when present; otherwise (and always on the test and bench stacks,
+ * which must never spend real money) the fake servers of local/fakes.
  */
 function providerEnv(cfg: StackConfig, secrets: Record<string, string>) {
-  const fake = {
-    openai: !(Deno.env.get("OPENAI_API_KEY") || secrets.OPENAI_API_KEY),
-    anthropic: !(Deno.env.get("ANTHROPIC_API_KEY") || secrets.ANTHROPIC_API_KEY),
-  };
+  const real = (name: string) => cfg.name === "dev" && !!(Deno.env.get(name) || secrets[name]);
+  const fake = { openai: !real("OPENAI_API_KEY"), anthropic: !real("ANTHROPIC_API_KEY") };
   const env: Record<string, string> = {};
-  for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]) {
+  for (
+    const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
+  ) {
     const value = Deno.env.get(name) ?? secrets[name];
     if (value) env[name] = value;
   }
@@ -101,7 +102,9 @@ async function httpOk(url: string) {
 async function supervise(cfg: StackConfig, fresh: boolean) {
   const p = paths(cfg);
   const existing = runningPid(cfg);
-  if (existing && existing !== Deno.pid) throw new Error(`the ${cfg.name} stack is already running (pid ${existing}); npm stop first`);
+  if (existing && existing !== Deno.pid) {
+    throw new Error(`the ${cfg.name} stack is already running (pid ${existing}); npm stop first`);
+  }
   if (fresh) await Deno.remove(cfg.dir, { recursive: true }).catch(() => {});
   Deno.mkdirSync(p.logs, { recursive: true });
   Deno.writeTextFileSync(p.pid, String(Deno.pid));
@@ -132,7 +135,9 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     children.push(child);
     child.exited.then((status) => {
       if (stopping || retired.has(child)) return;
-      log(`${child.name} exited unexpectedly (code ${status.code}); see ${p.logs}/${child.name}.log`);
+      log(
+        `${child.name} exited unexpectedly (code ${status.code}); see ${p.logs}/${child.name}.log`,
+      );
       shutdown(1);
     });
     return child;
@@ -158,18 +163,21 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
 
     // PostgREST, verifying JWTs against the same JWKS.
     const postgrestConf = join(cfg.dir, "postgrest.conf");
-    Deno.writeTextFileSync(postgrestConf, [
-      `db-uri = "${dbUrl(cfg, "authenticator")}"`,
-      `db-schemas = "public"`,
-      `db-extra-search-path = "public, extensions"`,
-      `db-anon-role = "anon"`,
-      `db-pool = 20`,
-      `jwt-secret = "@${p.jwks}"`,
-      `server-host = "127.0.0.1"`,
-      `server-port = ${cfg.ports.postgrest}`,
-      `admin-server-port = ${cfg.ports.postgrestAdmin}`,
-      `log-level = "warn"`,
-    ].join("\n") + "\n");
+    Deno.writeTextFileSync(
+      postgrestConf,
+      [
+        `db-uri = "${dbUrl(cfg, "authenticator")}"`,
+        `db-schemas = "public"`,
+        `db-extra-search-path = "public, extensions"`,
+        `db-anon-role = "anon"`,
+        `db-pool = 20`,
+        `jwt-secret = "@${p.jwks}"`,
+        `server-host = "127.0.0.1"`,
+        `server-port = ${cfg.ports.postgrest}`,
+        `admin-server-port = ${cfg.ports.postgrestAdmin}`,
+        `log-level = "warn"`,
+      ].join("\n") + "\n",
+    );
     track(spawnLogged("postgrest", BIN.postgrest, [postgrestConf], { logDir: p.logs }));
     await waitFor("PostgREST", () => httpOk(`http://127.0.0.1:${cfg.ports.postgrestAdmin}/ready`));
 
@@ -178,11 +186,18 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     const providers = providerEnv(cfg, secrets);
     if (providers.fake.openai || providers.fake.anthropic) {
       track(spawnLogged("fakes", BIN.deno, [
-        "run", "-A", join(ROOT, "local/fakes/server.ts"),
-        "--openai-port", String(cfg.ports.openai),
-        "--anthropic-port", String(cfg.ports.anthropic),
+        "run",
+        "-A",
+        join(ROOT, "local/fakes/server.ts"),
+        "--openai-port",
+        String(cfg.ports.openai),
+        "--anthropic-port",
+        String(cfg.ports.anthropic),
       ], { logDir: p.logs }));
-      await waitFor("fake providers", () => httpOk(`http://127.0.0.1:${cfg.ports.openai}/__fake/requests`));
+      await waitFor(
+        "fake providers",
+        () => httpOk(`http://127.0.0.1:${cfg.ports.openai}/__fake/requests`),
+      );
     }
 
     // Functions behind the gateway, with the env vars Supabase gives every function.
@@ -213,7 +228,11 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
         functions = startFunctions();
       });
     }
-    await waitFor("the functions gateway", () => httpOk(`${apiUrl}/auth/v1/.well-known/jwks.json`), 60_000);
+    await waitFor(
+      "the functions gateway",
+      () => httpOk(`${apiUrl}/auth/v1/.well-known/jwks.json`),
+      60_000,
+    );
 
     const stackEnv = {
       SUPABASE_URL: apiUrl,

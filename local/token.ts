@@ -3,8 +3,8 @@
 // with the stack's key. `npm run token -- alice@example.com` prints one; tests use the same code.
 import postgres from "postgres";
 import { join } from "node:path";
-import { dbUrl, parseEnv, stackConfig, type StackConfig } from "./config.ts";
-import { signJwt, type SigningKeys } from "./jwt.ts";
+import { dbUrl, parseEnv, type StackConfig, stackConfig } from "./config.ts";
+import { type SigningKeys, signJwt } from "./jwt.ts";
 
 export interface IssuedToken {
   userId: string;

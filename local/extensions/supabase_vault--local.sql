@@ -1,7 +1,5 @@
 -- Local stand-in for Supabase Vault: vault.secrets, vault.decrypted_secrets,
 -- vault.create_secret and vault.update_secret with Supabase's signatures.
-create schema vault;
-
 create table vault.secrets (
   id uuid primary key default gen_random_uuid(),
   name text unique,

@@ -4,7 +4,7 @@
 -- Extensions, where Supabase puts them (never in public).
 create extension if not exists vector with schema extensions;
 create extension if not exists pg_trgm with schema extensions;
-create extension if not exists pg_cron;
+create extension if not exists pg_cron with schema pg_catalog;
 create extension if not exists pg_net with schema extensions;
 
 -- Privileged functions live here: not exposed through the API, callable only by the roles

@@ -21,7 +21,11 @@ export function errorBody(code: string, message: string, details?: unknown) {
 }
 
 /** One JSON line per event on stdout. Never pass tokens, keys or message content. */
-export function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}) {
+export function log(
+  level: "info" | "warn" | "error",
+  msg: string,
+  fields: Record<string, unknown> = {},
+) {
   console.log(JSON.stringify({ at: new Date().toISOString(), level, msg, ...fields }));
 }
 
@@ -33,12 +37,15 @@ export type AppEnv = { Variables: { requestId: string } };
  */
 export function createApp(name: string) {
   const app = new Hono<AppEnv>().basePath(`/${name}`);
-  app.use("*", cors({
-    origin: (origin) => origin || "*",
-    allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"],
-    allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-    maxAge: 86400,
-  }));
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => origin || "*",
+      allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"],
+      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      maxAge: 86400,
+    }),
+  );
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id") ?? crypto.randomUUID();
     c.set("requestId", requestId);
@@ -54,13 +61,24 @@ export function createApp(name: string) {
       ms: Math.round(performance.now() - started),
     });
   });
-  app.notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) =>
+    c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404)
+  );
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
-    if (err instanceof HTTPException) {
-      return c.json(errorBody("bad_request", err.message || "Bad request"), err.status as ContentfulStatusCode);
+    if (err instanceof ApiError) {
+      return c.json(errorBody(err.code, err.message, err.details), err.status);
     }
-    log("error", "unhandled error", { function: name, request_id: c.get("requestId"), error: String(err) });
+    if (err instanceof HTTPException) {
+      return c.json(
+        errorBody("bad_request", err.message || "Bad request"),
+        err.status as ContentfulStatusCode,
+      );
+    }
+    log("error", "unhandled error", {
+      function: name,
+      request_id: c.get("requestId"),
+      error: String(err),
+    });
     return c.json(errorBody("internal", "Internal error"), 500);
   });
   return app;

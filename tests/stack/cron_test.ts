@@ -1,0 +1,39 @@
+// pg_cron runs the jobs that migrations register. Debian's pg_cron 1.4 has minute resolution,
+// so the test moves the migration's daily job to every minute and waits for one run.
+import assert from "node:assert/strict";
+import { connect, until } from "../_support/stack.ts";
+
+Deno.test("the pg_cron job registered by a migration runs and does its work", async () => {
+  const sql = connect();
+  try {
+    const [job] = await sql`select jobid, schedule, command from cron.job
+                            where jobname = 'aide-purge-cron-history'`;
+    assert.equal(job.schedule, "17 3 * * *");
+
+    // A run record from two weeks ago that the job must purge.
+    const [old] = await sql`
+      insert into cron.job_run_details (jobid, job_pid, database, username, command, status,
+                                        return_message, start_time, end_time)
+      values (${job.jobid}, 0, 'postgres', 'postgres', ${job.command}, 'succeeded', 'old',
+              now() - interval '14 days', now() - interval '14 days')
+      returning runid`;
+    await sql`select cron.alter_job(${job.jobid}, schedule := '* * * * *')`;
+    try {
+      const [run] = await until(
+        "a run of the job",
+        () =>
+          sql`select status, return_message from cron.job_run_details
+            where jobid = ${job.jobid} and runid <> ${old.runid} and status in ('succeeded', 'failed')`
+            .then((rows) => rows.length ? rows : null),
+        90_000,
+      );
+      assert.equal(run.status, "succeeded", run.return_message);
+      const left = await sql`select 1 from cron.job_run_details where runid = ${old.runid}`;
+      assert.equal(left.length, 0, "the two-week-old run record was not purged");
+    } finally {
+      await sql`select cron.alter_job(${job.jobid}, schedule := ${job.schedule})`;
+    }
+  } finally {
+    await sql.end();
+  }
+});
