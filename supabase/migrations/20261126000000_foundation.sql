@@ -12,6 +12,7 @@ create extension if not exists pg_net with schema extensions;
 create schema if not exists private;
 revoke all on schema private from public;
 grant usage on schema private to postgres, service_role;
+alter default privileges in schema private revoke execute on functions from public;
 
 -- Profiles: one per auth user, created by a trigger on auth.users.
 create table public.profiles (

@@ -35,8 +35,8 @@ export type AppEnv = { Variables: { requestId: string } };
  * A Hono app for the function `name`. Supabase routes /functions/v1/<name>/* to the function
  * with the path /<name>/*, hence the base path.
  */
-export function createApp(name: string) {
-  const app = new Hono<AppEnv>().basePath(`/${name}`);
+export function createApp<E extends AppEnv = AppEnv>(name: string) {
+  const app = new Hono<E>().basePath(`/${name}`);
   app.use(
     "*",
     cors({

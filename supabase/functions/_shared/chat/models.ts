@@ -1,0 +1,99 @@
+// The model registry (table `models`) and chat settings (table `app_settings`), as the LLM
+// layer needs them.
+import type { Tx } from "../db.ts";
+import { ApiError } from "../http.ts";
+import type { ModelSpec } from "../llm/types.ts";
+
+export interface ModelRow {
+  alias: string;
+  provider: ModelSpec["provider"];
+  provider_model: string;
+  base_url: string | null;
+  api_key_env: string | null;
+  display_name: string;
+  purpose: "chat" | "utility" | "embedding";
+  context_window: number;
+  max_output_tokens: number;
+  capabilities: Record<string, unknown>;
+  fallback: string[];
+}
+
+export function toSpec(row: ModelRow): ModelSpec {
+  return {
+    alias: row.alias,
+    provider: row.provider,
+    providerModel: row.provider_model,
+    baseUrl: row.base_url ?? undefined,
+    apiKeyEnv: row.api_key_env ?? undefined,
+    contextWindow: row.context_window,
+    maxOutputTokens: row.max_output_tokens,
+    capabilities: {
+      tools: row.capabilities.tools === true,
+      reasoning: row.capabilities.reasoning === true,
+      promptCaching: row.capabilities.prompt_caching === true,
+    },
+  };
+}
+
+const DEFAULT_KEY_ENV = {
+  anthropic: "ANTHROPIC_API_KEY",
+  openai: "OPENAI_API_KEY",
+  openai_compatible: "OPENAI_API_KEY",
+};
+
+/** Whether the functions have a key for this model's provider. */
+export function providerConfigured(row: Pick<ModelRow, "provider" | "api_key_env">): boolean {
+  return Boolean(Deno.env.get(row.api_key_env ?? DEFAULT_KEY_ENV[row.provider]));
+}
+
+/**
+ * The model and its fallbacks, in the order to try them: enabled models only, and only those
+ * whose provider is configured. Unknown or disabled aliases are the caller's error (422).
+ */
+export async function modelChain(tx: Tx, alias: string, purpose: ModelRow["purpose"][] = ["chat"]) {
+  const [first] = await tx<
+    ModelRow[]
+  >`select * from public.models where alias = ${alias} and enabled`;
+  if (!first || !purpose.includes(first.purpose)) {
+    throw new ApiError(422, "unknown_model", `Unknown or disabled model "${alias}"`);
+  }
+  const rest = first.fallback.length
+    ? await tx<
+      ModelRow[]
+    >`select * from public.models where alias = any(${first.fallback}) and enabled`
+    : [];
+  const ordered = [
+    first,
+    ...first.fallback.map((a) => rest.find((r) => r.alias === a)).filter((r) => r !== undefined),
+  ];
+  const usable = ordered.filter(providerConfigured);
+  if (usable.length === 0) {
+    throw new ApiError(
+      503,
+      "provider_not_configured",
+      `No provider key is configured for "${alias}"`,
+    );
+  }
+  return usable.map(toSpec);
+}
+
+export interface ChatSettings {
+  defaultModel: string;
+  utilityModel: string;
+  systemPrompt: string;
+  maxToolSteps: number;
+  contextBudgetRatio: number;
+}
+
+export async function chatSettings(tx: Tx): Promise<ChatSettings> {
+  const rows = await tx<{ key: string; value: unknown }[]>`
+    select key, value from public.app_settings where key like 'chat.%'`;
+  const get = (key: string) => rows.find((r) => r.key === key)?.value;
+  return {
+    defaultModel: String(get("chat.default_model") ?? "claude-sonnet-4.5"),
+    utilityModel: String(get("chat.utility_model") ?? "gpt-5-mini"),
+    systemPrompt: String(get("chat.system_prompt") ?? "You are a helpful assistant."),
+    maxToolSteps: Number(get("chat.max_tool_steps") ?? 5),
+    contextBudgetRatio: Number(get("chat.context_budget_ratio") ?? 0.6),
+  };
+}

@@ -1,0 +1,167 @@
+// The part of sending a message that happens before any model is called, in one transaction
+// as the user: the conversation must be theirs, the user message is stored, the assistant
+// message is created, and everything the reply needs is read. A repeated client_message_id
+// finds the reply that already exists instead.
+import type { CurrentUser } from "../auth.ts";
+import { asUser, type Tx } from "../db.ts";
+import { ApiError } from "../http.ts";
+import type { HistoryMessage, StoredSummary } from "./context.ts";
+import { chatSettings, modelChain } from "./models.ts";
+import type { ReplyPlan } from "./reply.ts";
+
+export interface SendInput {
+  content: string;
+  clientMessageId?: string;
+  model?: string;
+  /** undefined: answer after the active leaf; null: a new root (editing the first message). */
+  parentId?: string | null;
+}
+
+export type Prepared = { plan: ReplyPlan } | { existingReplyId: string };
+
+interface ConversationRow {
+  id: string;
+  model: string;
+  system_prompt: string | null;
+  title: string | null;
+  active_leaf_id: string | null;
+  summary: string | null;
+  summary_through_id: string | null;
+}
+
+async function lockConversation(tx: Tx, id: string) {
+  const [conversation] = await tx<ConversationRow[]>`
+    select id, model, system_prompt, title, active_leaf_id, summary, summary_through_id
+    from public.conversations where id = ${id} and deleted_at is null for update`;
+  if (!conversation) throw new ApiError(404, "not_found", "Conversation not found");
+  return conversation;
+}
+
+/** The branch ending at `leafId`, oldest first. */
+export function branch(tx: Tx, leafId: string) {
+  return tx<(HistoryMessage & { status: string })[]>`
+    with recursive path as (
+      select id, parent_id, role, content, status, 0 as depth from public.messages where id = ${leafId}
+      union all
+      select m.id, m.parent_id, m.role, m.content, m.status, p.depth + 1
+      from public.messages m join path p on m.id = p.parent_id
+    )
+    select id, role, content, status from path order by depth desc`;
+}
+
+async function planReply(
+  tx: Tx,
+  user: CurrentUser,
+  requestId: string,
+  conversation: ConversationRow,
+  userMessageId: string,
+  modelAlias: string,
+): Promise<ReplyPlan> {
+  const settings = await chatSettings(tx);
+  const chain = await modelChain(tx, modelAlias);
+  const utilityChain = await modelChain(tx, settings.utilityModel, ["utility", "chat"]);
+  const [{ id: assistantId }] = await tx<{ id: string }[]>`
+    select private.open_assistant_message(${conversation.id}, ${userMessageId}, ${modelAlias}) as id`;
+  const history = await branch(tx, userMessageId);
+  const [profile] = await tx<
+    { timezone: string }[]
+  >`select timezone from public.profiles where id = ${user.id}`;
+  const firstExchange = conversation.title === null && history.length === 1;
+  return {
+    requestId,
+    userId: user.id,
+    timezone: profile?.timezone ?? "UTC",
+    conversationId: conversation.id,
+    assistantId,
+    chain,
+    utilityChain,
+    settings,
+    system: conversation.system_prompt ?? settings.systemPrompt,
+    history: history.map(({ id, role, content }) => ({ id, role, content })),
+    summary: conversation.summary && conversation.summary_through_id
+      ? {
+        text: conversation.summary,
+        throughId: conversation.summary_through_id,
+      } satisfies StoredSummary
+      : null,
+    titleFrom: firstExchange ? history[0].content : null,
+    startedAt: performance.now(),
+  };
+}
+
+export function prepareSend(
+  user: CurrentUser,
+  conversationId: string,
+  input: SendInput,
+  requestId: string,
+): Promise<Prepared> {
+  return asUser(user.claims, async (tx) => {
+    const conversation = await lockConversation(tx, conversationId);
+    if (input.clientMessageId) {
+      const [existing] = await tx<{ reply_id: string | null }[]>`
+        select (select r.id from public.messages r where r.parent_id = u.id and r.role = 'assistant'
+                order by r.created_at limit 1) as reply_id
+        from public.messages u
+        where u.conversation_id = ${conversationId} and u.client_message_id = ${input.clientMessageId}`;
+      if (existing?.reply_id) return { existingReplyId: existing.reply_id };
+      if (existing) {
+        throw new ApiError(409, "conflict", "This message was already sent and has no reply");
+      }
+    }
+    const parentId = input.parentId === undefined ? conversation.active_leaf_id : input.parentId;
+    if (parentId) {
+      const [parent] = await tx`select 1 from public.messages
+                                where id = ${parentId} and conversation_id = ${conversationId}`;
+      if (!parent) {
+        throw new ApiError(
+          422,
+          "invalid_parent",
+          "parent_id is not a message of this conversation",
+        );
+      }
+    }
+    const model = input.model ?? conversation.model;
+    const [message] = await tx<{ id: string }[]>`
+      insert into public.messages (conversation_id, parent_id, role, parts, content, client_message_id)
+      values (${conversationId}, ${parentId}, 'user', ${
+      tx.json([{ type: "text", text: input.content }])
+    },
+              ${input.content}, ${input.clientMessageId ?? null})
+      returning id`;
+    if (model !== conversation.model) {
+      await tx`update public.conversations set model = ${model} where id = ${conversationId}`;
+    }
+    return { plan: await planReply(tx, user, requestId, conversation, message.id, model) };
+  });
+}
+
+/** A new answer to the user message that `messageId` answers (or is), as a sibling branch. */
+export function prepareRegenerate(
+  user: CurrentUser,
+  conversationId: string,
+  messageId: string,
+  model: string | undefined,
+  requestId: string,
+): Promise<Prepared> {
+  return asUser(user.claims, async (tx) => {
+    const conversation = await lockConversation(tx, conversationId);
+    const [message] = await tx<{ id: string; role: string; parent_id: string | null }[]>`
+      select id, role, parent_id from public.messages
+      where id = ${messageId} and conversation_id = ${conversationId}`;
+    if (!message) throw new ApiError(404, "not_found", "Message not found");
+    const userMessageId = message.role === "user" ? message.id : message.parent_id;
+    if (!userMessageId) {
+      throw new ApiError(422, "invalid_message", "This message answers no user message");
+    }
+    return {
+      plan: await planReply(
+        tx,
+        user,
+        requestId,
+        conversation,
+        userMessageId,
+        model ?? conversation.model,
+      ),
+    };
+  });
+}

@@ -1,0 +1,123 @@
+// Replaying a reply from the database: the whole of a finished one, or, for one still being
+// generated (by any instance), the text so far and then the rest as it is saved.
+import type { CurrentUser } from "../auth.ts";
+import { asUser } from "../db.ts";
+import type { ChatStreamEvent } from "../stream/events.ts";
+import type { Part } from "./reply.ts";
+
+const POLL_MS = 100;
+/** A reply still "streaming" this long after we started following it is left to recovery. */
+const FOLLOW_LIMIT_MS = Number(Deno.env.get("AIDE_FOLLOW_LIMIT_MS") ?? 400_000);
+
+interface Row {
+  status: string;
+  content: string;
+  parts: Part[];
+  finish_reason: string | null;
+  error_type: string | null;
+  error_details: { message?: string } | null;
+}
+
+const load = (user: CurrentUser, conversationId: string, messageId: string) =>
+  asUser(
+    user.claims,
+    (tx) =>
+      tx<Row[]>`select status, content, parts, finish_reason, error_type, error_details
+              from public.messages
+              where id = ${messageId} and conversation_id = ${conversationId} and role = 'assistant'`,
+  ).then((rows) => rows[0] ?? null);
+
+export async function replyExists(user: CurrentUser, conversationId: string, messageId: string) {
+  return (await load(user, conversationId, messageId)) !== null;
+}
+
+function partsToEvents(parts: Part[]): ChatStreamEvent[] {
+  return parts.flatMap((p, i): ChatStreamEvent[] => {
+    switch (p.type) {
+      case "text":
+        return [{ type: "text-delta", id: `text-${i}`, delta: p.text }, {
+          type: "text-end",
+          id: `text-${i}`,
+        }];
+      case "reasoning":
+        return [{ type: "reasoning-delta", id: `reasoning-${i}`, delta: p.text }, {
+          type: "reasoning-end",
+          id: `reasoning-${i}`,
+        }];
+      case "tool_call":
+        return [{
+          type: "tool-input-available",
+          toolCallId: p.id,
+          toolName: p.name,
+          input: p.input,
+        }];
+      case "tool_result":
+        return [
+          p.is_error
+            ? {
+              type: "tool-output-error",
+              toolCallId: p.tool_call_id,
+              errorText: JSON.stringify(p.output),
+            }
+            : { type: "tool-output-available", toolCallId: p.tool_call_id, output: p.output },
+        ];
+      default:
+        return [];
+    }
+  });
+}
+
+function ending(messageId: string, row: Row): ChatStreamEvent {
+  if (row.status === "aborted") return { type: "abort", reason: "stopped" };
+  if (row.status === "error") {
+    return {
+      type: "error",
+      code: row.error_type ?? "error",
+      message: row.error_details?.message ?? "The reply failed",
+    };
+  }
+  const finishReason = row.finish_reason === "length" || row.finish_reason === "tool-calls"
+    ? row.finish_reason
+    : "stop";
+  return { type: "finish", messageId, finishReason };
+}
+
+export async function* replay(
+  user: CurrentUser,
+  conversationId: string,
+  messageId: string,
+): AsyncGenerator<ChatStreamEvent> {
+  let row = await load(user, conversationId, messageId);
+  if (!row) return;
+  yield { type: "start", messageId, conversationId };
+  const final = (r: Row) => !["pending", "streaming"].includes(r.status);
+  if (final(row)) {
+    yield* partsToEvents(row.parts);
+    yield ending(messageId, row);
+    return;
+  }
+  // Still generating: follow the saved text.
+  const deadline = Date.now() + FOLLOW_LIMIT_MS;
+  let sent = 0;
+  while (row) {
+    if (row.content.length > sent) {
+      yield { type: "text-delta", id: "text-0", delta: row.content.slice(sent) };
+      sent = row.content.length;
+    }
+    if (final(row)) {
+      yield { type: "text-end", id: "text-0" };
+      yield ending(messageId, row);
+      return;
+    }
+    if (Date.now() > deadline) {
+      yield {
+        type: "error",
+        code: "timeout",
+        message: "The reply is taking too long; fetch the message later",
+      };
+      return;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    row = await load(user, conversationId, messageId);
+  }
+}

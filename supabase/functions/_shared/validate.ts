@@ -1,0 +1,67 @@
+// Input validation at the edge: every body, query and path parameter goes through a zod
+// schema before any work is done, so bad input gets a clear 4xx and writes nothing.
+import type { Context } from "hono";
+import { z } from "zod";
+import { ApiError } from "./http.ts";
+
+/** Largest JSON body any endpoint accepts unless it says otherwise. */
+export const MAX_JSON_BYTES = 1_000_000;
+
+function issues(error: z.ZodError) {
+  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
+}
+
+export function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ApiError(400, "invalid_request", `Invalid ${where}`, issues(result.error));
+  }
+  return result.data;
+}
+
+/** Reads and validates a JSON body: 415 if it is not JSON, 413 if too large, 400 if malformed. */
+export async function jsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  maxBytes = MAX_JSON_BYTES,
+): Promise<z.output<S>> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the body as application/json");
+  }
+  const declared = Number(c.req.header("content-length") ?? 0);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON");
+  }
+  return parse(schema, value, "body");
+}
+
+const tooLarge = (max: number) =>
+  new ApiError(413, "payload_too_large", `The body is larger than ${max} bytes`);
+
+export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return parse(schema, c.req.query(), "query parameters");
+}
+
+export const uuidParam = (c: Context, name: string) =>
+  parse(z.uuid(), c.req.param(name), `path parameter "${name}"`);
+
+/** Opaque pagination cursors: base64url JSON, validated on the way back in. */
+export function encodeCursor(value: unknown): string {
+  return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.output<S> {
+  try {
+    const json = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    const result = schema.safeParse(JSON.parse(json));
+    if (result.success) return result.data;
+  } catch { /* fall through */ }
+  throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again without it");
+}

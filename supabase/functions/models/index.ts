@@ -1,0 +1,43 @@
+// GET /models: the chat models the caller may use, whether their provider is configured, and
+// their current prices (USD per million tokens).
+import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
+import { asUser } from "../_shared/db.ts";
+import { createApp } from "../_shared/http.ts";
+import { chatSettings, type ModelRow, providerConfigured } from "../_shared/chat/models.ts";
+
+const app = createApp<AuthedEnv>("models");
+app.use("*", requireUser);
+
+app.get("/", async (c) => {
+  const user = c.get("user");
+  const { rows, settings } = await asUser(user.claims, async (tx) => ({
+    settings: await chatSettings(tx),
+    rows: await tx<(ModelRow & { price: Record<string, number> | null })[]>`
+      select m.*, (select jsonb_build_object(
+                 'input', p.input_per_mtok, 'output', p.output_per_mtok,
+                 'cached_read', p.cached_read_per_mtok, 'cache_write', p.cache_write_per_mtok,
+                 'reasoning', coalesce(p.reasoning_per_mtok, p.output_per_mtok),
+                 'effective_from', p.effective_from)
+               from public.model_prices p
+               where p.model_alias = m.alias and p.effective_from <= now()
+               order by p.effective_from desc limit 1) as price
+      from public.models m where m.purpose = 'chat' order by m.alias`,
+  }));
+  return c.json({
+    default_model: settings.defaultModel,
+    models: rows.map((m) => ({
+      id: m.alias,
+      name: m.display_name,
+      provider: m.provider,
+      provider_model: m.provider_model,
+      context_window: m.context_window,
+      max_output_tokens: m.max_output_tokens,
+      capabilities: m.capabilities,
+      fallback: m.fallback,
+      provider_configured: providerConfigured(m),
+      price_per_mtok_usd: m.price,
+    })),
+  });
+});
+
+Deno.serve(app.fetch);
