@@ -1,0 +1,103 @@
+// Helpers for chat tests against the running stack: a small API client, SSE reading, and the
+// fake providers' control routes (scripts and request log).
+import type { LogEntry, Script } from "../../local/fakes/script.ts";
+import { call, connect, env, FUNCTIONS_URL, newUser } from "./stack.ts";
+export { until } from "./stack.ts";
+
+export const SONNET = "claude-sonnet-4-5-20250929";
+export const GPT = "gpt-5.2";
+
+/** A unique word to find a test's own requests in the shared fakes' log. */
+export const marker = (label = "m") => `${label}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+
+type Provider = "openai" | "anthropic";
+const fakeBase = (p: Provider) =>
+  new URL(p === "openai" ? env.AIDE_FAKE_OPENAI_URL : env.AIDE_FAKE_ANTHROPIC_URL).origin;
+
+export async function queueScript(
+  provider: Provider,
+  script: Script,
+  match: { model?: string; contains?: string },
+  times = 1,
+) {
+  const res = await fetch(`${fakeBase(provider)}/__fake/scripts`, {
+    method: "POST",
+    body: JSON.stringify({ script, match, times }),
+  });
+  if (!res.ok) throw new Error(`queueing a script failed: ${res.status} ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+export async function providerRequests(provider: Provider, contains: string): Promise<LogEntry[]> {
+  const res = await fetch(`${fakeBase(provider)}/__fake/requests?contains=${encodeURIComponent(contains)}`);
+  return await res.json();
+}
+
+/** Parses an SSE body into its `data:` payloads (JSON, or the raw string such as "[DONE]"). */
+export async function readSse(res: Response): Promise<unknown[]> {
+  const text = await res.text();
+  return text.split("\n\n").map((frame) => frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"))
+    .filter((data) => data !== "")
+    .map((data) => {
+      try {
+        return JSON.parse(data);
+      } catch {
+        return data;
+      }
+    });
+}
+
+// deno-lint-ignore no-explicit-any
+export type Chunk = Record<string, any>;
+
+export interface ChatUser {
+  userId: string;
+  email: string;
+  token: string;
+  api(path: string, init?: RequestInit & { json?: unknown }): ReturnType<typeof call>;
+  /** Sends a message and returns the raw streaming response (not yet read). */
+  send(conversationId: string, body: unknown, query?: string): Promise<Response>;
+  createConversation(body?: Record<string, unknown>): Promise<string>;
+}
+
+export async function chatUser(prefix = "chat"): Promise<ChatUser> {
+  const u = await newUser(prefix);
+  const api = (path: string, init: RequestInit & { json?: unknown } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.json !== undefined) headers.set("content-type", "application/json");
+    return call(`${FUNCTIONS_URL}${path}`, {
+      ...init,
+      headers,
+      token: u.token,
+      body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    });
+  };
+  return {
+    ...u,
+    api,
+    send: (conversationId, body, query = "") =>
+      fetch(`${FUNCTIONS_URL}/conversations/${conversationId}/messages${query}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${u.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+    async createConversation(body = { title: "test conversation" }) {
+      const res = await api("/conversations", { method: "POST", json: body });
+      if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
+      return res.body.id;
+    },
+  };
+}
+
+/** Runs `fn` with a superuser connection to the test database. */
+export async function withDb<T>(fn: (sql: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
+  const sql = connect();
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+export const textOf = (chunks: Chunk[]) =>
+  chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join("");
