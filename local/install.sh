@@ -56,7 +56,9 @@ fi
 # npm toolchain: reinstall when package-lock.json is newer than the installed tree.
 if [ ! -x node_modules/.bin/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing the npm toolchain (deno, supabase CLI, PostgREST)"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  # `npm install`, not `npm ci`: npm 11's ci rejects this lock file over the CLI's optional
+  # per-platform packages; install still honours the pinned versions in package-lock.json.
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 # Stand-ins for Supabase's pg_net and Vault, installed as extensions so that migrations can

@@ -148,15 +148,4 @@ export function captureProxy(target: string) {
   };
 }
 
-/** Rejects if `promise` takes longer than `ms`, so a hanging stream fails instead of hanging. */
-export async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within } from "../fakes/helpers.ts";

@@ -52,6 +52,16 @@ const CONVERSATION_COLUMNS =
 // deno-lint-ignore no-explicit-any
 type Row = Record<string, any>;
 
+/** Token counts and cost (stored in micro-USD, shown in USD). */
+const usageJson = (r: Row) => ({
+  input_tokens: r.input_tokens,
+  output_tokens: r.output_tokens,
+  cached_read_tokens: r.cached_read_tokens,
+  cache_write_tokens: r.cache_write_tokens,
+  reasoning_tokens: r.reasoning_tokens,
+  cost_usd: r.cost_micro_usd / 1e6,
+});
+
 function conversationJson(r: Row) {
   return {
     id: r.id,
@@ -66,14 +76,7 @@ function conversationJson(r: Row) {
     created_at: r.created_at,
     updated_at: r.updated_at,
     active_leaf_id: r.active_leaf_id,
-    usage: {
-      input_tokens: r.input_tokens,
-      output_tokens: r.output_tokens,
-      cached_read_tokens: r.cached_read_tokens,
-      cache_write_tokens: r.cache_write_tokens,
-      reasoning_tokens: r.reasoning_tokens,
-      cost_usd: r.cost_micro_usd / 1e6,
-    },
+    usage: usageJson(r),
     ...(r.group ? { group: r.group } : {}),
   };
 }
@@ -97,14 +100,7 @@ function messageJson(r: Row) {
     model: r.model,
     provider: r.provider,
     finish_reason: r.finish_reason,
-    usage: {
-      input_tokens: r.input_tokens,
-      output_tokens: r.output_tokens,
-      cached_read_tokens: r.cached_read_tokens,
-      cache_write_tokens: r.cache_write_tokens,
-      reasoning_tokens: r.reasoning_tokens,
-      cost_usd: r.cost_micro_usd / 1e6,
-    },
+    usage: usageJson(r),
     latency_ms: r.latency_ms,
     ttft_ms: r.ttft_ms,
     error: r.error_type ? { type: r.error_type, details: r.error_details } : null,
