@@ -27,7 +27,16 @@ export interface StackConfig {
   durable: boolean;
 }
 
-const BASE_PORT: Record<string, number> = { dev: 54321, test: 55321, bench: 56321 };
+// test2..test4: extra throwaway stacks, so that several people (or agents) can run the tests
+// on one machine at once: AIDE_STACK=test2 npm test.
+const BASE_PORT: Record<string, number> = {
+  dev: 54321,
+  test: 55321,
+  bench: 56321,
+  test2: 57321,
+  test3: 58321,
+  test4: 59321,
+};
 
 export function stackConfig(name = "dev"): StackConfig {
   const base = BASE_PORT[name];

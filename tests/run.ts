@@ -2,11 +2,12 @@
 // every test against it (Deno tests under tests/, pgTAP tests under tests/db/ with pg_prove),
 // stops the stack, and ends with a line of its own: `N passed, K failed`.
 //
-// Extra arguments go to `deno test`, e.g. `npm test -- --filter pg_net`.
+// Extra arguments go to `deno test`, e.g. `npm test -- --filter pg_net`. AIDE_STACK=test2 (or
+// test3, test4) runs on another throwaway stack, to run two suites on one machine at once.
 import { join } from "node:path";
 import { BIN, dbUrl, ROOT, stackConfig } from "../local/config.ts";
 
-const cfg = stackConfig("test");
+const cfg = stackConfig(Deno.env.get("AIDE_STACK") ?? "test");
 const stack = (...args: string[]) =>
   new Deno.Command(BIN.deno, {
     args: ["run", "-A", join(ROOT, "local/stack.ts"), ...args, "--stack", cfg.name],
