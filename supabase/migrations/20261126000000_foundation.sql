@@ -41,6 +41,15 @@ create policy "profiles: update own" on public.profiles
 revoke insert, update, delete on public.profiles from anon, authenticated;
 grant update (display_name, timezone, preferences) on public.profiles to authenticated;
 
+-- Admin rights come from profiles.role; policies call this (RLS, not only TypeScript, decides).
+create function private.is_admin() returns boolean
+language sql stable security definer set search_path = '' as $$
+  select exists (select 1 from public.profiles where id = (select auth.uid()) and role = 'admin')
+$$;
+revoke execute on function private.is_admin() from public, anon;
+grant usage on schema private to authenticated;
+grant execute on function private.is_admin() to authenticated;
+
 create function private.touch_updated_at() returns trigger
 language plpgsql set search_path = '' as $$
 begin

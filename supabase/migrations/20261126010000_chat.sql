@@ -230,7 +230,7 @@ create table public.usage_ledger (
   id bigint generated always as identity primary key,
   call_id uuid not null unique,
   request_id text,
-  user_id uuid references auth.users (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
   conversation_id uuid references public.conversations (id) on delete set null,
   message_id uuid references public.messages (id) on delete set null,
   product text not null default 'chat',
@@ -264,6 +264,50 @@ create policy "usage_ledger: owner reads" on public.usage_ledger
   for select to authenticated using (user_id = (select auth.uid()));
 revoke insert, update, delete on public.usage_ledger from anon, authenticated;
 
+-- Daily totals per user, model and product step, kept up to date by a trigger on the ledger.
+-- Usage reports read these; the ledger's detail can then be purged after its retention window.
+create table public.usage_daily (
+  user_id uuid not null references auth.users (id) on delete cascade,
+  day date not null,
+  model text not null,
+  product text not null,
+  product_step text not null,
+  calls int not null default 0,
+  input_tokens bigint not null default 0,
+  output_tokens bigint not null default 0,
+  cached_read_tokens bigint not null default 0,
+  cache_write_tokens bigint not null default 0,
+  reasoning_tokens bigint not null default 0,
+  cost_micro_usd bigint not null default 0,
+  primary key (user_id, day, model, product, product_step)
+);
+alter table public.usage_daily enable row level security;
+create policy "usage_daily: owner reads" on public.usage_daily
+  for select to authenticated using (user_id = (select auth.uid()));
+revoke insert, update, delete on public.usage_daily from anon, authenticated;
+
+create function private.roll_up_usage() returns trigger
+language plpgsql security definer set search_path = '' as $$
+begin
+  insert into public.usage_daily as d (user_id, day, model, product, product_step, calls,
+    input_tokens, output_tokens, cached_read_tokens, cache_write_tokens, reasoning_tokens, cost_micro_usd)
+  values (new.user_id, (new.created_at at time zone 'UTC')::date, new.model, new.product,
+    new.product_step, 1, new.input_tokens, new.output_tokens, new.cached_read_tokens,
+    new.cache_write_tokens, new.reasoning_tokens, new.cost_micro_usd)
+  on conflict (user_id, day, model, product, product_step) do update set
+    calls = d.calls + 1,
+    input_tokens = d.input_tokens + excluded.input_tokens,
+    output_tokens = d.output_tokens + excluded.output_tokens,
+    cached_read_tokens = d.cached_read_tokens + excluded.cached_read_tokens,
+    cache_write_tokens = d.cache_write_tokens + excluded.cache_write_tokens,
+    reasoning_tokens = d.reasoning_tokens + excluded.reasoning_tokens,
+    cost_micro_usd = d.cost_micro_usd + excluded.cost_micro_usd;
+  return null;
+end $$;
+
+create trigger usage_ledger_roll_up after insert on public.usage_ledger
+  for each row execute function private.roll_up_usage();
+
 -- Privileged functions of the chat pipeline ----------------------------------------------------
 -- They live in `private` (not exposed by the API) and are called by the functions over their
 -- database connection: either inside a transaction that runs as the user (auth.uid() set), or
@@ -288,7 +332,6 @@ begin
   return new_id;
 end $$;
 revoke execute on function private.open_assistant_message(uuid, uuid, text) from public, anon;
-grant usage on schema private to authenticated;
 grant execute on function private.open_assistant_message(uuid, uuid, text) to authenticated;
 
 -- Saves the reply so far; returns whether someone asked to stop it.
