@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -43,6 +45,7 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
       origin: (origin) => origin || "*",
       allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"],
       allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["retry-after", "x-request-id"],
       maxAge: 86400,
     }),
   );
@@ -66,7 +69,7 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) {
-      return c.json(errorBody(err.code, err.message, err.details), err.status);
+      return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
     }
     if (err instanceof HTTPException) {
       return c.json(

@@ -1,0 +1,106 @@
+// Per-user limits, kept in Postgres so they hold across any number of function instances:
+// rate limits per route class (429 with Retry-After) and the monthly budget (soft limit: a
+// cheaper model answers; hard limit: 402 before any provider is called). The numbers live in
+// app_settings (rate_limit.*, budget.*) with per-user overrides on the profile.
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AuthedEnv } from "./auth.ts";
+import { sql } from "./db.ts";
+import { ApiError } from "./http.ts";
+
+export type RouteClass = "chat" | "write";
+
+interface RateLimitRow {
+  allowed: boolean;
+  max_requests: number | null;
+  window_seconds: number;
+  retry_after_seconds: number;
+}
+
+export interface BudgetStatus {
+  budget_usd: number | null;
+  spent_usd: number;
+  soft_limit_usd: number | null;
+  state: "ok" | "soft" | "hard";
+  downgrade_model: string | null;
+  period_start: string;
+  resets_at: string;
+}
+
+/** What the chat pipeline answers with past the soft limit, and what the stream tells the user. */
+export interface ModelOverride {
+  model: string;
+  notice: { code: string; message: string };
+}
+
+function throwIfLimited(r: RateLimitRow, routeClass: RouteClass) {
+  if (r.allowed) return;
+  throw new ApiError(
+    429,
+    "rate_limited",
+    `Too many ${routeClass} requests: at most ${r.max_requests} per ${r.window_seconds} s`,
+    { retry_after_seconds: r.retry_after_seconds },
+    { "retry-after": String(r.retry_after_seconds) },
+  );
+}
+
+/** Counts one request of the class for the user; 429 once over the limit. */
+export async function enforceRateLimit(userId: string, routeClass: RouteClass) {
+  const [r] = await sql<RateLimitRow[]>`
+    select * from private.check_rate_limit(${userId}, ${routeClass})`;
+  throwIfLimited(r, routeClass);
+}
+
+/**
+ * Rate limits every write (POST, PATCH, DELETE) as class "write", except the paths given,
+ * which count as another class in their handler.
+ */
+export const limitWrites = (except?: RegExp) =>
+  createMiddleware<AuthedEnv>(async (c, next) => {
+    const write = !["GET", "HEAD", "OPTIONS"].includes(c.req.method);
+    if (write && !except?.test(c.req.path)) await enforceRateLimit(c.get("user").id, "write");
+    await next();
+  });
+
+export async function budgetStatus(userId: string): Promise<BudgetStatus> {
+  const [row] = await sql<{ budget: BudgetStatus }[]>`
+    select private.budget_status(${userId}) as budget`;
+  return row.budget;
+}
+
+function budgetGate(b: BudgetStatus): ModelOverride | undefined {
+  const resets = b.resets_at.slice(0, 10);
+  if (b.state === "hard") {
+    throw new ApiError(
+      402,
+      "budget_exceeded",
+      `You have used your monthly budget of $${b.budget_usd}; it resets on ${resets}`,
+      { budget_usd: b.budget_usd, spent_usd: b.spent_usd, resets_at: b.resets_at },
+    );
+  }
+  if (b.state === "soft" && b.downgrade_model) {
+    return {
+      model: b.downgrade_model,
+      notice: {
+        code: "budget_downgrade",
+        message:
+          `You have used most of your monthly budget ($${b.spent_usd} of $${b.budget_usd}), ` +
+          `so ${b.downgrade_model} answers until it resets on ${resets}`,
+      },
+    };
+  }
+}
+
+/**
+ * Before a chat reply, in one round trip: counts the request against the "chat" rate limit
+ * (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
+ * cheaper model to answer with.
+ */
+export async function chatGate(c: Context<AuthedEnv>): Promise<ModelOverride | undefined> {
+  const userId = c.get("user").id;
+  const [r] = await sql<(RateLimitRow & { budget: BudgetStatus })[]>`
+    select l.*, case when l.allowed then private.budget_status(${userId}) end as budget
+    from private.check_rate_limit(${userId}, 'chat') l`;
+  throwIfLimited(r, "chat");
+  return budgetGate(r.budget);
+}
