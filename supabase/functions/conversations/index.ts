@@ -5,6 +5,7 @@ import { z } from "zod";
 import { type AuthedEnv, type CurrentUser, requireUser } from "../_shared/auth.ts";
 import { asUser, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
+import { chatGate, limitWrites } from "../_shared/limits.ts";
 import { runInBackground } from "../_shared/runtime.ts";
 import {
   type Prepared,
@@ -39,6 +40,9 @@ import {
 
 const app = createApp<AuthedEnv>("conversations");
 app.use("*", requireUser);
+// Sending and regenerating count as "chat" (in their handlers, after validation); other writes as "write".
+const CHAT_ROUTES = /\/messages(\/[^/]+\/regenerate)?\/?$/;
+app.use("*", limitWrites(CHAT_ROUTES));
 
 type C = Context<AuthedEnv>;
 const user = (c: C) => c.get("user");
@@ -363,6 +367,7 @@ app.post("/:id/messages", async (c) => {
   const id = uuidParam(c, "id");
   parse(StreamMode, { stream: c.req.query("stream") }, "query parameters");
   const input = sendInput(await jsonBody(c, SendBody));
+  const downgrade = await chatGate(c); // 429 rate limit, 402 budget, or a cheaper model
   const prepared = "regenerate" in input
     ? await prepareRegenerate(
       user(c),
@@ -370,8 +375,9 @@ app.post("/:id/messages", async (c) => {
       parse(z.uuid(), input.regenerate, "messageId"),
       input.model,
       c.get("requestId"),
+      downgrade,
     )
-    : await prepareSend(user(c), id, input, c.get("requestId"));
+    : await prepareSend(user(c), id, input, c.get("requestId"), downgrade);
   return respond(c, prepared, id);
 });
 
@@ -382,9 +388,10 @@ app.post("/:id/messages/:messageId/regenerate", async (c) => {
   const body = c.req.header("content-length") === "0" || !c.req.header("content-type")
     ? {}
     : await jsonBody(c, Regenerate);
+  const downgrade = await chatGate(c);
   return respond(
     c,
-    await prepareRegenerate(user(c), id, messageId, body.model, c.get("requestId")),
+    await prepareRegenerate(user(c), id, messageId, body.model, c.get("requestId"), downgrade),
     id,
   );
 });

@@ -4,7 +4,8 @@
 // finds the reply that already exists instead.
 import type { CurrentUser } from "../auth.ts";
 import { asUser, type Tx } from "../db.ts";
-import { ApiError } from "../http.ts";
+import { ApiError, log } from "../http.ts";
+import type { ModelOverride } from "../limits.ts";
 import type { HistoryMessage, StoredSummary } from "./context.ts";
 import { chatSettings, modelChain } from "./models.ts";
 import type { ReplyPlan } from "./reply.ts";
@@ -56,9 +57,21 @@ async function planReply(
   conversation: ConversationRow,
   userMessageId: string,
   modelAlias: string,
+  downgrade?: ModelOverride,
 ): Promise<ReplyPlan> {
   const settings = await chatSettings(tx);
-  const chain = await modelChain(tx, modelAlias);
+  let chain = await modelChain(tx, modelAlias);
+  // Past the budget's soft limit a cheaper model answers (unless it is already the one asked for).
+  let notice: ModelOverride["notice"] | undefined;
+  if (downgrade && downgrade.model !== modelAlias) {
+    try {
+      chain = await modelChain(tx, downgrade.model, ["chat", "utility"]);
+      modelAlias = downgrade.model;
+      notice = downgrade.notice;
+    } catch (e) {
+      log("warn", "budget downgrade model unusable", { model: downgrade.model, error: String(e) });
+    }
+  }
   const utilityChain = await modelChain(tx, settings.utilityModel, ["utility", "chat"]);
   const [{ id: assistantId }] = await tx<{ id: string }[]>`
     select private.open_assistant_message(${conversation.id}, ${userMessageId}, ${modelAlias}) as id`;
@@ -85,6 +98,7 @@ async function planReply(
       } satisfies StoredSummary
       : null,
     titleFrom: firstExchange ? history[0].content : null,
+    notice,
     startedAt: performance.now(),
   };
 }
@@ -94,6 +108,7 @@ export function prepareSend(
   conversationId: string,
   input: SendInput,
   requestId: string,
+  downgrade?: ModelOverride,
 ): Promise<Prepared> {
   return asUser(user.claims, async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
@@ -131,7 +146,9 @@ export function prepareSend(
     if (model !== conversation.model) {
       await tx`update public.conversations set model = ${model} where id = ${conversationId}`;
     }
-    return { plan: await planReply(tx, user, requestId, conversation, message.id, model) };
+    return {
+      plan: await planReply(tx, user, requestId, conversation, message.id, model, downgrade),
+    };
   });
 }
 
@@ -142,6 +159,7 @@ export function prepareRegenerate(
   messageId: string,
   model: string | undefined,
   requestId: string,
+  downgrade?: ModelOverride,
 ): Promise<Prepared> {
   return asUser(user.claims, async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
@@ -161,6 +179,7 @@ export function prepareRegenerate(
         conversation,
         userMessageId,
         model ?? conversation.model,
+        downgrade,
       ),
     };
   });

@@ -36,6 +36,8 @@ export interface ReplyPlan {
   summary: StoredSummary | null;
   /** Set on a conversation's first exchange: the title is written from this text. */
   titleFrom: string | null;
+  /** Told to the user right after `start`, e.g. that a cheaper model answers (budget). */
+  notice?: { code: string; message: string };
   startedAt: number;
 }
 
@@ -163,6 +165,7 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   };
 
   emit({ type: "start", messageId: plan.assistantId, conversationId: plan.conversationId });
+  if (plan.notice) emit({ type: "notice", ...plan.notice });
   const title = plan.titleFrom === null ? null : writeTitle(plan, plan.titleFrom, metered("title"))
     .then((t) => t && emit({ type: "title", title: t }))
     .catch((e) =>
