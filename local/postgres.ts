@@ -2,6 +2,7 @@
 // when we are root (Postgres refuses to run as root). setpriv execs in place, so the child we
 // supervise and signal is Postgres itself, not a wrapper that might not forward signals.
 import { join } from "node:path";
+import postgres from "postgres";
 import { BIN, dbUrl, ROOT, type StackConfig } from "./config.ts";
 import { type Child, run, spawnLogged, waitFor } from "./process.ts";
 
@@ -97,4 +98,30 @@ export function migrate(cfg: StackConfig) {
     cwd: ROOT,
     env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
   });
+}
+
+/**
+ * The Vault secrets Aide's migrations and functions read (on a hosted project you create them
+ * once, see README "Deploying"): where the functions are, and the webhook secrets.
+ */
+export async function configureVault(cfg: StackConfig, functionsUrl: string) {
+  const sql = postgres(dbUrl(cfg), { max: 1, onnotice: () => {} });
+  const random = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+  try {
+    const secrets: Record<string, string> = {
+      aide_functions_url: functionsUrl,
+      aide_webhook_secret: random(),
+      aide_transcript_webhook_secret: random(),
+    };
+    for (const [name, value] of Object.entries(secrets)) {
+      await sql`select vault.create_secret(${value}, ${name})
+                where not exists (select 1 from vault.secrets where name = ${name})`;
+    }
+    // The URL follows the stack's port; the secrets stay as they were first made.
+    await sql`update vault.secrets set secret = ${functionsUrl} where name = 'aide_functions_url'`;
+  } finally {
+    await sql.end();
+  }
 }

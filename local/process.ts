@@ -14,21 +14,18 @@ export function spawnLogged(
   args: string[],
   opts: { logDir: string; env?: Record<string, string>; cwd?: string },
 ): Child {
-  const process = new Deno.Command(command, {
-    args,
-    env: opts.env,
+  // The shell redirects and then execs, so the child writes its log itself (nothing is copied
+  // through this process) and the pid we signal is the program's own.
+  const log = join(opts.logDir, `${name}.log`);
+  const process = new Deno.Command("sh", {
+    args: ["-c", 'exec "$0" "$@" >>"$AIDE_LOG_FILE" 2>&1', command, ...args],
+    env: { ...opts.env, AIDE_LOG_FILE: log },
     cwd: opts.cwd,
     stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
+    stdout: "null",
+    stderr: "null",
   }).spawn();
-  const log = (stream: ReadableStream<Uint8Array>) =>
-    Deno.open(join(opts.logDir, `${name}.log`), { append: true, create: true })
-      .then((file) => stream.pipeTo(file.writable))
-      .catch(() => {});
-  const piped = Promise.all([log(process.stdout), log(process.stderr)]);
-  const exited = piped.then(() => process.status);
-  return { name, process, exited };
+  return { name, process, exited: process.status };
 }
 
 export async function stopChild(child: Child, signal: Deno.Signal = "SIGTERM", waitMs = 10_000) {

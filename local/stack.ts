@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { BIN, dbUrl, readEnvFile, ROOT, type StackConfig, stackConfig } from "./config.ts";
 import { apiKey, generateSigningKeys, jwks, type SigningKeys } from "./jwt.ts";
 import { type Child, spawnLogged, stopChild, waitFor } from "./process.ts";
-import { ensureCluster, migrate, psqlFile, startPostgres, waitForPostgres } from "./postgres.ts";
+import { configureVault, ensureCluster, migrate, psqlFile, startPostgres, waitForPostgres } from "./postgres.ts";
 import { startRelay } from "./relay.ts";
 import { issueUserToken } from "./token.ts";
 
@@ -152,12 +152,13 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     log("applying supabase/migrations");
     await migrate(cfg);
     if (created) await psqlFile(cfg, join(ROOT, "supabase/seed.sql"));
+    const apiUrl = `http://127.0.0.1:${cfg.ports.api}`;
+    await configureVault(cfg, `${apiUrl}/functions/v1`);
     relay = await startRelay(dbUrl(cfg), (e) => console.log(JSON.stringify(e)));
 
     // Keys: one ES256 pair per stack; the API keys are JWTs signed with it.
     const keys = await loadOrCreateKeys(cfg);
     Deno.writeTextFileSync(p.jwks, JSON.stringify(jwks(keys)));
-    const apiUrl = `http://127.0.0.1:${cfg.ports.api}`;
     const anonKey = await apiKey("anon", `${apiUrl}/auth/v1`, keys);
     const serviceKey = await apiKey("service_role", `${apiUrl}/auth/v1`, keys);
 

@@ -342,6 +342,7 @@ function sendInput(
       clientMessageId: body.client_message_id,
       model: body.model,
       parentId: body.parent_id,
+      mentions: body.mentions,
     };
   }
   if (body.trigger === "regenerate-message" && body.messageId) {

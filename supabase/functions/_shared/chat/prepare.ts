@@ -9,6 +9,7 @@ import type { ModelOverride } from "../limits.ts";
 import type { HistoryMessage, StoredSummary } from "./context.ts";
 import { chatSettings, modelChain } from "./models.ts";
 import type { ReplyPlan } from "./reply.ts";
+import { loadMentions, type MentionedDocument, mentionedIds } from "./mentions.ts";
 
 export interface SendInput {
   content: string;
@@ -16,6 +17,8 @@ export interface SendInput {
   model?: string;
   /** undefined: answer after the active leaf; null: a new root (editing the first message). */
   parentId?: string | null;
+  /** Document ids; `@[title](doc:<id>)` in the content counts too. */
+  mentions?: string[];
 }
 
 export type Prepared = { plan: ReplyPlan } | { existingReplyId: string };
@@ -57,6 +60,7 @@ async function planReply(
   conversation: ConversationRow,
   userMessageId: string,
   modelAlias: string,
+  mentions: MentionedDocument[],
   downgrade?: ModelOverride,
 ): Promise<ReplyPlan> {
   const settings = await chatSettings(tx);
@@ -83,6 +87,8 @@ async function planReply(
   return {
     requestId,
     userId: user.id,
+    claims: user.claims,
+    mentions,
     timezone: profile?.timezone ?? "UTC",
     conversationId: conversation.id,
     assistantId,
@@ -136,18 +142,22 @@ export function prepareSend(
       }
     }
     const model = input.model ?? conversation.model;
+    const mentions = await loadMentions(tx, mentionedIds(input.content, input.mentions));
+    // Mentioned documents are kept on the message as file parts (a regenerated reply reads them).
+    const parts = [
+      { type: "text", text: input.content },
+      ...mentions.map((d) => ({ type: "file", document_id: d.id, title: d.title })),
+    ];
     const [message] = await tx<{ id: string }[]>`
       insert into public.messages (conversation_id, parent_id, role, parts, content, client_message_id)
-      values (${conversationId}, ${parentId}, 'user', ${
-      tx.json([{ type: "text", text: input.content }])
-    },
-              ${input.content}, ${input.clientMessageId ?? null})
+      values (${conversationId}, ${parentId}, 'user', ${tx.json(parts)}, ${input.content},
+              ${input.clientMessageId ?? null})
       returning id`;
     if (model !== conversation.model) {
       await tx`update public.conversations set model = ${model} where id = ${conversationId}`;
     }
     return {
-      plan: await planReply(tx, user, requestId, conversation, message.id, model, downgrade),
+      plan: await planReply(tx, user, requestId, conversation, message.id, model, mentions, downgrade),
     };
   });
 }
@@ -171,6 +181,12 @@ export function prepareRegenerate(
     if (!userMessageId) {
       throw new ApiError(422, "invalid_message", "This message answers no user message");
     }
+    // The documents the original message mentioned, those still readable.
+    const [{ ids }] = await tx<{ ids: string[] }[]>`
+      select coalesce(array_agg(p ->> 'document_id'), '{}') as ids
+      from public.messages m, jsonb_array_elements(m.parts) p
+      where m.id = ${userMessageId} and p ->> 'type' = 'file' and p ? 'document_id'`;
+    const mentions = await loadMentions(tx, ids, { skipMissing: true });
     return {
       plan: await planReply(
         tx,
@@ -179,6 +195,7 @@ export function prepareRegenerate(
         conversation,
         userMessageId,
         model ?? conversation.model,
+        mentions,
         downgrade,
       ),
     };

@@ -51,6 +51,11 @@ function partsToEvents(parts: Part[]): ChatStreamEvent[] {
           toolName: p.name,
           input: p.input,
         }];
+      case "citation":
+        return [{
+          type: "citation",
+          citation: { documentId: p.document_id, chunkIndex: p.chunk_index, title: p.title, snippet: p.snippet, ...(p.url ? { url: p.url } : {}) },
+        }];
       case "tool_result":
         return [
           p.is_error

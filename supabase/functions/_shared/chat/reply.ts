@@ -2,7 +2,7 @@
 // it as it goes, meter every provider call, and end the message in a final state whatever
 // happens. It runs in the background (EdgeRuntime.waitUntil), so a client that goes away does
 // not stop it; a stop request from any instance does, through the database.
-import { jsonb, sql } from "../db.ts";
+import { jsonb, type JwtClaims, sql } from "../db.ts";
 import { log } from "../http.ts";
 import { LlmError } from "../llm/errors.ts";
 import { type AttemptRecord, streamChat } from "../llm/stream.ts";
@@ -12,18 +12,22 @@ import type {
   LlmPart,
   ModelSpec,
 } from "../llm/types.ts";
-import type { ChatStreamEvent, FinishReason } from "../stream/events.ts";
+import { type ChatStreamEvent, type Citation, citationKey, type FinishReason } from "../stream/events.ts";
 import { ReplyEvents } from "./broadcast.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
 import { estimateTokens, recordUsage } from "./ledger.ts";
 import type { ChatSettings } from "./models.ts";
 import { summarize, writeTitle } from "./utility.ts";
-import { chatTools, type ToolContext } from "./tools.ts";
+import { chatTools } from "./tools.ts";
+import type { ToolContext } from "../tool.ts";
+import { mentionsPrompt, type MentionedDocument } from "./mentions.ts";
 
 /** Everything a reply needs, gathered (and authorized) by the request that starts it. */
 export interface ReplyPlan {
   requestId: string;
   userId: string;
+  /** The caller's verified claims: tools read knowledge as the user (RLS). */
+  claims: JwtClaims;
   timezone: string;
   conversationId: string;
   assistantId: string;
@@ -36,6 +40,8 @@ export interface ReplyPlan {
   summary: StoredSummary | null;
   /** Set on a conversation's first exchange: the title is written from this text. */
   titleFrom: string | null;
+  /** Documents @mentioned in the message: their text goes into the model's context. */
+  mentions: MentionedDocument[];
   /** Told to the user right after `start`, e.g. that a cheaper model answers (budget). */
   notice?: { code: string; message: string };
   startedAt: number;
@@ -54,6 +60,7 @@ export type Part =
     is_error: boolean;
     duration_ms: number;
   }
+  | { type: "citation"; document_id: string; chunk_index: number; title: string; snippet: string; url?: string }
   | { type: "error"; code: string; message: string };
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -172,12 +179,24 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
       log("warn", "title not written", { conversation_id: plan.conversationId, error: String(e) })
     );
 
+  // Each passage used (mentioned document, search hit, document read) is cited once.
+  const cited = new Set<string>();
+  const cite = (c: Citation) => {
+    if (cited.has(citationKey(c))) return;
+    cited.add(citationKey(c));
+    parts.push({ type: "citation", document_id: c.documentId, chunk_index: c.chunkIndex, title: c.title, snippet: c.snippet, ...(c.url ? { url: c.url } : {}) });
+    emit({ type: "citation", citation: c });
+    changed();
+  };
+
   let status: "complete" | "error" | "aborted" = "complete";
   let finish: FinishReason = "stop";
   let failure: { code: string; message: string } | null = null;
   try {
+    const mentioned = mentionsPrompt(plan.mentions, plan.chain[0], plan.settings.contextBudgetRatio);
+    mentioned.citations.forEach(cite);
     const context = await buildContext({
-      system: plan.system,
+      system: plan.system + mentioned.prompt,
       history: plan.history,
       summary: plan.summary,
       spec: plan.chain[0],
@@ -189,7 +208,7 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
                 summary_through_id = ${context.newSummary.throughId} where id = ${plan.conversationId}`;
     }
     const messages: LlmMessage[] = [...context.messages];
-    const toolContext: ToolContext = { userId: plan.userId, timezone: plan.timezone };
+    const toolContext: ToolContext = { claims: plan.claims, timezone: plan.timezone, requestId: plan.requestId, cite };
     const tools = plan.chain[0].capabilities?.tools ? chatTools : [];
 
     for (let step = 1;; step++) {

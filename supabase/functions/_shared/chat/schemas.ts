@@ -53,6 +53,8 @@ export const SendMessage = z.strictObject({
   model: modelAlias.optional(),
   /** Omit to continue the active branch; give a message id (or null for the root) to edit. */
   parent_id: z.uuid().nullable().optional(),
+  /** Documents to put in context (also `@[title](doc:<id>)` in the content). */
+  mentions: z.array(z.uuid()).max(20).optional(),
 });
 
 /** The body the Vercel AI SDK's useChat sends; only its newest user message is used. */

@@ -1,29 +1,7 @@
-// Tools the chat model may call. Each has a JSON Schema for the model and a zod schema that
-// checks what the model sent before the tool runs.
+// The tools offered to the chat model.
 import { z } from "zod";
-import type { ToolSpec } from "../llm/types.ts";
-
-export interface ToolContext {
-  userId: string;
-  timezone: string;
-}
-
-export interface Tool {
-  spec: ToolSpec;
-  run(input: unknown, ctx: ToolContext): Promise<unknown>;
-}
-
-function defineTool<S extends z.ZodType>(
-  name: string,
-  description: string,
-  input: S,
-  run: (input: z.output<S>, ctx: ToolContext) => Promise<unknown>,
-): Tool {
-  return {
-    spec: { name, description, parameters: z.toJSONSchema(input) as Record<string, unknown> },
-    run: (raw, ctx) => run(input.parse(raw), ctx),
-  };
-}
+import { knowledgeTools } from "../knowledge/tools.ts";
+import { defineTool, type Tool } from "../tool.ts";
 
 const ianaZone = z.string().refine((tz) => {
   try {
@@ -51,4 +29,4 @@ export const currentTime = defineTool(
 );
 
 /** The tools offered in chat. */
-export const chatTools: Tool[] = [currentTime];
+export const chatTools: Tool[] = [currentTime, ...knowledgeTools];

@@ -16,6 +16,8 @@ export interface EmbedOptions {
   signal?: AbortSignal;
   /** Each batch is retried `maxRetriesPerModel` times on retryable errors. */
   retry?: Partial<RetryPolicy>;
+  /** Called after each successful request, so callers can meter batches even if a later one fails. */
+  onCall?: (call: EmbedCall) => void;
 }
 
 /** One successful embeddings request, for metering. */
@@ -64,13 +66,15 @@ export async function embed(texts: string[], opts: EmbedOptions = {}): Promise<E
         }
         result.vectors.push(...vectors);
         result.usage.inputTokens += res.usage.prompt_tokens;
-        result.calls.push({
+        const call = {
           model,
           inputs: input.length,
           inputTokens: res.usage.prompt_tokens,
           startedAt: startedAt.toISOString(),
           latencyMs: Math.round(performance.now() - started),
-        });
+        };
+        result.calls.push(call);
+        opts.onCall?.(call);
         break;
       } catch (err) {
         const error = toLlmError(err, target, { signal });

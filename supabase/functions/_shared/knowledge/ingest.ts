@@ -1,0 +1,52 @@
+// Ingesting one document: claim its job, chunk, embed in batches, and write all chunks in one
+// transaction. A failure backs the job off for the sweeper to retry, and dead-letters it after
+// the last attempt with the error on the document. Unchanged content is never embedded again.
+import { sql } from "../db.ts";
+import { log } from "../http.ts";
+import { chunkText } from "./chunk.ts";
+import { embedFor } from "./embeddings.ts";
+import { pgVectorStore } from "./vector_store.ts";
+
+export type IngestResult =
+  | { status: "skipped" } // not due, already taken, or gone
+  | { status: "ready"; chunks: number }
+  | { status: "superseded" } // the content changed while we worked; a new job is queued
+  | { status: "failed"; job: string; error: string };
+
+interface DocumentRow {
+  id: string;
+  owner_id: string;
+  kind: string;
+  content: string;
+  content_hash: string;
+  indexed_hash: string | null;
+}
+
+export async function ingestDocument(
+  documentId: string,
+  requestId?: string,
+): Promise<IngestResult> {
+  const [job] =
+    await sql`select document_id from private.claim_ingestion(${documentId}) where document_id is not null`;
+  if (!job) return { status: "skipped" };
+  try {
+    const [doc] = await sql<DocumentRow[]>`
+      select id, owner_id, kind, content, content_hash, indexed_hash from public.documents where id = ${documentId}`;
+    if (!doc) return { status: "skipped" };
+    const texts = chunkText(doc.content, doc.kind);
+    const vectors = texts.length ? await embedFor(doc.owner_id, texts, requestId) : [];
+    const stored = await pgVectorStore.replaceDocumentChunks(
+      doc.id,
+      doc.content_hash,
+      texts.map((content, i) => ({ content, embedding: vectors[i] })),
+    );
+    return stored ? { status: "ready", chunks: texts.length } : { status: "superseded" };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    const [row] = await sql<
+      { state: string }[]
+    >`select private.fail_ingestion(${documentId}, ${error}) as state`;
+    log("warn", "ingestion failed", { document_id: documentId, job: row.state, error });
+    return { status: "failed", job: row.state, error };
+  }
+}

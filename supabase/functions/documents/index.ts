@@ -1,0 +1,342 @@
+// The documents API: create (JSON text or markdown), list with title search for @mention
+// autocomplete, get, patch (title, visibility, content, grants), delete, hybrid search, and a
+// signed webhook for meeting recorders to push transcripts. See README "Knowledge".
+import type { Context } from "hono";
+import { z } from "zod";
+import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
+import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
+import { ApiError, createApp } from "../_shared/http.ts";
+import { searchKnowledge } from "../_shared/knowledge/search.ts";
+import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  jsonBody,
+  parse,
+  query,
+  uuidParam,
+} from "../_shared/validate.ts";
+
+const app = createApp<AuthedEnv>("documents");
+type C = Context<AuthedEnv>;
+
+/** Largest document text, as stored (also the database's limit). */
+export const MAX_CONTENT_BYTES = 2_000_000;
+const MAX_BODY_BYTES = MAX_CONTENT_BYTES + 100_000;
+const WEBHOOK_WINDOW_SECONDS = 300;
+
+const kind = z.enum(["transcript", "document", "note"]);
+const visibility = z.enum(["private", "shared"]);
+const title = z.string().trim().min(1).max(300);
+const content = z.string().refine(
+  (s) => new TextEncoder().encode(s).length <= MAX_CONTENT_BYTES,
+  `at most ${MAX_CONTENT_BYTES} bytes`,
+);
+const metadata = z.record(z.string(), z.unknown()).refine(
+  (m) => JSON.stringify(m).length <= 20_000,
+  "at most 20,000 characters of JSON",
+);
+
+const CreateDocument = z.strictObject({
+  kind: kind.default("document"),
+  title,
+  content,
+  visibility: visibility.default("private"),
+  source: z.string().min(1).max(100).optional(),
+  source_id: z.string().min(1).max(300).optional(),
+  occurred_at: z.iso.datetime({ offset: true }).optional(),
+  metadata: metadata.optional(),
+});
+
+const UpdateDocument = z.strictObject({
+  title: title.optional(),
+  visibility: visibility.optional(),
+  content: content.optional(),
+  metadata: metadata.optional(),
+  grants: z.strictObject({
+    add: z.array(z.uuid()).max(100).default([]),
+    remove: z.array(z.uuid()).max(100).default([]),
+  }).optional(),
+}).refine((b) => Object.keys(b).length > 0, "Send at least one field to change");
+
+const ListDocuments = z.strictObject({
+  kind: kind.optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(30),
+});
+const ListCursor = z.strictObject({ t: z.iso.datetime({ offset: true }), id: z.uuid() });
+
+const csv = <T extends z.ZodType<unknown, string>>(item: T, max: number) =>
+  z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)).pipe(
+    z.array(item).min(1).max(max),
+  );
+
+const SearchQuery = z.strictObject({
+  q: z.string().trim().min(1).max(1000),
+  kinds: csv(kind, 3).optional(),
+  sources: csv(z.string().max(100), 20).optional(),
+  documents: csv(z.uuid(), 100).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+const TranscriptWebhook = z.strictObject({
+  transcript_id: z.string().min(1).max(300),
+  title,
+  owner_email: z.email(),
+  occurred_at: z.iso.datetime({ offset: true }).optional(),
+  visibility: visibility.default("shared"),
+  text: z.string().min(1).optional(),
+  segments: z.array(z.strictObject({
+    speaker: z.string().min(1).max(200),
+    text: z.string().min(1),
+    start: z.number().min(0).optional(),
+  })).min(1).max(20_000).optional(),
+  metadata: metadata.optional(),
+}).refine(
+  (b) => (b.text === undefined) !== (b.segments === undefined),
+  "Send either text or segments",
+);
+
+// deno-lint-ignore no-explicit-any
+type Row = Record<string, any>;
+
+const DOCUMENT_COLUMNS =
+  `d.id, d.owner_id, d.kind, d.title, d.visibility, d.source, d.source_id, d.occurred_at,
+  d.metadata, d.mime_type, d.size_bytes, d.status, d.error, d.chunk_count, d.created_at, d.updated_at`;
+
+function documentJson(r: Row, userId: string) {
+  const owner = r.owner_id === userId;
+  return {
+    id: r.id,
+    kind: r.kind,
+    title: r.title,
+    visibility: r.visibility,
+    is_owner: owner,
+    source: r.source,
+    source_id: r.source_id,
+    occurred_at: r.occurred_at,
+    metadata: r.metadata,
+    mime_type: r.mime_type,
+    size_bytes: r.size_bytes,
+    status: r.status,
+    error: r.error,
+    chunk_count: r.chunk_count,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    ...(r.content !== undefined ? { content: r.content } : {}),
+    ...(owner && r.grants !== undefined ? { grants: r.grants } : {}),
+    ...(owner && r.ingestion !== undefined ? { ingestion: r.ingestion } : {}),
+  };
+}
+
+async function readableDocument(tx: Tx, id: string, withContent = false) {
+  const [row] = await tx.unsafe(
+    `select ${DOCUMENT_COLUMNS}${withContent ? ", d.content" : ""},
+       (select coalesce(jsonb_agg(g.user_id order by g.granted_at), '[]') from public.document_grants g
+        where g.document_id = d.id) as grants,
+       (select jsonb_build_object('status', j.status, 'attempts', j.attempts, 'last_error', j.last_error,
+                                  'next_run_at', j.next_run_at)
+        from public.ingestion_jobs j where j.document_id = d.id) as ingestion
+     from public.documents d where d.id = $1`,
+    [id],
+  );
+  if (!row) throw new ApiError(404, "not_found", "Document not found");
+  return row;
+}
+
+/** The document, if the caller owns it: 404 if they cannot see it, 403 if they only read it. */
+async function ownedDocument(tx: Tx, id: string, userId: string) {
+  const row = await readableDocument(tx, id);
+  if (row.owner_id !== userId) {
+    throw new ApiError(403, "forbidden", "Only the document's owner can change it");
+  }
+  return row;
+}
+
+// --- Transcript webhook (signed, no user JWT) ---------------------------------------------------
+app.post("/webhook", async (c) => {
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  if (raw.byteLength > MAX_BODY_BYTES) {
+    throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const timestamp = c.req.header("x-aide-timestamp") ?? "";
+  const signature = c.req.header("x-aide-signature")?.replace(/^v1=/, "") ?? "";
+  const secret = await vaultSecret("aide_transcript_webhook_secret");
+  const age = Math.abs(Date.now() / 1000 - Number(timestamp));
+  if (!secret || !/^\d+$/.test(timestamp) || !(age <= WEBHOOK_WINDOW_SECONDS)) {
+    throw new ApiError(401, "invalid_signature", "Missing or expired x-aide-timestamp");
+  }
+  const signed = new Uint8Array([...new TextEncoder().encode(`${timestamp}.`), ...raw]);
+  if (!(await constantTimeEqual(signature, await hmacSha256Hex(secret, signed)))) {
+    throw new ApiError(401, "invalid_signature", "The x-aide-signature does not match the body");
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON");
+  }
+  const body = parse(TranscriptWebhook, payload, "body");
+  const text = body.text ?? body.segments!.map((s) => `${s.speaker}: ${s.text}`).join("\n");
+  parse(content, text, "transcript text");
+
+  const [owner] =
+    await sql`select id from auth.users where lower(email) = lower(${body.owner_email}) and deleted_at is null`;
+  if (!owner) throw new ApiError(422, "unknown_owner", "No user has the owner_email address");
+  // Idempotent by the sender's transcript id: a redelivery changes nothing.
+  const [created] = await sql`
+    insert into public.documents (owner_id, kind, title, visibility, content, source, source_id, occurred_at, metadata)
+    values (${owner.id}, 'transcript', ${body.title}, ${body.visibility}, ${text}, 'webhook', ${body.transcript_id},
+            ${body.occurred_at ?? null}, ${jsonb(body.metadata ?? {})})
+    on conflict (owner_id, source, source_id) do nothing
+    returning id`;
+  if (created) return c.json({ status: "created", document_id: created.id }, 201);
+  const [existing] = await sql`select id from public.documents
+                               where owner_id = ${owner.id} and source = 'webhook' and source_id = ${body.transcript_id}`;
+  return c.json({ status: "duplicate", document_id: existing.id }, 200);
+});
+
+// --- User routes ----------------------------------------------------------------------------------
+app.use("*", requireUser);
+const me = (c: C) => c.get("user");
+
+app.get("/", async (c) => {
+  const q = query(c, ListDocuments);
+  const cursor = q.cursor ? decodeCursor(ListCursor, q.cursor) : null;
+  const pattern = q.q ? `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
+  const rows = await asUser(me(c).claims, (tx) =>
+    tx.unsafe(
+      `select ${DOCUMENT_COLUMNS} from public.documents d
+       where ($1::text is null or d.kind = $1)
+         and ($2::text is null or d.title ilike $2)
+         and ($3::timestamptz is null or (d.created_at, d.id) < ($3, $4::uuid))
+       order by d.created_at desc, d.id desc
+       limit $5`,
+      [q.kind ?? null, pattern, cursor?.t ?? null, cursor?.id ?? null, q.limit + 1],
+    ));
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return c.json({
+    documents: page.map((r) => documentJson(r, me(c).id)),
+    next_cursor: rows.length > q.limit && last
+      ? encodeCursor({ t: new Date(last.created_at).toISOString(), id: last.id })
+      : null,
+  });
+});
+
+app.post("/", async (c) => {
+  const body = await jsonBody(c, CreateDocument, MAX_BODY_BYTES);
+  const row = await asUser(me(c).claims, async (tx) => {
+    const [created] = await tx`
+      insert into public.documents (kind, title, visibility, content, source, source_id, occurred_at, metadata)
+      values (${body.kind}, ${body.title}, ${body.visibility}, ${body.content}, ${
+      body.source ?? null
+    },
+              ${body.source_id ?? null}, ${body.occurred_at ?? null}, ${jsonb(body.metadata ?? {})})
+      on conflict (owner_id, source, source_id) do nothing
+      returning id`;
+    if (!created) {
+      throw new ApiError(
+        409,
+        "conflict",
+        "You already have a document with this source and source_id",
+      );
+    }
+    return await readableDocument(tx, created.id);
+  });
+  return c.json(documentJson(row, me(c).id), 201);
+});
+
+app.get("/search", async (c) => {
+  const q = query(c, SearchQuery);
+  const objectTypes = ["document_chunk"];
+  const hits = await searchKnowledge(me(c).claims, q.q, {
+    limit: q.limit,
+    requestId: c.get("requestId"),
+    filters: {
+      objectTypes,
+      sources: q.sources,
+      documentIds: q.documents,
+      from: q.from ? new Date(q.from) : undefined,
+      to: q.to ? new Date(q.to) : undefined,
+    },
+  });
+  // Kinds live on documents: keep the hits whose document has one of them.
+  let results = hits;
+  if (q.kinds) {
+    const ids = [...new Set(hits.map((h) => h.documentId).filter((id) => id !== null))];
+    const kinds = await asUser(
+      me(c).claims,
+      (tx) => tx`select id, kind from public.documents where id = any(${ids}::uuid[])`,
+    );
+    const allowed = new Set(kinds.filter((k) => q.kinds!.includes(k.kind)).map((k) => k.id));
+    results = hits.filter((h) => h.documentId && allowed.has(h.documentId));
+  }
+  return c.json({
+    results: results.map((h) => ({
+      document_id: h.documentId,
+      title: h.title,
+      chunk_index: h.chunkIndex,
+      snippet: h.snippet,
+      content: h.content,
+      source: h.source,
+      occurred_at: h.occurredAt,
+      scores: { score: h.score, full_text_rank: h.fullTextRank, semantic_rank: h.semanticRank },
+    })),
+  });
+});
+
+app.get("/:id", async (c) => {
+  const id = uuidParam(c, "id");
+  const row = await asUser(me(c).claims, (tx) => readableDocument(tx, id, true));
+  return c.json(documentJson(row, me(c).id));
+});
+
+app.patch("/:id", async (c) => {
+  const id = uuidParam(c, "id");
+  const body = await jsonBody(c, UpdateDocument, MAX_BODY_BYTES);
+  const row = await asUser(me(c).claims, async (tx) => {
+    const current = await ownedDocument(tx, id, me(c).id);
+    await tx`update public.documents set
+               title = ${body.title ?? current.title},
+               visibility = ${body.visibility ?? current.visibility},
+               metadata = ${jsonb(body.metadata ?? current.metadata)}
+             where id = ${id}`;
+    // Only a real change of text re-indexes the document.
+    if (body.content !== undefined) {
+      await tx`update public.documents set content = ${body.content} where id = ${id}`;
+    }
+    if (body.grants?.add.length) {
+      // Other users' profiles are not readable: grants are by user id, the foreign key checks it.
+      await tx`insert into public.document_grants (document_id, user_id)
+               select ${id}, unnest(${body.grants.add}::uuid[]) on conflict do nothing`.catch(
+        (e) => {
+          if (e.code === "23503") {
+            throw new ApiError(422, "unknown_user", "A user to grant does not exist");
+          }
+          throw e;
+        },
+      );
+    }
+    if (body.grants?.remove.length) {
+      await tx`delete from public.document_grants where document_id = ${id} and user_id = any(${body.grants.remove}::uuid[])`;
+    }
+    return await readableDocument(tx, id);
+  });
+  return c.json(documentJson(row, me(c).id));
+});
+
+app.delete("/:id", async (c) => {
+  const id = uuidParam(c, "id");
+  await asUser(me(c).claims, async (tx) => {
+    await ownedDocument(tx, id, me(c).id);
+    // Its chunks, grants and ingestion job go with it (foreign keys).
+    await tx`delete from public.documents where id = ${id}`;
+  });
+  return c.body(null, 204);
+});
+
+Deno.serve(app.fetch);
