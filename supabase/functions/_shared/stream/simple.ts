@@ -25,7 +25,7 @@ export function encodeSimpleStream(
   return toSseStream(events, simpleEncoder(), options);
 }
 
-export function simpleEncoder(): FrameEncoder {
+function simpleEncoder(): FrameEncoder {
   // `done` repeats every citation, each passage once.
   const citations = new Map<string, Citation>();
 

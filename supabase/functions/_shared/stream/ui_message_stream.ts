@@ -27,7 +27,7 @@ export function encodeUiMessageStream(
  * not seen opened, so parts are opened on their first delta, closed before a step ends and
  * before the stream ends, and chunks for unknown parts or tool calls are dropped.
  */
-export function uiMessageEncoder(): FrameEncoder {
+function uiMessageEncoder(): FrameEncoder {
   const openText = new Set<string>();
   const openReasoning = new Set<string>();
   const toolCalls = new Set<string>();
