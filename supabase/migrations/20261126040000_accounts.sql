@@ -108,22 +108,26 @@ revoke insert, update, delete on public.rate_limit_counters from anon, authentic
 
 -- Counts one request of `p_class` for the user; one upsert, so concurrent requests serialize on
 -- the counter row and exactly `requests` of them per window are allowed. Settings
--- rate_limit.<class>, overridden per user by profiles.rate_limits -> <class>.
+-- rate_limit.<class>, overridden per user by profiles.rate_limits -> <class>. No row comes back
+-- for a user without a profile (a deleted account whose token has not expired yet).
 create function private.check_rate_limit(p_user uuid, p_class text)
 returns table (allowed boolean, max_requests int, remaining int, window_seconds int,
                retry_after_seconds int)
 language plpgsql security definer set search_path = '' as $$
 declare
+  own jsonb;
   cfg jsonb;
   lim int;
   win int;
   win_start timestamptz;
   n int;
 begin
+  select p.rate_limits -> p_class into own from public.profiles p where p.id = p_user;
+  if not found then
+    return;
+  end if;
   cfg := coalesce((select value from public.app_settings where key = 'rate_limit.' || p_class),
-                  '{}'::jsonb)
-      || coalesce((select p.rate_limits -> p_class from public.profiles p where p.id = p_user),
-                  '{}'::jsonb);
+                  '{}'::jsonb) || coalesce(own, '{}'::jsonb);
   lim := (cfg ->> 'requests')::int;
   win := greatest(coalesce((cfg ->> 'window_seconds')::int, 60), 1);
   if lim is null then -- no limit configured for this class

@@ -33,7 +33,11 @@ export interface ModelOverride {
   notice: { code: string; message: string };
 }
 
-function throwIfLimited(r: RateLimitRow, routeClass: RouteClass) {
+function throwIfLimited(
+  r: RateLimitRow | undefined,
+  routeClass: RouteClass,
+): asserts r is RateLimitRow {
+  if (!r) throw new ApiError(401, "unauthorized", "This account no longer exists");
   if (r.allowed) return;
   throw new ApiError(
     429,
