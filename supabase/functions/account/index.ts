@@ -1,0 +1,127 @@
+// The caller's account: profile (`GET|PATCH /account/me`) and the GDPR routes: `GET
+// /account/export` (everything they own, as JSON) and `DELETE /account` (the auth user and
+// everything they own). Export and delete find user-owned tables in the catalog (see
+// private.user_owned_tables()), so tables added later are covered without a change here.
+import type { Context } from "hono";
+import { z } from "zod";
+import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
+import { asUser } from "../_shared/db.ts";
+import { ApiError, createApp } from "../_shared/http.ts";
+import { budgetStatus, limitWrites } from "../_shared/limits.ts";
+import { jsonBody, query } from "../_shared/validate.ts";
+
+const app = createApp<AuthedEnv>("account");
+app.use("*", requireUser);
+app.use("*", limitWrites());
+
+type C = Context<AuthedEnv>;
+// deno-lint-ignore no-explicit-any
+type Row = Record<string, any>;
+
+const MAX_PREFERENCES_BYTES = 16_384;
+
+/** An IANA zone name (Europe/Paris, America/Argentina/Buenos_Aires, UTC), as Intl knows it. */
+export function isIanaTimeZone(tz: string): boolean {
+  if (!/^[A-Za-z]+(?:[/_+-][A-Za-z0-9]+)*$/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const UpdateMe = z.strictObject({
+  display_name: z.string().trim().min(1).max(200).nullable().optional(),
+  timezone: z.string().max(64).refine(
+    isIanaTimeZone,
+    "must be an IANA time zone, e.g. Europe/Paris",
+  )
+    .optional(),
+  /** Replaces the stored preferences: any JSON object up to 16 KB. */
+  preferences: z.record(z.string(), z.unknown()).refine(
+    (p) => new TextEncoder().encode(JSON.stringify(p)).byteLength <= MAX_PREFERENCES_BYTES,
+    `preferences are at most ${MAX_PREFERENCES_BYTES} bytes of JSON`,
+  ).optional(),
+}).refine((b) => Object.keys(b).length > 0, "Send at least one field to change");
+
+const DeleteAccount = z.strictObject({
+  confirm: z.literal("DELETE", { error: 'Send {"confirm": "DELETE"} to delete your account' }),
+});
+
+function profileJson(p: Row) {
+  return {
+    id: p.id,
+    email: p.email,
+    display_name: p.display_name,
+    timezone: p.timezone,
+    role: p.role,
+    phone: p.phone,
+    phone_verified: p.phone_verified,
+    preferences: p.preferences,
+    monthly_budget_usd: p.monthly_budget_usd === null ? null : Number(p.monthly_budget_usd),
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+  };
+}
+
+const me = (c: C) => c.get("user");
+
+async function myProfile(c: C) {
+  // Filter on the caller explicitly: an admin's RLS lets them read every profile.
+  const [row] = await asUser(
+    me(c).claims,
+    (tx) => tx`select * from public.profiles where id = auth.uid()`,
+  );
+  if (!row) throw new ApiError(404, "not_found", "No profile for this account");
+  return row;
+}
+
+app.get("/me", async (c) => {
+  const [profile, budget] = await Promise.all([myProfile(c), budgetStatus(me(c).id)]);
+  return c.json({ ...profileJson(profile), budget });
+});
+
+app.patch("/me", async (c) => {
+  const body = await jsonBody(c, UpdateMe);
+  const row = await asUser(me(c).claims, async (tx) => {
+    if (body.timezone) {
+      // The database must know the zone too: it groups by day in it.
+      await tx`select now() at time zone ${body.timezone}`.catch(() => {
+        throw new ApiError(400, "invalid_request", "Invalid body", [
+          { path: "timezone", message: "unknown time zone", code: "custom" },
+        ]);
+      });
+    }
+    const [updated] = await tx`
+      update public.profiles set
+        display_name = ${body.display_name === undefined ? tx`display_name` : body.display_name},
+        timezone = ${body.timezone ?? tx`timezone`},
+        preferences = ${body.preferences ? tx.json(body.preferences as never) : tx`preferences`}
+      where id = auth.uid() returning *`;
+    return updated;
+  });
+  if (!row) throw new ApiError(404, "not_found", "No profile for this account");
+  return c.json(profileJson(row));
+});
+
+app.get("/export", async (c) => {
+  query(c, z.strictObject({})); // JSON only, no options
+  const user = me(c);
+  const [{ data }] = await asUser(user.claims, (tx) => tx`select private.export_account() as data`);
+  const exportedAt = new Date().toISOString();
+  c.header(
+    "content-disposition",
+    `attachment; filename="aide-export-${exportedAt.slice(0, 10)}.json"`,
+  );
+  return c.json({ exported_at: exportedAt, user: { id: user.id, email: user.email }, data });
+});
+
+/** Deletes the caller's account and everything they own. Body: {"confirm": "DELETE"}. */
+app.delete("/", async (c) => {
+  await jsonBody(c, DeleteAccount);
+  await asUser(me(c).claims, (tx) => tx`select private.delete_account()`);
+  return c.body(null, 204);
+});
+
+Deno.serve(app.fetch);

@@ -1,0 +1,237 @@
+// Admin management of the model registry and its prices. Every query runs as the caller, and the
+// admin policies on `models` and `model_prices` (private.is_admin(), from profiles.role) decide:
+// the TypeScript check only turns "not an admin" into a clear 403.
+//
+// Prices are append-only and effective-dated: a new price applies from its effective_from on.
+// Each ledger row stores the cost computed when the call was recorded, so past usage keeps the
+// price it was charged at.
+import type { Context } from "hono";
+import { z } from "zod";
+import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
+import { asUser, type Tx } from "../_shared/db.ts";
+import { ApiError, createApp } from "../_shared/http.ts";
+import { limitWrites } from "../_shared/limits.ts";
+import { jsonBody, parse } from "../_shared/validate.ts";
+
+const app = createApp<AuthedEnv>("admin");
+app.use("*", requireUser);
+app.use("*", limitWrites());
+
+type C = Context<AuthedEnv>;
+// deno-lint-ignore no-explicit-any
+type Row = Record<string, any>;
+
+// --- Shapes ----------------------------------------------------------------------------------
+const Alias = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "lowercase letters, digits, . _ -");
+const perMtok = z.number().min(0).max(1_000_000);
+
+const Price = z.strictObject({
+  /** Default: now. */
+  effective_from: z.iso.datetime({ offset: true }).optional(),
+  input_per_mtok: perMtok,
+  output_per_mtok: perMtok,
+  cached_read_per_mtok: perMtok,
+  cache_write_per_mtok: perMtok,
+  /** Null or absent: reasoning tokens are billed as output tokens. */
+  reasoning_per_mtok: perMtok.nullable().optional(),
+});
+
+const ModelFields = {
+  provider: z.enum(["anthropic", "openai", "openai_compatible"]),
+  provider_model: z.string().trim().min(1).max(200),
+  base_url: z.url({ protocol: /^https?$/ }).max(500).nullable(),
+  // Only provider keys: never a platform secret such as SUPABASE_SERVICE_ROLE_KEY.
+  api_key_env: z.string().regex(/^[A-Z][A-Z0-9_]*_API_KEY$/).refine(
+    (v) => !v.startsWith("SUPABASE_"),
+    "must not name a SUPABASE_* variable",
+  ).nullable(),
+  display_name: z.string().trim().min(1).max(200),
+  purpose: z.enum(["chat", "utility", "embedding"]),
+  context_window: z.number().int().min(1).max(100_000_000),
+  max_output_tokens: z.number().int().min(1).max(10_000_000),
+  capabilities: z.record(
+    z.string().max(100),
+    z.union([z.boolean(), z.number(), z.string().max(200)]),
+  ).refine((o) => Object.keys(o).length <= 50, "at most 50 capabilities"),
+  /** Aliases tried in order when this model fails before its first token. */
+  fallback: z.array(Alias).max(10),
+  enabled: z.boolean(),
+};
+
+const CreateModel = z.strictObject({
+  alias: Alias,
+  ...ModelFields,
+  base_url: ModelFields.base_url.default(null),
+  api_key_env: ModelFields.api_key_env.default(null),
+  purpose: ModelFields.purpose.default("chat"),
+  capabilities: ModelFields.capabilities.default({}),
+  fallback: ModelFields.fallback.default([]),
+  enabled: ModelFields.enabled.default(true),
+  /** The first price, optional: a model without a price is metered at zero cost. */
+  price: Price.optional(),
+});
+
+const UpdateModel = z.strictObject(ModelFields).partial()
+  .refine((b) => Object.keys(b).length > 0, "Send at least one field to change");
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const priceJson = (p: Row) => ({
+  id: p.id,
+  effective_from: p.effective_from,
+  input_per_mtok: num(p.input_per_mtok),
+  output_per_mtok: num(p.output_per_mtok),
+  cached_read_per_mtok: num(p.cached_read_per_mtok),
+  cache_write_per_mtok: num(p.cache_write_per_mtok),
+  reasoning_per_mtok: num(p.reasoning_per_mtok),
+});
+
+function modelJson(m: Row) {
+  return {
+    alias: m.alias,
+    provider: m.provider,
+    provider_model: m.provider_model,
+    base_url: m.base_url,
+    api_key_env: m.api_key_env,
+    display_name: m.display_name,
+    purpose: m.purpose,
+    context_window: m.context_window,
+    max_output_tokens: m.max_output_tokens,
+    capabilities: m.capabilities,
+    fallback: m.fallback,
+    enabled: m.enabled,
+    created_at: m.created_at,
+    updated_at: m.updated_at,
+    current_price: m.current_price ? priceJson(m.current_price) : null,
+  };
+}
+
+// --- Helpers ---------------------------------------------------------------------------------
+/** Runs `fn` as the caller if they are an admin; 403 otherwise. RLS still applies inside. */
+function asAdmin<T>(c: C, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return asUser(c.get("user").claims, async (tx) => {
+    const [{ admin }] = await tx<{ admin: boolean }[]>`select private.is_admin() as admin`;
+    if (!admin) throw new ApiError(403, "forbidden", "Admins only");
+    return await fn(tx);
+  });
+}
+
+const aliasParam = (c: C) => parse(Alias, c.req.param("alias"), 'path parameter "alias"');
+
+async function findModel(tx: Tx, alias: string) {
+  const [row] = await tx`
+    select m.*, (select to_jsonb(p) from public.model_prices p
+                 where p.model_alias = m.alias and p.effective_from <= now()
+                 order by p.effective_from desc limit 1) as current_price
+    from public.models m where m.alias = ${alias}`;
+  if (!row) throw new ApiError(404, "not_found", `No model "${alias}"`);
+  return row;
+}
+
+async function checkFallback(tx: Tx, alias: string, fallback: string[] | undefined) {
+  if (!fallback?.length) return;
+  if (fallback.includes(alias)) {
+    throw new ApiError(422, "invalid_fallback", "A model cannot fall back to itself");
+  }
+  const found = await tx<{ alias: string }[]>`
+    select alias from public.models where alias = any(${fallback})`;
+  const missing = fallback.filter((a) => !found.some((f) => f.alias === a));
+  if (missing.length) {
+    throw new ApiError(422, "unknown_model", `Unknown fallback model(s): ${missing.join(", ")}`);
+  }
+}
+
+async function insertPrice(tx: Tx, alias: string, p: z.output<typeof Price>) {
+  try {
+    const [row] = await tx`
+      insert into public.model_prices (model_alias, effective_from, input_per_mtok, output_per_mtok,
+                                       cached_read_per_mtok, cache_write_per_mtok, reasoning_per_mtok)
+      values (${alias}, ${
+      p.effective_from ?? new Date()
+    }, ${p.input_per_mtok}, ${p.output_per_mtok},
+              ${p.cached_read_per_mtok}, ${p.cache_write_per_mtok}, ${p.reasoning_per_mtok ?? null})
+      returning *`;
+    return row;
+  } catch (e) {
+    throw conflict(e, "A price with this effective_from already exists for this model");
+  }
+}
+
+/** A unique violation becomes a 409; anything else is rethrown. */
+function conflict(e: unknown, message: string) {
+  return (e as { code?: string }).code === "23505" ? new ApiError(409, "conflict", message) : e;
+}
+
+// --- Routes ----------------------------------------------------------------------------------
+app.get("/models", async (c) => {
+  const rows = await asAdmin(c, (tx) =>
+    tx`
+    select m.*, (select to_jsonb(p) from public.model_prices p
+                 where p.model_alias = m.alias and p.effective_from <= now()
+                 order by p.effective_from desc limit 1) as current_price
+    from public.models m order by m.alias`);
+  return c.json({ models: rows.map(modelJson) });
+});
+
+app.post("/models", async (c) => {
+  const body = await jsonBody(c, CreateModel);
+  const row = await asAdmin(c, async (tx) => {
+    await checkFallback(tx, body.alias, body.fallback);
+    try {
+      await tx`
+        insert into public.models (alias, provider, provider_model, base_url, api_key_env,
+          display_name, purpose, context_window, max_output_tokens, capabilities, fallback, enabled)
+        values (${body.alias}, ${body.provider}, ${body.provider_model}, ${body.base_url},
+          ${body.api_key_env}, ${body.display_name}, ${body.purpose}, ${body.context_window},
+          ${body.max_output_tokens}, ${
+        tx.json(body.capabilities)
+      }, ${body.fallback}, ${body.enabled})`;
+    } catch (e) {
+      throw conflict(e, `A model "${body.alias}" already exists`);
+    }
+    if (body.price) await insertPrice(tx, body.alias, body.price);
+    return await findModel(tx, body.alias);
+  });
+  return c.json(modelJson(row), 201);
+});
+
+/** Update any field but the alias; `{"enabled": false}` disables a model. */
+app.patch("/models/:alias", async (c) => {
+  const alias = aliasParam(c);
+  const body = await jsonBody(c, UpdateModel);
+  const row = await asAdmin(c, async (tx) => {
+    const current = await findModel(tx, alias);
+    await checkFallback(tx, alias, body.fallback);
+    const m: Row = { ...current, ...body };
+    await tx`
+      update public.models set provider = ${m.provider}, provider_model = ${m.provider_model},
+        base_url = ${m.base_url}, api_key_env = ${m.api_key_env}, display_name = ${m.display_name},
+        purpose = ${m.purpose}, context_window = ${m.context_window},
+        max_output_tokens = ${m.max_output_tokens}, capabilities = ${tx.json(m.capabilities)},
+        fallback = ${m.fallback}, enabled = ${m.enabled}, updated_at = now()
+      where alias = ${alias}`;
+    return await findModel(tx, alias);
+  });
+  return c.json(modelJson(row));
+});
+
+app.get("/models/:alias/prices", async (c) => {
+  const alias = aliasParam(c);
+  const rows = await asAdmin(c, async (tx) => {
+    await findModel(tx, alias);
+    return await tx`select * from public.model_prices where model_alias = ${alias}
+                    order by effective_from desc`;
+  });
+  return c.json({ model: alias, prices: rows.map(priceJson) });
+});
+
+app.post("/models/:alias/prices", async (c) => {
+  const alias = aliasParam(c);
+  const body = await jsonBody(c, Price);
+  const row = await asAdmin(c, async (tx) => {
+    await findModel(tx, alias);
+    return await insertPrice(tx, alias, body);
+  });
+  return c.json(priceJson(row), 201);
+});
+
+Deno.serve(app.fetch);
