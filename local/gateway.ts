@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { ROOT } from "./config.ts";
 import { verifyJwt } from "./jwt.ts";
+import { storageHandler } from "./storage.ts";
 
 type Handler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
@@ -22,6 +23,7 @@ const env = (name: string) => {
 const port = Number(env("AIDE_API_PORT"));
 const postgrestUrl = env("AIDE_POSTGREST_URL");
 const publicJwks = JSON.parse(Deno.readTextFileSync(env("AIDE_JWKS_FILE")));
+const storage = storageHandler(env("SUPABASE_DB_URL"), env("AIDE_STORAGE_DIR"));
 
 const log = (event: Record<string, unknown>) =>
   console.log(JSON.stringify({ at: new Date().toISOString(), ...event }));
@@ -141,6 +143,18 @@ async function invokeFunction(req: Request, info: Deno.ServeHandlerInfo, url: UR
   }
 }
 
+async function serveStorage(req: Request, url: URL) {
+  const claims = await callerClaims(req);
+  if (claims === "missing" || !claims) {
+    return json(401, {
+      statusCode: "401",
+      error: "Unauthorized",
+      message: "Invalid or missing JWT",
+    });
+  }
+  return await storage(req, url.pathname.slice("/storage/v1".length), claims);
+}
+
 function proxyToPostgrest(req: Request, url: URL) {
   const headers = new Headers(req.headers);
   headers.delete("host");
@@ -158,6 +172,7 @@ const server = serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async 
   let res: Response;
   if (url.pathname.startsWith("/functions/v1/")) res = await invokeFunction(req, info, url);
   else if (url.pathname.startsWith("/rest/v1/")) res = await proxyToPostgrest(req, url);
+  else if (url.pathname.startsWith("/storage/v1/")) res = await serveStorage(req, url);
   else if (url.pathname === "/auth/v1/.well-known/jwks.json") res = json(200, publicJwks);
   else res = json(404, { code: "NOT_FOUND", message: "no route" });
   // Paths only: query strings and headers may carry tokens.

@@ -212,6 +212,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_API_PORT: String(cfg.ports.api),
       AIDE_POSTGREST_URL: `http://127.0.0.1:${cfg.ports.postgrest}`,
       AIDE_JWKS_FILE: p.jwks,
+      AIDE_STORAGE_DIR: join(cfg.dir, "storage"),
     };
     const startFunctions = () =>
       track(spawnLogged("functions", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {

@@ -376,3 +376,18 @@ grant execute on function public.hybrid_search(text, extensions.vector, int, tex
   timestamptz, timestamptz, float, float, int) to authenticated;
 revoke execute on function public.hybrid_search(text, extensions.vector, int, text[], text[], uuid[],
   timestamptz, timestamptz, float, float, int) from anon, public;
+
+-- Uploaded files: a private Storage bucket, each user's files under a folder named by their id.
+insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
+values ('documents', 'documents', false, 10485760, array['text/plain', 'text/markdown', 'application/pdf'])
+on conflict (id) do nothing;
+
+create policy "documents bucket: owners read their files" on storage.objects
+  for select to authenticated
+  using (bucket_id = 'documents' and (storage.foldername(name))[1] = (select auth.uid())::text);
+create policy "documents bucket: owners upload into their folder" on storage.objects
+  for insert to authenticated
+  with check (bucket_id = 'documents' and (storage.foldername(name))[1] = (select auth.uid())::text);
+create policy "documents bucket: owners delete their files" on storage.objects
+  for delete to authenticated
+  using (bucket_id = 'documents' and (storage.foldername(name))[1] = (select auth.uid())::text);

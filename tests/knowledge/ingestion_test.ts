@@ -1,20 +1,32 @@
 // Ingestion through database webhooks: an insert is all it takes; content changes re-index,
 // unchanged content does not; failures are retried by the sweeper and dead-lettered.
 import assert from "node:assert/strict";
-import { chatUser, marker, providerRequests, queueScript, until, withDb } from "../_support/chat.ts";
+import {
+  chatUser,
+  marker,
+  providerRequests,
+  queueScript,
+  until,
+  withDb,
+} from "../_support/chat.ts";
 import { call, REST_URL } from "../_support/stack.ts";
 
 const waitForStatus = (id: string, statuses: string[], ms = 15_000) =>
   withDb((sql) =>
-    until(`document ${id} to be ${statuses}`, () =>
-      sql`select status, error, chunk_count from public.documents where id = ${id}`
-        .then(([d]) => statuses.includes(d?.status) ? d : null), ms)
+    until(
+      `document ${id} to be ${statuses}`,
+      () =>
+        sql`select status, error, chunk_count from public.documents where id = ${id}`
+          .then(([d]) => statuses.includes(d?.status) ? d : null),
+      ms,
+    )
   );
 
 Deno.test("an insert is all it takes: the document becomes ready with embedded chunks; the webhook carries ids only", async () => {
   const alice = await chatUser("alice");
   const word = marker("ingest");
-  const content = `# Plan\nThe ${word} project starts in May.\n\n## Risks\nWeather and ${word} suppliers.`;
+  const content =
+    `# Plan\nThe ${word} project starts in May.\n\n## Risks\nWeather and ${word} suppliers.`;
   // Insert straight through PostgREST, as a frontend could: no Aide endpoint involved.
   const res = await call(`${REST_URL}/documents`, {
     method: "POST",
@@ -27,7 +39,8 @@ Deno.test("an insert is all it takes: the document becomes ready with embedded c
   const doc = await waitForStatus(id, ["ready"]);
   assert.ok(doc.chunk_count >= 1);
   await withDb(async (sql) => {
-    const chunks = await sql`select content, embedding is not null as embedded, owner_id from public.search_index
+    const chunks =
+      await sql`select content, embedding is not null as embedded, owner_id from public.search_index
                              where document_id = ${id} order by chunk_index`;
     assert.equal(chunks.length, doc.chunk_count);
     assert.ok(chunks.every((c) => c.embedded && c.owner_id === alice.userId));
@@ -42,7 +55,8 @@ Deno.test("an insert is all it takes: the document becomes ready with embedded c
     sql.begin(async (tx) => {
       const [d] = await tx`insert into public.documents (owner_id, kind, title, content)
                            values (${alice.userId}, 'note', 'peek', ${`secret body ${word}`}) returning id`;
-      const [queued] = await tx`select url, convert_from(body, 'UTF8')::jsonb as body from net.http_request_queue
+      const [queued] =
+        await tx`select url, convert_from(body, 'UTF8')::jsonb as body from net.http_request_queue
                                 where convert_from(body, 'UTF8') like ${`%${d.id}%`}`;
       assert.match(queued.url, /\/functions\/v1\/ingest$/);
       assert.deepEqual(queued.body, { document_id: d.id });
@@ -55,11 +69,17 @@ Deno.test("a content change replaces the chunks; the same content is not embedde
   const alice = await chatUser("alice");
   const first = marker("before");
   const second = marker("after");
-  const created = await alice.api("/documents", { method: "POST", json: { title: "Changing", content: `About ${first}.` } });
+  const created = await alice.api("/documents", {
+    method: "POST",
+    json: { title: "Changing", content: `About ${first}.` },
+  });
   const id = created.body.id;
   await waitForStatus(id, ["ready"]);
 
-  const changed = await alice.api(`/documents/${id}`, { method: "PATCH", json: { content: `Now about ${second}.` } });
+  const changed = await alice.api(`/documents/${id}`, {
+    method: "PATCH",
+    json: { content: `Now about ${second}.` },
+  });
   assert.equal(changed.body.status, "pending");
   await waitForStatus(id, ["ready"]);
   await withDb(async (sql) => {
@@ -70,30 +90,50 @@ Deno.test("a content change replaces the chunks; the same content is not embedde
   });
 
   const embeddingsBefore = (await providerRequests("openai", second)).length;
-  const same = await alice.api(`/documents/${id}`, { method: "PATCH", json: { content: `Now about ${second}.`, title: "Renamed" } });
+  const same = await alice.api(`/documents/${id}`, {
+    method: "PATCH",
+    json: { content: `Now about ${second}.`, title: "Renamed" },
+  });
   assert.equal(same.body.status, "ready");
   assert.equal(same.body.title, "Renamed");
   await new Promise((r) => setTimeout(r, 1000));
-  assert.equal((await providerRequests("openai", second)).length, embeddingsBefore, "unchanged content was embedded again");
+  assert.equal(
+    (await providerRequests("openai", second)).length,
+    embeddingsBefore,
+    "unchanged content was embedded again",
+  );
 });
 
 Deno.test("failed ingestion is retried by the sweeper, then dead-lettered with the error on the document; never duplicate chunks", async () => {
   const alice = await chatUser("alice");
   const word = marker("broken");
   const maxAttempts = await withDb((sql) =>
-    sql`select value::int as n from public.app_settings where key = 'knowledge.max_attempts'`.then((r) => r[0].n)
+    sql`select value::int as n from public.app_settings where key = 'knowledge.max_attempts'`.then((
+      r,
+    ) => r[0].n)
   );
   // Every embeddings call for this document fails: each attempt makes 3 calls (the LLM layer
   // retries twice), so exactly this many failures make every attempt fail.
-  await queueScript("openai", { status: 500, retry_after: 0.01 }, { contains: word }, maxAttempts * 3);
-  const created = await alice.api("/documents", { method: "POST", json: { title: "Broken", content: `The ${word} text.` } });
+  await queueScript(
+    "openai",
+    { status: 500, retry_after: 0.01 },
+    { contains: word },
+    maxAttempts * 3,
+  );
+  const created = await alice.api("/documents", {
+    method: "POST",
+    json: { title: "Broken", content: `The ${word} text.` },
+  });
   const id = created.body.id;
 
   await withDb(async (sql) => {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const job = await until(`attempt ${attempt} to finish`, () =>
-        sql`select status, attempts, last_error from public.ingestion_jobs where document_id = ${id}`
-          .then(([j]) => j.attempts === attempt && j.status !== "processing" ? j : null));
+      const job = await until(
+        `attempt ${attempt} to finish`,
+        () =>
+          sql`select status, attempts, last_error from public.ingestion_jobs where document_id = ${id}`
+            .then(([j]) => j.attempts === attempt && j.status !== "processing" ? j : null),
+      );
       if (attempt < maxAttempts) {
         assert.equal(job.status, "queued");
         assert.ok(job.last_error);
@@ -108,17 +148,24 @@ Deno.test("failed ingestion is retried by the sweeper, then dead-lettered with t
     const [doc] = await sql`select status, error from public.documents where id = ${id}`;
     assert.equal(doc.status, "error");
     assert.match(doc.error, /500|server/i);
-    const [{ n }] = await sql`select count(*)::int as n from public.search_index where document_id = ${id}`;
+    const [{ n }] =
+      await sql`select count(*)::int as n from public.search_index where document_id = ${id}`;
     assert.equal(n, 0);
   });
 
   // Fixed content goes through; two deliveries at once still give one set of chunks.
-  const fixed = await alice.api(`/documents/${id}`, { method: "PATCH", json: { content: `The ${word} text, fixed.` } });
+  const fixed = await alice.api(`/documents/${id}`, {
+    method: "PATCH",
+    json: { content: `The ${word} text, fixed.` },
+  });
   assert.equal(fixed.status, 200);
   await waitForStatus(id, ["ready"]);
   await withDb(async (sql) => {
     await sql`update public.ingestion_jobs set status = 'queued', next_run_at = now() where document_id = ${id}`;
-    await Promise.all([sql`select private.sweep_ingestion()`, sql`select private.sweep_ingestion()`]);
+    await Promise.all([
+      sql`select private.sweep_ingestion()`,
+      sql`select private.sweep_ingestion()`,
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     const rows = await sql`select chunk_index, count(*)::int as n from public.search_index
                            where document_id = ${id} group by chunk_index`;

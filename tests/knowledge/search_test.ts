@@ -7,22 +7,39 @@ async function ready(user: ChatUser, body: Record<string, unknown>) {
   const res = await user.api("/documents", { method: "POST", json: body });
   assert.equal(res.status, 201, res.text);
   await withDb((sql) =>
-    until("ready", () => sql`select status from public.documents where id = ${res.body.id}`.then(([d]) => d.status === "ready"))
+    until(
+      "ready",
+      () =>
+        sql`select status from public.documents where id = ${res.body.id}`.then(([d]) =>
+          d.status === "ready"
+        ),
+    )
   );
   return res.body.id as string;
 }
 
-type Result = { document_id: string; scores: { full_text_rank: number | null; semantic_rank: number | null } };
+type Result = {
+  document_id: string;
+  scores: { full_text_rank: number | null; semantic_rank: number | null };
+};
 
 Deno.test("hybrid search finds by meaning and by exact words, and ranks a document matching both first", async () => {
   const alice = await chatUser("alice");
   const [a, b, c] = [marker("alpha"), marker("beta"), marker("gamma")];
   const rare = marker("rare");
   const both = await ready(alice, { title: "Both", content: `${a} ${b} ${c} ${rare}` });
-  const meaning = await ready(alice, { title: "Meaning", content: `${a} ${b} and other words entirely` });
-  const exact = await ready(alice, { title: "Exact", content: `Only the word ${rare} is here, nothing else shared.` });
+  const meaning = await ready(alice, {
+    title: "Meaning",
+    content: `${a} ${b} and other words entirely`,
+  });
+  const exact = await ready(alice, {
+    title: "Exact",
+    content: `Only the word ${rare} is here, nothing else shared.`,
+  });
 
-  const res = await alice.api(`/documents/search?q=${encodeURIComponent(`${a} ${b} ${c} ${rare}`)}&limit=10`);
+  const res = await alice.api(
+    `/documents/search?q=${encodeURIComponent(`${a} ${b} ${c} ${rare}`)}&limit=10`,
+  );
   assert.equal(res.status, 200, res.text);
   const results = res.body.results as Result[];
   assert.equal(results[0].document_id, both, "the document matching both ways is not first");
@@ -35,16 +52,39 @@ Deno.test("hybrid search finds by meaning and by exact words, and ranks a docume
   const exactOnly = await alice.api(`/documents/search?q=${rare}&limit=5`);
   const ids = exactOnly.body.results.map((r: Result) => r.document_id);
   assert.ok(ids.includes(exact) && ids.includes(both), "not found by the exact rare word");
-  assert.ok(exactOnly.body.results.find((r: Result) => r.document_id === exact).scores.full_text_rank);
-  assert.match(exactOnly.body.results.find((r: Result) => r.document_id === exact).snippet, new RegExp(`\\*\\*${rare}\\*\\*`));
+  assert.ok(
+    exactOnly.body.results.find((r: Result) => r.document_id === exact).scores.full_text_rank,
+  );
+  assert.match(
+    exactOnly.body.results.find((r: Result) => r.document_id === exact).snippet,
+    new RegExp(`\\*\\*${rare}\\*\\*`),
+  );
 });
 
 Deno.test("search honours every filter: kinds, sources, documents, time window, limit", async () => {
   const alice = await chatUser("alice");
   const w = marker("filter");
-  const mayNote = await ready(alice, { kind: "note", title: "May note", content: `${w} note`, occurred_at: "2026-05-10T10:00:00Z", source: "manual" });
-  const juneTranscript = await ready(alice, { kind: "transcript", title: "June call", content: `Alice: ${w} call`, occurred_at: "2026-06-10T10:00:00Z", source: "zoom" });
-  const julyDoc = await ready(alice, { kind: "document", title: "July doc", content: `${w} doc`, occurred_at: "2026-07-10T10:00:00Z", source: "manual" });
+  const mayNote = await ready(alice, {
+    kind: "note",
+    title: "May note",
+    content: `${w} note`,
+    occurred_at: "2026-05-10T10:00:00Z",
+    source: "manual",
+  });
+  const juneTranscript = await ready(alice, {
+    kind: "transcript",
+    title: "June call",
+    content: `Alice: ${w} call`,
+    occurred_at: "2026-06-10T10:00:00Z",
+    source: "zoom",
+  });
+  const julyDoc = await ready(alice, {
+    kind: "document",
+    title: "July doc",
+    content: `${w} doc`,
+    occurred_at: "2026-07-10T10:00:00Z",
+    source: "manual",
+  });
   const search = async (extra: string) => {
     const res = await alice.api(`/documents/search?q=${w}${extra}`);
     assert.equal(res.status, 200, res.text);
@@ -55,7 +95,10 @@ Deno.test("search honours every filter: kinds, sources, documents, time window, 
   assert.deepEqual(await search("&kinds=note,document"), new Set([mayNote, julyDoc]));
   assert.deepEqual(await search("&sources=manual"), new Set([mayNote, julyDoc]));
   assert.deepEqual(await search(`&documents=${julyDoc},${mayNote}`), new Set([julyDoc, mayNote]));
-  assert.deepEqual(await search("&from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z"), new Set([juneTranscript]));
+  assert.deepEqual(
+    await search("&from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z"),
+    new Set([juneTranscript]),
+  );
   assert.equal((await search("&limit=1")).size, 1);
 });
 
@@ -64,20 +107,32 @@ Deno.test("search never returns another user's private document; shared and gran
   const bob = await chatUser("bob");
   const w = marker("secret");
   const priv = await ready(alice, { title: "Private", content: `${w} private` });
-  const shared = await ready(alice, { title: "Shared", content: `${w} shared`, visibility: "shared" });
+  const shared = await ready(alice, {
+    title: "Shared",
+    content: `${w} shared`,
+    visibility: "shared",
+  });
   const granted = await ready(alice, { title: "Granted", content: `${w} granted` });
   const find = async (user: ChatUser) =>
-    new Set((await user.api(`/documents/search?q=${w}`)).body.results.map((r: Result) => r.document_id));
+    new Set(
+      (await user.api(`/documents/search?q=${w}`)).body.results.map((r: Result) => r.document_id),
+    );
 
   assert.deepEqual(await find(alice), new Set([priv, shared, granted]));
   assert.deepEqual(await find(bob), new Set([shared]));
-  const grant = await alice.api(`/documents/${granted}`, { method: "PATCH", json: { grants: { add: [bob.userId] } } });
+  const grant = await alice.api(`/documents/${granted}`, {
+    method: "PATCH",
+    json: { grants: { add: [bob.userId] } },
+  });
   assert.deepEqual(grant.body.grants, [bob.userId]);
   assert.deepEqual(await find(bob), new Set([shared, granted]));
 
   // Making the shared one private hides its chunks too.
   await alice.api(`/documents/${shared}`, { method: "PATCH", json: { visibility: "private" } });
   assert.deepEqual(await find(bob), new Set([granted]));
-  await alice.api(`/documents/${granted}`, { method: "PATCH", json: { grants: { remove: [bob.userId] } } });
+  await alice.api(`/documents/${granted}`, {
+    method: "PATCH",
+    json: { grants: { remove: [bob.userId] } },
+  });
   assert.deepEqual(await find(bob), new Set());
 });

@@ -5,8 +5,16 @@ import { chatUser, marker, until, withDb } from "../_support/chat.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 async function sign(secret: string, timestamp: string, body: string) {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${body}`)));
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${body}`)),
+  );
   return `v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
@@ -17,12 +25,20 @@ const secret = () =>
   );
 
 async function deliver(body: string, headers: Record<string, string>) {
-  const res = await fetch(`${FUNCTIONS_URL}/documents/webhook`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+  const res = await fetch(`${FUNCTIONS_URL}/documents/webhook`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
   return { status: res.status, body: await res.json() };
 }
 
 const transcriptCount = (ownerId: string) =>
-  withDb((sql) => sql`select count(*)::int as n from public.documents where owner_id = ${ownerId}`.then(([r]) => r.n));
+  withDb((sql) =>
+    sql`select count(*)::int as n from public.documents where owner_id = ${ownerId}`.then(([r]) =>
+      r.n
+    )
+  );
 
 Deno.test("a signed transcript is stored once, shared, and indexed; redeliveries are no-ops", async () => {
   const alice = await chatUser("alice");
@@ -32,20 +48,32 @@ Deno.test("a signed transcript is stored once, shared, and indexed; redeliveries
     title: "Weekly sync",
     owner_email: alice.email,
     occurred_at: new Date().toISOString(),
-    segments: [{ speaker: "Alice", text: `We ship the ${id} feature.` }, { speaker: "Bob", text: "Agreed." }],
+    segments: [{ speaker: "Alice", text: `We ship the ${id} feature.` }, {
+      speaker: "Bob",
+      text: "Agreed.",
+    }],
   });
   const now = String(Math.floor(Date.now() / 1000));
-  const first = await deliver(body, { "x-aide-timestamp": now, "x-aide-signature": await sign(await secret(), now, body) });
+  const first = await deliver(body, {
+    "x-aide-timestamp": now,
+    "x-aide-signature": await sign(await secret(), now, body),
+  });
   assert.equal(first.status, 201);
   assert.equal(first.body.status, "created");
-  const again = await deliver(body, { "x-aide-timestamp": now, "x-aide-signature": await sign(await secret(), now, body) });
+  const again = await deliver(body, {
+    "x-aide-timestamp": now,
+    "x-aide-signature": await sign(await secret(), now, body),
+  });
   assert.equal(again.status, 200);
   assert.deepEqual(again.body, { status: "duplicate", document_id: first.body.document_id });
 
   await withDb(async (sql) => {
-    const doc = await until("the transcript to be indexed", () =>
-      sql`select kind, visibility, source, source_id, content, status from public.documents where id = ${first.body.document_id}`
-        .then(([d]) => d.status === "ready" ? d : null));
+    const doc = await until(
+      "the transcript to be indexed",
+      () =>
+        sql`select kind, visibility, source, source_id, content, status from public.documents where id = ${first.body.document_id}`
+          .then(([d]) => d.status === "ready" ? d : null),
+    );
     assert.equal(doc.kind, "transcript");
     assert.equal(doc.visibility, "shared");
     assert.equal(doc.source_id, id);
@@ -56,13 +84,21 @@ Deno.test("a signed transcript is stored once, shared, and indexed; redeliveries
 
 Deno.test("bad signatures, old or missing timestamps are refused with 401 and write nothing", async () => {
   const alice = await chatUser("alice");
-  const body = JSON.stringify({ transcript_id: marker("bad"), title: "x", owner_email: alice.email, text: "hello" });
+  const body = JSON.stringify({
+    transcript_id: marker("bad"),
+    title: "x",
+    owner_email: alice.email,
+    text: "hello",
+  });
   const now = String(Math.floor(Date.now() / 1000));
   const old = String(Math.floor(Date.now() / 1000) - 301);
   const good = await sign(await secret(), now, body);
   const cases: Record<string, string>[] = [
     { "x-aide-timestamp": now, "x-aide-signature": await sign("wrong-secret", now, body) },
-    { "x-aide-timestamp": now, "x-aide-signature": good.replace(/.$/, (c) => (c === "0" ? "1" : "0")) },
+    {
+      "x-aide-timestamp": now,
+      "x-aide-signature": good.replace(/.$/, (c) => (c === "0" ? "1" : "0")),
+    },
     { "x-aide-timestamp": old, "x-aide-signature": await sign(await secret(), old, body) },
     { "x-aide-signature": good },
     { "x-aide-timestamp": now },
@@ -74,10 +110,24 @@ Deno.test("bad signatures, old or missing timestamps are refused with 401 and wr
     assert.equal(res.body.error.code, "invalid_signature");
   }
   // A valid signature over a tampered body fails too.
-  const tampered = await deliver(body.replace("hello", "HELLO"), { "x-aide-timestamp": now, "x-aide-signature": good });
+  const tampered = await deliver(body.replace("hello", "HELLO"), {
+    "x-aide-timestamp": now,
+    "x-aide-signature": good,
+  });
   assert.equal(tampered.status, 401);
   // Well signed but invalid: a clear 4xx, still nothing written.
-  const invalid = JSON.stringify({ transcript_id: "x", title: "x", owner_email: "nobody@nowhere.test", text: "hi" });
-  assert.equal((await deliver(invalid, { "x-aide-timestamp": now, "x-aide-signature": await sign(await secret(), now, invalid) })).status, 422);
+  const invalid = JSON.stringify({
+    transcript_id: "x",
+    title: "x",
+    owner_email: "nobody@nowhere.test",
+    text: "hi",
+  });
+  assert.equal(
+    (await deliver(invalid, {
+      "x-aide-timestamp": now,
+      "x-aide-signature": await sign(await secret(), now, invalid),
+    })).status,
+    422,
+  );
   assert.equal(await transcriptCount(alice.userId), 0);
 });

@@ -4,10 +4,13 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
+import { limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
 import { searchKnowledge } from "../_shared/knowledge/search.ts";
 import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
+import { createClient } from "@supabase/supabase-js";
+import { readUpload } from "./upload.ts";
 import {
   decodeCursor,
   encodeCursor,
@@ -201,6 +204,7 @@ app.post("/webhook", async (c) => {
 
 // --- User routes ----------------------------------------------------------------------------------
 app.use("*", requireUser);
+app.use("*", limitWrites()); // per-user rate limit, class "write"
 const me = (c: C) => c.get("user");
 
 app.get("/", async (c) => {
@@ -227,7 +231,46 @@ app.get("/", async (c) => {
   });
 });
 
+const UploadFields = z.strictObject({
+  title: title.optional(),
+  kind: kind.default("document"),
+  visibility: visibility.default("private"),
+});
+
+/** Storage, as the calling user: the bucket's policies keep each user to their own folder. */
+const userStorage = (c: C) =>
+  createClient(Deno.env.get("SUPABASE_URL")!, Deno.env.get("SUPABASE_ANON_KEY")!, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { headers: { Authorization: c.req.header("authorization")! } },
+  }).storage.from("documents");
+
+/** POST /documents with multipart/form-data: the file goes to Storage, its text is indexed. */
+async function upload(c: C) {
+  const file = await readUpload(c.req.raw);
+  const fields = parse(UploadFields, file.fields, "form fields");
+  parse(content, file.text, "file text");
+  const user = me(c);
+  const row = await asUser(user.claims, async (tx) => {
+    const id = crypto.randomUUID();
+    const path = `${user.id}/${id}/${file.filename.replace(/[^\w.-]+/g, "_")}`;
+    await tx`
+      insert into public.documents (id, kind, title, visibility, content, source, storage_path, mime_type, size_bytes)
+      values (${id}, ${fields.kind}, ${
+      fields.title ?? file.filename.replace(/\.[^.]+$/, "")
+    }, ${fields.visibility},
+              ${file.text}, 'upload', ${path}, ${file.mimeType}, ${file.bytes.byteLength})`;
+    // Stored before the row commits: a failed upload leaves no document behind.
+    const { error } = await userStorage(c).upload(path, file.bytes, { contentType: file.mimeType });
+    if (error) {
+      throw new ApiError(502, "storage_failed", `The file could not be stored: ${error.message}`);
+    }
+    return await readableDocument(tx, id);
+  });
+  return c.json(documentJson(row, user.id), 201);
+}
+
 app.post("/", async (c) => {
+  if (/^multipart\/form-data/i.test(c.req.header("content-type") ?? "")) return await upload(c);
   const body = await jsonBody(c, CreateDocument, MAX_BODY_BYTES);
   const row = await asUser(me(c).claims, async (tx) => {
     const [created] = await tx`
@@ -331,11 +374,14 @@ app.patch("/:id", async (c) => {
 
 app.delete("/:id", async (c) => {
   const id = uuidParam(c, "id");
-  await asUser(me(c).claims, async (tx) => {
+  const removed = await asUser(me(c).claims, async (tx) => {
     await ownedDocument(tx, id, me(c).id);
-    // Its chunks, grants and ingestion job go with it (foreign keys).
-    await tx`delete from public.documents where id = ${id}`;
+    // Its chunks, grants and ingestion job go with it (foreign keys); the file is removed below.
+    const [deleted] =
+      await tx`delete from public.documents where id = ${id} returning storage_path`;
+    return deleted.storage_path as string | null;
   });
+  if (removed) await userStorage(c).remove([removed]);
   return c.body(null, 204);
 });
 

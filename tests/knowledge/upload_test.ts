@@ -1,0 +1,124 @@
+// File uploads: txt, md and pdf (with a text layer) go to Storage and are indexed; files over
+// the limit, of other types, or without readable text are refused and nothing is stored.
+import assert from "node:assert/strict";
+import { type ChatUser, chatUser, marker, until, withDb } from "../_support/chat.ts";
+import { FUNCTIONS_URL } from "../_support/stack.ts";
+
+/** A one-page PDF whose text layer says `text` (or no text at all). */
+export function pdfWith(text: string | null): Uint8Array {
+  const stream = text === null ? "0 0 m 100 100 l S" : `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let out = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${
+    offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")
+  }`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(out);
+}
+
+async function upload(
+  user: ChatUser,
+  name: string,
+  bytes: Uint8Array | string,
+  fields: Record<string, string> = {},
+) {
+  const form = new FormData();
+  form.set("file", new File([bytes as BlobPart], name));
+  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  const res = await fetch(`${FUNCTIONS_URL}/documents`, {
+    method: "POST",
+    body: form,
+    headers: { authorization: `Bearer ${user.token}` },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const stored = (userId: string) =>
+  withDb((sql) =>
+    sql`select (select count(*) from public.documents where owner_id = ${userId})::int as documents,
+               (select count(*) from storage.objects where bucket_id = 'documents' and name like ${`${userId}/%`})::int as files`
+      .then(([r]) => r)
+  );
+
+Deno.test("txt, md and pdf uploads are stored in Storage and indexed by their text", async () => {
+  const alice = await chatUser("alice");
+  for (
+    const [name, bytes, expected] of [
+      ["notes.txt", "plain zebrafinch notes", "plain zebrafinch notes"],
+      ["plan.md", "# Plan\n\nmarkdown zebrafinch plan", "# Plan\n\nmarkdown zebrafinch plan"],
+      ["report.pdf", pdfWith("Quarterly zebrafinch report"), "Quarterly zebrafinch report"],
+    ] as const
+  ) {
+    const res = await upload(alice, name, bytes, { title: `Upload ${name}` });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.title, `Upload ${name}`);
+    assert.equal(res.body.source, "upload");
+    await withDb(async (sql) => {
+      const doc = await until(
+        "indexed",
+        () =>
+          sql`select status, content, storage_path, mime_type, size_bytes from public.documents where id = ${res.body.id}`
+            .then(([d]) => d.status === "ready" ? d : null),
+      );
+      assert.equal(doc.content.trim(), expected);
+      assert.equal(
+        doc.size_bytes,
+        typeof bytes === "string" ? new TextEncoder().encode(bytes).length : bytes.length,
+      );
+      const [object] =
+        await sql`select metadata from storage.objects where bucket_id = 'documents' and name = ${doc.storage_path}`;
+      assert.ok(object, "the file is not in Storage");
+      assert.equal(object.metadata.mimetype, doc.mime_type);
+    });
+  }
+  const search = await alice.api("/documents/search?q=zebrafinch");
+  assert.equal(search.body.results.length, 3);
+
+  // Deleting the document removes the stored file too.
+  const [first] = (await alice.api("/documents?q=Upload")).body.documents;
+  assert.equal((await alice.api(`/documents/${first.id}`, { method: "DELETE" })).status, 204);
+  assert.deepEqual(await stored(alice.userId), { documents: 2, files: 2 });
+});
+
+Deno.test("upload limits and bad files: 413, 415, 422, and nothing stored", async () => {
+  const alice = await chatUser("alice");
+  const cases: [string, Uint8Array | string, number, string][] = [
+    ["big.txt", "x".repeat(10 * 1024 * 1024 + 1), 413, "payload_too_large"],
+    ["image.png", "\x89PNG....", 415, "unsupported_media_type"],
+    ["archive.zip", "PK", 415, "unsupported_media_type"],
+    ["scan.pdf", pdfWith(null), 422, "no_text_layer"],
+    ["broken.pdf", "%PDF-1.4 not really", 422, "unreadable_file"],
+    ["latin1.txt", new Uint8Array([0x63, 0x61, 0x66, 0xe9]), 422, "unreadable_file"],
+  ];
+  for (const [name, bytes, status, code] of cases) {
+    const res = await upload(alice, name, bytes);
+    assert.equal(res.status, status, `${name}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.code, code, name);
+  }
+  const noFile = await fetch(`${FUNCTIONS_URL}/documents`, {
+    method: "POST",
+    body: (() => {
+      const f = new FormData();
+      f.set("title", "no file");
+      return f;
+    })(),
+    headers: { authorization: `Bearer ${alice.token}` },
+  });
+  assert.equal(noFile.status, 400);
+  await noFile.body?.cancel();
+  const badField = await upload(alice, "ok.txt", "fine", { kind: "spreadsheet" });
+  assert.equal(badField.status, 400);
+  assert.deepEqual(await stored(alice.userId), { documents: 0, files: 0 });
+});
