@@ -83,7 +83,7 @@ Deno.test("txt, md and pdf uploads are stored in Storage and indexed by their te
       assert.equal(object.metadata.mimetype, doc.mime_type);
     });
   }
-  const search = await alice.api("/documents/search?q=zebrafinch");
+  const search = await alice.api(`/documents/search?q=${word}`);
   assert.equal(search.body.results.length, 3);
 
   // Deleting the document removes the stored file too.
