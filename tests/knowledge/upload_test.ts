@@ -54,11 +54,12 @@ const stored = (userId: string) =>
 
 Deno.test("txt, md and pdf uploads are stored in Storage and indexed by their text", async () => {
   const alice = await chatUser("alice");
+  const word = marker("finch");
   for (
     const [name, bytes, expected] of [
-      ["notes.txt", "plain zebrafinch notes", "plain zebrafinch notes"],
-      ["plan.md", "# Plan\n\nmarkdown zebrafinch plan", "# Plan\n\nmarkdown zebrafinch plan"],
-      ["report.pdf", pdfWith("Quarterly zebrafinch report"), "Quarterly zebrafinch report"],
+      ["notes.txt", `plain ${word} notes`, `plain ${word} notes`],
+      ["plan.md", `# Plan\n\nmarkdown ${word} plan`, `# Plan\n\nmarkdown ${word} plan`],
+      ["report.pdf", pdfWith(`Quarterly ${word} report`), `Quarterly ${word} report`],
     ] as const
   ) {
     const res = await upload(alice, name, bytes, { title: `Upload ${name}` });
