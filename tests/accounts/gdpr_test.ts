@@ -3,7 +3,27 @@
 // added later is covered without changing the test.
 import assert from "node:assert/strict";
 import { chatUser, readSse, withDb } from "../_support/chat.ts";
+import { env } from "../_support/stack.ts";
 import { userRowCounts } from "./helpers.ts";
+
+/** A file of the user's in Storage (documents bucket, their own folder), uploaded as them. */
+async function uploadFile(u: { userId: string; token: string }, name: string) {
+  const res = await fetch(`${env.SUPABASE_URL}/storage/v1/object/documents/${u.userId}/${name}`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${u.token}`,
+      apikey: env.SUPABASE_ANON_KEY,
+      "content-type": "text/plain",
+    },
+    body: `notes of ${name}`,
+  });
+  if (!res.ok) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+const filesOf = (userId: string) =>
+  withDb((sql) => sql`select name from storage.objects where owner_id = ${userId} order by name`)
+    .then((r) => r.map((f) => f.name));
 
 /** A user with something in every table the chat, usage and limits modules have. */
 async function busyUser(prefix: string) {
@@ -14,6 +34,7 @@ async function busyUser(prefix: string) {
     method: "PATCH",
     json: { display_name: prefix, preferences: { theme: "dark" } },
   });
+  await uploadFile(u, `${prefix}-notes.txt`);
   return { ...u, conversationId: id };
 }
 
@@ -63,6 +84,15 @@ Deno.test("GET /account/export returns the user's rows from every user-owned tab
   assert.deepEqual(data.profiles[0].preferences, { theme: "dark" });
   assert.ok(data.messages.some((m) => m.content === "alice asks about Lisbon"));
   assert.ok(data.messages.every((m) => !("search" in m)));
+  // Storage files are listed (their metadata; the bytes stay downloadable through Storage).
+  assert.deepEqual(
+    res.body.files.map((
+      f: { bucket_id: string; name: string; size: number },
+    ) => [f.bucket_id, f.name, f.size]),
+    [
+      ["documents", `${alice.userId}/alice-notes.txt`, "notes of alice-notes.txt".length],
+    ],
+  );
 });
 
 Deno.test("DELETE /account needs a confirmation, then deletes the auth user and every row they own", async () => {
@@ -81,6 +111,7 @@ Deno.test("DELETE /account needs a confirmation, then deletes the auth user and 
     assert.equal(typeof res.body.error.code, "string");
   }
   assert.deepEqual(await userRowCounts(alice.userId), before, "a refused delete changed something");
+  assert.equal((await filesOf(alice.userId)).length, 1);
 
   const res = await alice.api("/account", { method: "DELETE", json: { confirm: "DELETE" } });
   assert.equal(res.status, 204);
@@ -91,6 +122,8 @@ Deno.test("DELETE /account needs a confirmation, then deletes the auth user and 
   await withDb(async (sql) => {
     assert.equal((await sql`select 1 from auth.users where id = ${alice.userId}`).length, 0);
   });
+  assert.deepEqual(await filesOf(alice.userId), [], "alice's files are still in Storage");
+  assert.deepEqual(await filesOf(bob.userId), [`${bob.userId}/bob-notes.txt`]);
   // Bob is untouched; Alice's still valid token now finds nothing.
   assert.deepEqual(await userRowCounts(bob.userId), bobBefore);
   assert.equal((await alice.api("/account/me")).status, 404);

@@ -1,8 +1,10 @@
 // The caller's account: profile (`GET|PATCH /account/me`) and the GDPR routes: `GET
 // /account/export` (everything they own, as JSON) and `DELETE /account` (the auth user and
 // everything they own). Export and delete find user-owned tables in the catalog (see
-// private.user_owned_tables()), so tables added later are covered without a change here.
+// private.user_owned_tables()), so tables added later are covered without a change here; the
+// user's Storage files (any bucket) are listed in the export and removed before the account.
 import type { Context } from "hono";
+import { createClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
@@ -77,6 +79,41 @@ async function myProfile(c: C) {
   return row;
 }
 
+/** The caller's files in Storage, in any bucket, as their RLS lets them see them. */
+function myFiles(c: C) {
+  return asUser(
+    me(c).claims,
+    (tx) =>
+      tx<{ bucket_id: string; name: string; size: number | null; created_at: Date }[]>`
+      select bucket_id, name, (metadata ->> 'size')::bigint as size, created_at
+      from storage.objects
+      where owner_id = (select auth.uid())::text or owner = (select auth.uid())
+      order by bucket_id, name`,
+  );
+}
+
+/** Removes the caller's files through the Storage API, as the caller (bucket policies apply). */
+async function removeMyFiles(c: C) {
+  const files = await myFiles(c);
+  if (files.length === 0) return;
+  const storage = createClient(Deno.env.get("SUPABASE_URL")!, Deno.env.get("SUPABASE_ANON_KEY")!, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { headers: { Authorization: c.req.header("authorization")! } },
+  }).storage;
+  for (const bucket of new Set(files.map((f) => f.bucket_id))) {
+    const names = files.filter((f) => f.bucket_id === bucket).map((f) => f.name);
+    for (let i = 0; i < names.length; i += 1000) { // the API's limit per call
+      const { error } = await storage.from(bucket).remove(names.slice(i, i + 1000));
+      if (error) throw new ApiError(502, "storage_failed", `Files not removed: ${error.message}`);
+    }
+  }
+  // A bucket without a delete policy for owners would leave files behind: refuse to go on.
+  const left = await myFiles(c);
+  if (left.length) {
+    throw new ApiError(500, "storage_failed", `${left.length} file(s) could not be removed`);
+  }
+}
+
 app.get("/me", async (c) => {
   const [profile, budget] = await Promise.all([myProfile(c), budgetStatus(me(c).id)]);
   return c.json({ ...profileJson(profile), budget });
@@ -108,18 +145,27 @@ app.patch("/me", async (c) => {
 app.get("/export", async (c) => {
   query(c, z.strictObject({})); // JSON only, no options
   const user = me(c);
-  const [{ data }] = await asUser(user.claims, (tx) => tx`select private.export_account() as data`);
+  const [[{ data }], files] = await Promise.all([
+    asUser(user.claims, (tx) => tx`select private.export_account() as data`),
+    myFiles(c),
+  ]);
   const exportedAt = new Date().toISOString();
   c.header(
     "content-disposition",
     `attachment; filename="aide-export-${exportedAt.slice(0, 10)}.json"`,
   );
-  return c.json({ exported_at: exportedAt, user: { id: user.id, email: user.email }, data });
+  return c.json({
+    exported_at: exportedAt,
+    user: { id: user.id, email: user.email },
+    data,
+    files, // Storage objects (metadata; download them with the Storage API)
+  });
 });
 
 /** Deletes the caller's account and everything they own. Body: {"confirm": "DELETE"}. */
 app.delete("/", async (c) => {
   await jsonBody(c, DeleteAccount);
+  await removeMyFiles(c);
   await asUser(me(c).claims, (tx) => tx`select private.delete_account()`);
   return c.body(null, 204);
 });
