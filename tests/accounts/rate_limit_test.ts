@@ -1,7 +1,7 @@
 // Rate limits are counted in Postgres, atomically: concurrent requests from one user get exactly
 // the configured number through, the rest 429 with Retry-After, and nothing of theirs is stored.
 import assert from "node:assert/strict";
-import { chatUser, marker, providerRequests, readSse, withDb } from "../_support/chat.ts";
+import { chatUser, marker, providerRequests, readSse, until, withDb } from "../_support/chat.ts";
 
 /** Fixed one-minute windows: start a burst early in a minute so it cannot straddle two. */
 async function earlyInAMinute() {
@@ -98,7 +98,8 @@ Deno.test("other writes are limited as class 'write', per user, with their own b
   assert.equal(n, 3);
 });
 
-Deno.test("rate limit counters have a retention rule", async () => {
+Deno.test("rate limit counters have a retention rule that purges old windows", async () => {
+  const alice = await chatUser("retention");
   await withDb(async (sql) => {
     const [setting] =
       await sql`select value from public.app_settings where key = 'retention.rate_limits'`;
@@ -106,12 +107,23 @@ Deno.test("rate limit counters have a retention rule", async () => {
     const [{ exists }] =
       await sql`select to_regclass('private.retention_rules') is not null as exists`;
     if (!exists) return; // the scheduled-work migration is not there yet
-    const [rule] =
-      await sql`select table_name, time_column, window_setting from private.retention_rules where name = 'rate_limits'`;
+    const [rule] = await sql`select time_column, window_setting from private.retention_rules
+                             where name = 'rate_limits' and table_name = 'public.rate_limit_counters'::regclass`;
     assert.deepEqual({ ...rule }, {
-      table_name: "public.rate_limit_counters",
       time_column: "window_start",
       window_setting: "retention.rate_limits",
     });
+
+    await sql`insert into public.rate_limit_counters (user_id, route_class, window_start, count)
+              values (${alice.userId}, 'chat', now() - interval '3 days', 5),
+                     (${alice.userId}, 'write', date_trunc('minute', now()), 1)`;
+    // null: another run holds the rule right now; try again.
+    await until("a purge batch", async () => {
+      const [{ n }] = await sql`select private.purge_batch('rate_limits') as n`;
+      return n !== null;
+    });
+    const left =
+      await sql`select route_class from public.rate_limit_counters where user_id = ${alice.userId}`;
+    assert.deepEqual(left.map((r) => r.route_class), ["write"]);
   });
 });
