@@ -61,27 +61,39 @@ function split(text: string, max: number, overlap: number): string[] {
 export function chunkText(content: string, kind: string, opts: ChunkOptions = {}): string[] {
   const max = (opts.maxTokens ?? 300) * CHARS_PER_TOKEN;
   const overlap = (opts.overlapTokens ?? 40) * CHARS_PER_TOKEN;
-  // In markdown, a heading stays with the text under it (a section is one unit until too long).
-  const pieces = units(content, kind).flatMap((u) => split(u, max, overlap));
   const chunks: string[] = [];
   let current: string[] = [];
   let size = 0;
-  for (const piece of pieces) {
-    if (size > 0 && size + piece.length + 2 > max) {
-      chunks.push(current.join("\n\n"));
-      // Carry the previous chunk's last units (up to the overlap) into the next one.
-      const carried: string[] = [];
-      let carriedSize = 0;
-      for (let i = current.length - 1; i >= 0 && carriedSize + current[i].length <= overlap; i--) {
-        carried.unshift(current[i]);
-        carriedSize += current[i].length + 2;
-      }
-      const fits = carriedSize + piece.length + 2 <= max;
-      current = fits ? carried : [];
-      size = fits ? carriedSize : 0;
+  const flush = () => {
+    if (current.length) chunks.push(current.join("\n\n"));
+    // The next chunk starts with the last units of this one (up to the overlap).
+    const carried: string[] = [];
+    let carriedSize = 0;
+    for (let i = current.length - 1; i >= 0 && carriedSize + current[i].length <= overlap; i--) {
+      carried.unshift(current[i]);
+      carriedSize += current[i].length + 2;
     }
-    current.push(piece);
-    size += piece.length + 2;
+    current = carried;
+    size = carriedSize;
+  };
+  // Small units (sections, turns, paragraphs) share a chunk; a unit too long for one is split
+  // into chunks of its own, so a section never starts in the middle of a chunk.
+  for (const unit of units(content, kind)) {
+    if (size + unit.length + 2 <= max) {
+      current.push(unit);
+      size += unit.length + 2;
+      continue;
+    }
+    flush();
+    if (size + unit.length + 2 <= max) {
+      current.push(unit);
+      size += unit.length + 2;
+      continue;
+    }
+    const pieces = split(unit, max, overlap);
+    chunks.push(...pieces.slice(0, -1));
+    current = [pieces.at(-1)!];
+    size = current[0].length + 2;
   }
   if (current.length) chunks.push(current.join("\n\n"));
   return chunks;
