@@ -1,7 +1,7 @@
 // The documents API: list (kind filter, title search, cursors), get, patch, delete; who may
 // see and change what; and bad input refused without writing anything.
 import assert from "node:assert/strict";
-import { chatUser, marker, withDb } from "../_support/chat.ts";
+import { chatUser, marker, until, withDb } from "../_support/chat.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 Deno.test("list filters by kind and searches titles for @mention autocomplete, with cursors", async () => {
@@ -81,6 +81,10 @@ Deno.test("bad input to the documents API is refused with a 4xx JSON error and w
   const id =
     (await alice.api("/documents", { method: "POST", json: { title: "Keep", content: "same" } }))
       .body.id;
+  // Ingestion updates the row; let it finish so that only the requests below could change it.
+  await withDb((sql) =>
+    until("ready", () => sql`select status from public.documents where id = ${id}`.then(([d]) => d.status === "ready"))
+  );
   const snapshot = () =>
     withDb((sql) =>
       sql`select (select count(*) from public.documents where owner_id = ${alice.userId})::int as documents,
