@@ -12,15 +12,20 @@ import type {
   LlmPart,
   ModelSpec,
 } from "../llm/types.ts";
-import { type ChatStreamEvent, type Citation, citationKey, type FinishReason } from "../stream/events.ts";
+import {
+  type ChatStreamEvent,
+  type Citation,
+  citationKey,
+  type FinishReason,
+} from "../stream/events.ts";
 import { ReplyEvents } from "./broadcast.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
 import { estimateTokens, recordUsage } from "./ledger.ts";
 import type { ChatSettings } from "./models.ts";
 import { summarize, writeTitle } from "./utility.ts";
 import { chatTools } from "./tools.ts";
-import type { ToolContext } from "../tool.ts";
-import { mentionsPrompt, type MentionedDocument } from "./mentions.ts";
+import type { Tool, ToolContext } from "../tool.ts";
+import { type MentionedDocument, mentionsPrompt } from "./mentions.ts";
 
 /** Everything a reply needs, gathered (and authorized) by the request that starts it. */
 export interface ReplyPlan {
@@ -60,7 +65,14 @@ export type Part =
     is_error: boolean;
     duration_ms: number;
   }
-  | { type: "citation"; document_id: string; chunk_index: number; title: string; snippet: string; url?: string }
+  | {
+    type: "citation";
+    document_id: string;
+    chunk_index: number;
+    title: string;
+    snippet: string;
+    url?: string;
+  }
   | { type: "error"; code: string; message: string };
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -184,7 +196,14 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   const cite = (c: Citation) => {
     if (cited.has(citationKey(c))) return;
     cited.add(citationKey(c));
-    parts.push({ type: "citation", document_id: c.documentId, chunk_index: c.chunkIndex, title: c.title, snippet: c.snippet, ...(c.url ? { url: c.url } : {}) });
+    parts.push({
+      type: "citation",
+      document_id: c.documentId,
+      chunk_index: c.chunkIndex,
+      title: c.title,
+      snippet: c.snippet,
+      ...(c.url ? { url: c.url } : {}),
+    });
     emit({ type: "citation", citation: c });
     changed();
   };
@@ -193,7 +212,11 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   let finish: FinishReason = "stop";
   let failure: { code: string; message: string } | null = null;
   try {
-    const mentioned = mentionsPrompt(plan.mentions, plan.chain[0], plan.settings.contextBudgetRatio);
+    const mentioned = mentionsPrompt(
+      plan.mentions,
+      plan.chain[0],
+      plan.settings.contextBudgetRatio,
+    );
     mentioned.citations.forEach(cite);
     const context = await buildContext({
       system: plan.system + mentioned.prompt,
@@ -208,7 +231,12 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
                 summary_through_id = ${context.newSummary.throughId} where id = ${plan.conversationId}`;
     }
     const messages: LlmMessage[] = [...context.messages];
-    const toolContext: ToolContext = { claims: plan.claims, timezone: plan.timezone, requestId: plan.requestId, cite };
+    const toolContext: ToolContext = {
+      claims: plan.claims,
+      timezone: plan.timezone,
+      requestId: plan.requestId,
+      cite,
+    };
     const tools = plan.chain[0].capabilities?.tools ? chatTools : [];
 
     for (let step = 1;; step++) {
@@ -279,32 +307,23 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
       // Run the tools the model asked for, then give it their results.
       const results: LlmPart[] = [];
       for (const call of calls) {
-        const tool = tools.find((t) => t.spec.name === call.name);
-        const started = performance.now();
-        let output: unknown;
-        let isError = false;
-        try {
-          if (!tool) throw new Error(`unknown tool ${call.name}`);
-          output = await tool.run(call.input, toolContext);
-        } catch (e) {
-          output = { error: e instanceof Error ? e.message : String(e) };
-          isError = true;
-        }
-        const duration = Math.round(performance.now() - started);
-        parts.push({
-          type: "tool_result",
-          tool_call_id: call.id,
-          name: call.name,
-          output,
-          is_error: isError,
-          duration_ms: duration,
-        });
+        const result = await runTool(tools, call, toolContext);
+        parts.push(result);
         emit(
-          isError
-            ? { type: "tool-output-error", toolCallId: call.id, errorText: JSON.stringify(output) }
-            : { type: "tool-output-available", toolCallId: call.id, output },
+          result.is_error
+            ? {
+              type: "tool-output-error",
+              toolCallId: call.id,
+              errorText: JSON.stringify(result.output),
+            }
+            : { type: "tool-output-available", toolCallId: call.id, output: result.output },
         );
-        results.push({ type: "tool_result", toolCallId: call.id, output, isError });
+        results.push({
+          type: "tool_result",
+          toolCallId: call.id,
+          output: result.output,
+          isError: result.is_error,
+        });
       }
       changed();
       messages.push(
@@ -343,6 +362,34 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   if (status === "aborted") emit({ type: "abort", reason: "stopped" });
   else if (failure) emit({ type: "error", ...failure });
   else emit({ type: "finish", messageId: plan.assistantId, finishReason: finish });
+}
+
+/** Runs one tool call; a failure is a result the model sees (`is_error`), not a failed reply. */
+async function runTool(
+  tools: Tool[],
+  call: { id: string; name: string; input: unknown },
+  ctx: ToolContext,
+): Promise<Extract<Part, { type: "tool_result" }>> {
+  const started = performance.now();
+  let output: unknown;
+  let isError = false;
+  try {
+    const tool = tools.find((t) => t.spec.name === call.name);
+    if (!tool) throw new Error(`unknown tool ${call.name}`);
+    output = await tool.run(call.input, ctx);
+  } catch (e) {
+    output = { error: e instanceof Error ? e.message : String(e) };
+    isError = true;
+  }
+  const duration = Math.round(performance.now() - started);
+  return {
+    type: "tool_result",
+    tool_call_id: call.id,
+    name: call.name,
+    output,
+    is_error: isError,
+    duration_ms: duration,
+  };
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number) {
