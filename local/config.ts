@@ -27,7 +27,7 @@ export interface StackConfig {
   durable: boolean;
 }
 
-// test2..test4: extra throwaway stacks, so that several people (or agents) can run the tests
+// test2..test5: extra throwaway stacks, so that several people (or agents) can run the tests
 // on one machine at once: AIDE_STACK=test2 npm test.
 const BASE_PORT: Record<string, number> = {
   dev: 54321,
@@ -36,6 +36,7 @@ const BASE_PORT: Record<string, number> = {
   test2: 57321,
   test3: 58321,
   test4: 59321,
+  test5: 60321,
 };
 
 export function stackConfig(name = "dev"): StackConfig {
