@@ -1,5 +1,5 @@
 // pg_cron runs the jobs that migrations register. Debian's pg_cron 1.4 has minute resolution,
-// so the test moves the migration's daily job to every minute and waits for one run.
+// so the test moves the retention job (every 10 minutes) to every minute and waits for one run.
 import assert from "node:assert/strict";
 import { connect, until } from "../_support/stack.ts";
 
@@ -7,10 +7,11 @@ Deno.test("the pg_cron job registered by a migration runs and does its work", as
   const sql = connect();
   try {
     const [job] = await sql`select jobid, schedule, command from cron.job
-                            where jobname = 'aide-purge-cron-history'`;
-    assert.equal(job.schedule, "17 3 * * *");
+                            where jobname = 'aide-retention'`;
+    assert.equal(job.schedule, "*/10 * * * *");
+    const [{ since }] = await sql`select now() as since`;
 
-    // A run record from two weeks ago that the job must purge.
+    // A run record from two weeks ago that the job must purge (retention rule cron_history).
     const [old] = await sql`
       insert into cron.job_run_details (jobid, job_pid, database, username, command, status,
                                         return_message, start_time, end_time)
@@ -23,13 +24,20 @@ Deno.test("the pg_cron job registered by a migration runs and does its work", as
         "a run of the job",
         () =>
           sql`select status, return_message from cron.job_run_details
-            where jobid = ${job.jobid} and runid <> ${old.runid} and status in ('succeeded', 'failed')`
+            where jobid = ${job.jobid} and runid <> ${old.runid} and start_time >= ${since}
+              and status in ('succeeded', 'failed')`
             .then((rows) => rows.length ? rows : null),
         90_000,
       );
       assert.equal(run.status, "succeeded", run.return_message);
       const left = await sql`select 1 from cron.job_run_details where runid = ${old.runid}`;
       assert.equal(left.length, 0, "the two-week-old run record was not purged");
+      // The run left its record in job_runs.
+      const [rec] = await sql`select count(*)::int as runs
+                              from public.job_runs
+                              where job = 'retention' and step = 'cron_history'
+                                and started_at >= ${since} and status <> 'running'`;
+      assert.ok(rec.runs >= 1, "no job_runs record for the scheduled run");
     } finally {
       await sql`select cron.alter_job(${job.jobid}, schedule := ${job.schedule})`;
     }
