@@ -1,14 +1,15 @@
 // Helpers for chat tests against the running stack: a small API client, SSE reading, and the
 // fake providers' control routes (scripts and request log).
 import type { LogEntry, Script } from "../../local/fakes/script.ts";
-import { call, connect, env, FUNCTIONS_URL, newUser } from "./stack.ts";
-export { until } from "./stack.ts";
+import { call, connect, env, FUNCTIONS_URL, newUser, until } from "./stack.ts";
+export { until };
 
 export const SONNET = "claude-sonnet-4-5-20250929";
 export const GPT = "gpt-5.2";
 
 /** A unique word to find a test's own requests in the shared fakes' log. */
-export const marker = (label = "m") => `${label}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+export const marker = (label = "m") =>
+  `${label}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 type Provider = "openai" | "anthropic";
 const fakeBase = (p: Provider) =>
@@ -29,14 +30,18 @@ export async function queueScript(
 }
 
 export async function providerRequests(provider: Provider, contains: string): Promise<LogEntry[]> {
-  const res = await fetch(`${fakeBase(provider)}/__fake/requests?contains=${encodeURIComponent(contains)}`);
+  const res = await fetch(
+    `${fakeBase(provider)}/__fake/requests?contains=${encodeURIComponent(contains)}`,
+  );
   return await res.json();
 }
 
 /** Parses an SSE body into its `data:` payloads (JSON, or the raw string such as "[DONE]"). */
 export async function readSse(res: Response): Promise<unknown[]> {
   const text = await res.text();
-  return text.split("\n\n").map((frame) => frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"))
+  return text.split("\n\n").map((frame) =>
+    frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n")
+  )
     .filter((data) => data !== "")
     .map((data) => {
       try {
@@ -101,3 +106,27 @@ export async function withDb<T>(fn: (sql: ReturnType<typeof connect>) => Promise
 
 export const textOf = (chunks: Chunk[]) =>
   chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join("");
+
+/** Waits until the document's status is one of `statuses`; returns its row. */
+export function documentStatus(id: string, statuses: string[], ms = 15_000) {
+  return withDb((sql) =>
+    until(
+      `document ${id} to be ${statuses}`,
+      () =>
+        sql`select status, error, chunk_count from public.documents where id = ${id}`
+          .then(([d]) => statuses.includes(d?.status) ? d : null),
+      ms,
+    )
+  );
+}
+
+/** Creates a document through the API and waits until it is indexed; returns its id. */
+export async function readyDocument(
+  user: ChatUser,
+  body: Record<string, unknown>,
+): Promise<string> {
+  const res = await user.api("/documents", { method: "POST", json: body });
+  if (res.status !== 201) throw new Error(`document not created: ${res.status} ${res.text}`);
+  await documentStatus(res.body.id, ["ready"]);
+  return res.body.id;
+}

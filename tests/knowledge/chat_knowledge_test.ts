@@ -8,27 +8,10 @@ import {
   providerRequests,
   queueScript,
   readSse,
+  readyDocument,
   SONNET,
-  until,
   withDb,
 } from "../_support/chat.ts";
-
-async function readyDocument(
-  user: Awaited<ReturnType<typeof chatUser>>,
-  body: Record<string, unknown>,
-) {
-  const res = await user.api("/documents", { method: "POST", json: body });
-  await withDb((sql) =>
-    until(
-      "ready",
-      () =>
-        sql`select status from public.documents where id = ${res.body.id}`.then(([d]) =>
-          d.status === "ready"
-        ),
-    )
-  );
-  return res.body.id as string;
-}
 
 Deno.test("an @mention puts the document in the model's context and is cited on the message", async () => {
   const alice = await chatUser("alice");

@@ -83,7 +83,13 @@ Deno.test("bad input to the documents API is refused with a 4xx JSON error and w
       .body.id;
   // Ingestion updates the row; let it finish so that only the requests below could change it.
   await withDb((sql) =>
-    until("ready", () => sql`select status from public.documents where id = ${id}`.then(([d]) => d.status === "ready"))
+    until(
+      "ready",
+      () =>
+        sql`select status from public.documents where id = ${id}`.then(([d]) =>
+          d.status === "ready"
+        ),
+    )
   );
   const snapshot = () =>
     withDb((sql) =>

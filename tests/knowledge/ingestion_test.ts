@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   chatUser,
+  documentStatus,
   marker,
   providerRequests,
   queueScript,
@@ -10,17 +11,6 @@ import {
   withDb,
 } from "../_support/chat.ts";
 import { call, REST_URL } from "../_support/stack.ts";
-
-const waitForStatus = (id: string, statuses: string[], ms = 15_000) =>
-  withDb((sql) =>
-    until(
-      `document ${id} to be ${statuses}`,
-      () =>
-        sql`select status, error, chunk_count from public.documents where id = ${id}`
-          .then(([d]) => statuses.includes(d?.status) ? d : null),
-      ms,
-    )
-  );
 
 Deno.test("an insert is all it takes: the document becomes ready with embedded chunks; the webhook carries ids only", async () => {
   const alice = await chatUser("alice");
@@ -36,7 +26,7 @@ Deno.test("an insert is all it takes: the document becomes ready with embedded c
   });
   assert.equal(res.status, 201, res.text);
   const id = res.body[0].id;
-  const doc = await waitForStatus(id, ["ready"]);
+  const doc = await documentStatus(id, ["ready"]);
   assert.ok(doc.chunk_count >= 1);
   await withDb(async (sql) => {
     const chunks =
@@ -74,14 +64,14 @@ Deno.test("a content change replaces the chunks; the same content is not embedde
     json: { title: "Changing", content: `About ${first}.` },
   });
   const id = created.body.id;
-  await waitForStatus(id, ["ready"]);
+  await documentStatus(id, ["ready"]);
 
   const changed = await alice.api(`/documents/${id}`, {
     method: "PATCH",
     json: { content: `Now about ${second}.` },
   });
   assert.equal(changed.body.status, "pending");
-  await waitForStatus(id, ["ready"]);
+  await documentStatus(id, ["ready"]);
   await withDb(async (sql) => {
     const chunks = await sql`select content from public.search_index where document_id = ${id}`;
     assert.equal(chunks.length, 1);
@@ -159,7 +149,7 @@ Deno.test("failed ingestion is retried by the sweeper, then dead-lettered with t
     json: { content: `The ${word} text, fixed.` },
   });
   assert.equal(fixed.status, 200);
-  await waitForStatus(id, ["ready"]);
+  await documentStatus(id, ["ready"]);
   await withDb(async (sql) => {
     await sql`update public.ingestion_jobs set status = 'queued', next_run_at = now() where document_id = ${id}`;
     await Promise.all([

@@ -1,22 +1,7 @@
 // Hybrid search: meaning (embeddings) and exact words (full text) fused by reciprocal rank,
 // every filter honoured, and only what the caller may read.
 import assert from "node:assert/strict";
-import { type ChatUser, chatUser, marker, until, withDb } from "../_support/chat.ts";
-
-async function ready(user: ChatUser, body: Record<string, unknown>) {
-  const res = await user.api("/documents", { method: "POST", json: body });
-  assert.equal(res.status, 201, res.text);
-  await withDb((sql) =>
-    until(
-      "ready",
-      () =>
-        sql`select status from public.documents where id = ${res.body.id}`.then(([d]) =>
-          d.status === "ready"
-        ),
-    )
-  );
-  return res.body.id as string;
-}
+import { type ChatUser, chatUser, marker, readyDocument as ready } from "../_support/chat.ts";
 
 type Result = {
   document_id: string;
@@ -91,7 +76,9 @@ Deno.test("search honours every filter: kinds, sources, documents, time window, 
   const search = async (extra: string) => {
     const res = await alice.api(`/documents/search?q=${w}${extra}`);
     assert.equal(res.status, 200, res.text);
-    return new Set(res.body.results.map((r: Result) => r.document_id).filter((id: string) => mine.has(id)));
+    return new Set(
+      res.body.results.map((r: Result) => r.document_id).filter((id: string) => mine.has(id)),
+    );
   };
   assert.deepEqual(await search(""), new Set([mayNote, juneTranscript, julyDoc]));
   assert.deepEqual(await search("&kinds=transcript"), new Set([juneTranscript]));
