@@ -27,6 +27,9 @@ import {
   fireFault,
   generationMs,
   holdHeaders,
+  malformedAt,
+  malformedEvent,
+  malformedResponse,
   Pacer,
   plannedFault,
   sseEvent,
@@ -134,13 +137,14 @@ async function answer(
     newToolId: () => randomId("toolu_01", 22),
   });
   const fault = plannedFault(script, reply.text.length);
-  entry.fault = fault?.kind;
+  const malformed = malformedAt(script, reply.text.length);
+  entry.fault = fault?.kind ?? (malformed === null ? undefined : "malformed");
   const headers = { "request-id": randomId("req_01", 22) };
   const message = { id: randomId("msg_01", 22), type: "message", role: "assistant", model };
   const signature = btoa(`fake-signature:${randomId("", 32)}`);
 
   if (view.stream) {
-    return sseResponse(x, messageEvents(x, message, reply, fault, signature), headers);
+    return sseResponse(x, messageEvents(x, message, reply, fault, malformed, signature), headers);
   }
 
   // Non-streaming: the whole generation happens before the headers.
@@ -152,6 +156,7 @@ async function answer(
   if (!(await holdHeaders(x, generationMs(script, tokens)))) return closed();
   if (fault?.kind === "error") return anthropicError(script.error_type ?? "overloaded_error");
   if (fault?.kind === "drop") return droppedResponse(headers);
+  if (malformed !== null) return malformedResponse(headers);
   const content: Record<string, unknown>[] = [];
   if (reply.reasoning.length) {
     content.push({ type: "thinking", thinking: reply.reasoning.join(""), signature });
@@ -183,6 +188,7 @@ async function* messageEvents(
   message: Record<string, unknown>,
   reply: Reply,
   fault: Fault | null,
+  malformed: number | null,
   signature: string,
 ): AsyncGenerator<string> {
   const pacer = new Pacer(x);
@@ -219,10 +225,12 @@ async function* messageEvents(
     yield event("content_block_start", { index, content_block: { type: "text", text: "" } });
     for (const [i, token] of reply.text.entries()) {
       if (fault?.at === i) return yield* fireFault(x, fault, errorEvent);
+      if (malformed === i) yield malformedEvent("content_block_delta");
       await pacer.next();
       yield delta(index, { type: "text_delta", text: token });
     }
   }
+  if (malformed === reply.text.length) yield malformedEvent("content_block_delta");
   if (fault) return yield* fireFault(x, fault, errorEvent);
   if (reply.text.length) yield event("content_block_stop", { index: index++ });
   for (const call of reply.toolCalls) {

@@ -28,6 +28,9 @@ import {
   fireFault,
   generationMs,
   holdHeaders,
+  malformedAt,
+  malformedEvent,
+  malformedResponse,
   Pacer,
   plannedFault,
   sseEvent,
@@ -164,7 +167,8 @@ async function answerChat(call: Call): Promise<Response> {
     newToolId: () => randomId("call_"),
   });
   const fault = plannedFault(x.script, reply.text.length);
-  entry.fault = fault?.kind;
+  const malformed = malformedAt(x.script, reply.text.length);
+  entry.fault = fault?.kind ?? (malformed === null ? undefined : "malformed");
   const headers = { "x-request-id": randomId("req_", 32) };
   const completion = {
     id: randomId("chatcmpl-", 29),
@@ -178,7 +182,11 @@ async function answerChat(call: Call): Promise<Response> {
   if (view.stream) {
     const includeUsage = isObject(body.stream_options) &&
       body.stream_options.include_usage === true;
-    return sseResponse(x, chatChunks(x, completion, reply, fault, includeUsage), headers);
+    return sseResponse(
+      x,
+      chatChunks(x, completion, reply, fault, malformed, includeUsage),
+      headers,
+    );
   }
 
   // Non-streaming: the whole generation happens before the headers.
@@ -195,6 +203,7 @@ async function answerChat(call: Call): Promise<Response> {
     return openaiError(statusForType(type), SERVER_ERROR_MESSAGE, { type });
   }
   if (fault?.kind === "drop") return droppedResponse(headers);
+  if (malformed !== null) return malformedResponse(headers);
   const message: Record<string, unknown> = {
     role: "assistant",
     content: reply.text.length ? reply.text.join("") : null,
@@ -225,6 +234,7 @@ async function* chatChunks(
   completion: Record<string, unknown>,
   reply: Reply,
   fault: Fault | null,
+  malformed: number | null,
   includeUsage: boolean,
 ): AsyncGenerator<string> {
   const pacer = new Pacer(x);
@@ -252,9 +262,11 @@ async function* chatChunks(
   }
   for (const [i, token] of reply.text.entries()) {
     if (fault?.at === i) return yield* fireFault(x, fault, errorEvent);
+    if (malformed === i) yield malformedEvent();
     await pacer.next();
     yield chunk({ content: token });
   }
+  if (malformed === reply.text.length) yield malformedEvent();
   if (fault) return yield* fireFault(x, fault, errorEvent);
   for (const [index, call] of reply.toolCalls.entries()) {
     await pacer.next();

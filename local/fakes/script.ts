@@ -33,6 +33,11 @@ export interface Script {
   drop_after_tokens?: number;
   /** Stop sending after N text tokens and hang until the client goes away (non-streaming: never answer). */
   stall_after_tokens?: number;
+  /**
+   * Send one event whose data is cut-off JSON after N text tokens, then carry on as if nothing
+   * happened (non-streaming: a 200 whose body is not JSON).
+   */
+  malformed_after_tokens?: number;
   /** Override the reported usage. */
   usage?: ScriptUsage;
 }
@@ -74,7 +79,7 @@ export interface LogEntry {
   /** HTTP status answered; null while pending, 499 if the server closed first. */
   status: number | null;
   /** Mid-stream fault the script planned for this request, if any. */
-  fault?: "error" | "drop" | "stall";
+  fault?: "error" | "drop" | "stall" | "malformed";
   /** The client went away before the streamed response was complete. */
   client_closed: boolean;
 }

@@ -171,6 +171,24 @@ export function sseEvent(data: unknown, event?: string): string {
   return `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
 }
 
+/** An event whose data is JSON cut off mid-object (`malformed_after_tokens`). */
+export function malformedEvent(event?: string): string {
+  return `${event ? `event: ${event}\n` : ""}data: {"delta": {"text": "cut off here\n\n`;
+}
+
+/** Where `malformed_after_tokens` puts the malformed event: before text token `at` (0-based). */
+export function malformedAt(script: Script, textTokens: number): number | null {
+  const n = script.malformed_after_tokens;
+  return typeof n === "number" ? Math.min(Math.max(n, 0), textTokens) : null;
+}
+
+/** A 200 whose JSON body is cut off: the non-streaming version of a malformed event. */
+export function malformedResponse(headers: Record<string, string>): Response {
+  return new Response('{"id": "cut-off", "content": [', {
+    headers: { ...headers, "content-type": "application/json" },
+  });
+}
+
 /** A 200 whose body breaks at once: the non-streaming version of a dropped connection. */
 export function droppedResponse(headers: Record<string, string>): Response {
   const body = new ReadableStream({
