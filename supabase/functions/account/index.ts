@@ -9,6 +9,7 @@ import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { budgetStatus, limitWrites } from "../_shared/limits.ts";
 import { jsonBody, query } from "../_shared/validate.ts";
 
@@ -46,6 +47,9 @@ const UpdateMe = z.strictObject({
     `preferences are at most ${MAX_PREFERENCES_BYTES} bytes of JSON`,
   ).optional(),
 }).refine((b) => Object.keys(b).length > 0, "Send at least one field to change");
+
+/** The export takes no options (JSON only). */
+const NoOptions = z.strictObject({});
 
 const DeleteAccount = z.strictObject({
   confirm: z.literal("DELETE", { error: 'Send {"confirm": "DELETE"} to delete your account' }),
@@ -143,7 +147,7 @@ app.patch("/me", async (c) => {
 });
 
 app.get("/export", async (c) => {
-  query(c, z.strictObject({})); // JSON only, no options
+  query(c, NoOptions);
   const user = me(c);
   const [[{ data }], files] = await Promise.all([
     asUser(user.claims, (tx) => tx`select private.export_account() as data`),
@@ -170,4 +174,40 @@ app.delete("/", async (c) => {
   return c.body(null, 204);
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "GET",
+    path: "/me",
+    summary: "The caller's profile",
+    auth: "user",
+    responses: { 200: "The profile" },
+  },
+  {
+    method: "PATCH",
+    path: "/me",
+    summary: "Change display name, time zone, preferences",
+    auth: "user",
+    body: UpdateMe,
+    responses: { 200: "The profile", 400: "Invalid body", 429: "Rate limited" },
+  },
+  {
+    method: "GET",
+    path: "/export",
+    summary: "Everything the caller owns, as JSON (GDPR)",
+    auth: "user",
+    query: NoOptions,
+    responses: { 200: "The export", 400: "Bad query" },
+  },
+  {
+    method: "DELETE",
+    path: "/",
+    summary: "Delete the account and everything it owns (GDPR)",
+    auth: "user",
+    body: DeleteAccount,
+    responses: { 204: "Deleted", 400: "Missing confirmation" },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { jsonBody, parse } from "../_shared/validate.ts";
 
@@ -234,4 +235,59 @@ app.post("/models/:alias/prices", async (c) => {
   return c.json(priceJson(row), 201);
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "GET",
+    path: "/models",
+    summary: "Every model with its current price (admins)",
+    auth: "user",
+    responses: { 200: "The registry", 403: "Not an admin" },
+  },
+  {
+    method: "POST",
+    path: "/models",
+    summary: "Add a model with its first price (admins)",
+    auth: "user",
+    body: CreateModel,
+    responses: {
+      201: "The model",
+      400: "Invalid body",
+      403: "Not an admin",
+      409: "Alias taken",
+      422: "Unknown fallback",
+    },
+  },
+  {
+    method: "PATCH",
+    path: "/models/:alias",
+    summary: "Change or disable a model (admins)",
+    auth: "user",
+    body: UpdateModel,
+    responses: { 200: "The model", 400: "Invalid body", 403: "Not an admin", 404: "Not found" },
+  },
+  {
+    method: "GET",
+    path: "/models/:alias/prices",
+    summary: "A model's price history (admins)",
+    auth: "user",
+    responses: { 200: "The prices", 400: "Bad alias", 403: "Not an admin", 404: "Not found" },
+  },
+  {
+    method: "POST",
+    path: "/models/:alias/prices",
+    summary: "Add a price from an effective date (admins)",
+    auth: "user",
+    body: Price,
+    responses: {
+      201: "The price",
+      400: "Invalid body",
+      403: "Not an admin",
+      404: "Not found",
+      409: "A price from that date exists",
+    },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { type AuthedEnv, type CurrentUser, requireUser } from "../_shared/auth.ts";
 import { asUser, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { chatGate, limitWrites } from "../_shared/limits.ts";
 import { runInBackground } from "../_shared/runtime.ts";
 import {
@@ -317,7 +318,7 @@ app.get("/:id/messages", async (c) => {
 
 // --- Chat ----------------------------------------------------------------------------------------
 function sse(c: C, events: AsyncIterable<ChatStreamEvent>) {
-  const { stream } = parse(StreamMode, { stream: c.req.query("stream") }, "query parameters");
+  const { stream } = query(c, StreamMode);
   return stream === "simple"
     ? new Response(encodeSimpleStream(events), { headers: SIMPLE_STREAM_HEADERS })
     : new Response(encodeUiMessageStream(events), { headers: UI_STREAM_HEADERS });
@@ -366,7 +367,7 @@ function sendInput(
 
 app.post("/:id/messages", async (c) => {
   const id = uuidParam(c, "id");
-  parse(StreamMode, { stream: c.req.query("stream") }, "query parameters");
+  query(c, StreamMode);
   const input = sendInput(await jsonBody(c, SendBody));
   const downgrade = await chatGate(c); // 429 rate limit, 402 budget, or a cheaper model
   const prepared = "regenerate" in input
@@ -385,7 +386,7 @@ app.post("/:id/messages", async (c) => {
 app.post("/:id/messages/:messageId/regenerate", async (c) => {
   const id = uuidParam(c, "id");
   const messageId = uuidParam(c, "messageId");
-  parse(StreamMode, { stream: c.req.query("stream") }, "query parameters");
+  query(c, StreamMode);
   const body = c.req.header("content-length") === "0" || !c.req.header("content-type")
     ? {}
     : await jsonBody(c, Regenerate);
@@ -400,7 +401,7 @@ app.post("/:id/messages/:messageId/regenerate", async (c) => {
 app.get("/:id/messages/:messageId/stream", async (c) => {
   const id = uuidParam(c, "id");
   const messageId = uuidParam(c, "messageId");
-  parse(StreamMode, { stream: c.req.query("stream") }, "query parameters");
+  query(c, StreamMode);
   if (!(await replyExists(user(c), id, messageId))) {
     throw new ApiError(404, "not_found", "Message not found");
   }
@@ -441,4 +442,127 @@ app.post("/:id/messages/:messageId/stop", async (c) => {
   );
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "GET",
+    path: "/",
+    summary: "List conversations for the sidebar",
+    auth: "user",
+    query: ListConversations,
+    responses: {
+      200: "A page of conversations with their sidebar group",
+      400: "Bad query or cursor",
+    },
+  },
+  {
+    method: "POST",
+    path: "/",
+    summary: "Create a conversation",
+    auth: "user",
+    body: CreateConversation,
+    responses: { 201: "The conversation", 400: "Invalid body", 422: "Unknown model" },
+  },
+  {
+    method: "GET",
+    path: "/:id",
+    summary: "A conversation with the newest messages of its active branch",
+    auth: "user",
+    responses: { 200: "The conversation and messages", 400: "Bad id", 404: "Not found" },
+  },
+  {
+    method: "PATCH",
+    path: "/:id",
+    summary: "Rename, change model or prompt, pin, archive, switch branch",
+    auth: "user",
+    body: UpdateConversation,
+    responses: {
+      200: "The conversation",
+      400: "Invalid body",
+      404: "Not found",
+      422: "Unknown model or leaf",
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/:id",
+    summary: "Soft-delete a conversation",
+    auth: "user",
+    responses: { 204: "Deleted", 400: "Bad id", 404: "Not found" },
+  },
+  {
+    method: "POST",
+    path: "/:id/pin",
+    summary: "Toggle the pin",
+    auth: "user",
+    responses: { 200: "The conversation", 400: "Bad id", 404: "Not found" },
+  },
+  {
+    method: "GET",
+    path: "/:id/messages",
+    summary: "Older messages of a branch",
+    auth: "user",
+    query: ListMessages,
+    responses: { 200: "A page of messages", 400: "Bad query or cursor", 404: "Not found" },
+  },
+  {
+    method: "POST",
+    path: "/:id/messages",
+    summary: "Send a message and stream the reply",
+    auth: "user",
+    query: StreamMode,
+    body: SendBody,
+    streams: true,
+    responses: {
+      200: "The reply, as Server-Sent Events",
+      400: "Invalid body",
+      402: "Monthly budget used up",
+      404: "Not found",
+      409: "Repeated client_message_id without a reply",
+      413: "Body too large",
+      415: "Not JSON",
+      422: "Unknown model, parent or document",
+      429: "Rate limited",
+    },
+  },
+  {
+    method: "POST",
+    path: "/:id/messages/:messageId/regenerate",
+    summary: "A new reply as a sibling of the old one",
+    auth: "user",
+    query: StreamMode,
+    body: Regenerate,
+    streams: true,
+    responses: {
+      200: "The reply, as Server-Sent Events",
+      400: "Invalid body",
+      402: "Monthly budget used up",
+      404: "Not found",
+      429: "Rate limited",
+    },
+  },
+  {
+    method: "GET",
+    path: "/:id/messages/:messageId/stream",
+    summary: "Resume a reply: what was generated so far, then the rest",
+    auth: "user",
+    query: StreamMode,
+    streams: true,
+    responses: { 200: "The reply, as Server-Sent Events", 400: "Bad id", 404: "Not found" },
+  },
+  {
+    method: "POST",
+    path: "/:id/messages/:messageId/stop",
+    summary: "Stop a reply being generated",
+    auth: "user",
+    responses: {
+      200: "The stopped message",
+      202: "Asked to stop; still finishing",
+      400: "Bad id",
+      404: "Not found",
+    },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -7,6 +7,7 @@ import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { searchKnowledge } from "../_shared/knowledge/search.ts";
 import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
 import { createClient } from "@supabase/supabase-js";
@@ -385,4 +386,84 @@ app.delete("/:id", async (c) => {
   return c.body(null, 204);
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "POST",
+    path: "/webhook",
+    summary: "A meeting recorder pushes a transcript (signed)",
+    auth: "signature",
+    body: TranscriptWebhook,
+    responses: {
+      200: "Already received (idempotent)",
+      201: "Stored",
+      400: "Invalid body",
+      401: "Bad or expired signature",
+      413: "Body too large",
+      422: "Unknown owner",
+    },
+  },
+  {
+    method: "GET",
+    path: "/",
+    summary: "Documents the caller may read; title search for @mentions",
+    auth: "user",
+    query: ListDocuments,
+    responses: { 200: "A page of documents", 400: "Bad query or cursor" },
+  },
+  {
+    method: "POST",
+    path: "/",
+    summary: "Create a document from text (JSON) or a file (multipart)",
+    auth: "user",
+    body: CreateDocument,
+    form: UploadFields,
+    responses: {
+      201: "The document (indexing follows)",
+      400: "Invalid body",
+      409: "Duplicate source_id",
+      413: "Too large",
+      415: "Unsupported file or content type",
+      422: "Unreadable file",
+    },
+  },
+  {
+    method: "GET",
+    path: "/search",
+    summary: "Hybrid search over what the caller may read",
+    auth: "user",
+    query: SearchQuery,
+    responses: { 200: "Matching chunks with scores", 400: "Bad query" },
+  },
+  {
+    method: "GET",
+    path: "/:id",
+    summary: "A document with its status and text",
+    auth: "user",
+    responses: { 200: "The document", 400: "Bad id", 404: "Not found" },
+  },
+  {
+    method: "PATCH",
+    path: "/:id",
+    summary: "Change title, visibility, text, metadata, grants (owner)",
+    auth: "user",
+    body: UpdateDocument,
+    responses: {
+      200: "The document",
+      400: "Invalid body",
+      403: "Not the owner",
+      404: "Not found",
+      422: "Unknown user to grant",
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/:id",
+    summary: "Delete a document, its chunks and file (owner)",
+    auth: "user",
+    responses: { 204: "Deleted", 400: "Bad id", 403: "Not the owner", 404: "Not found" },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -3,6 +3,7 @@
 // It answers 200 when healthy and 503 when the database cannot be reached. No secrets.
 import postgres from "postgres";
 import { createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { AIDE_VERSION } from "../_shared/version.ts";
 
 const sql = postgres(Deno.env.get("SUPABASE_DB_URL")!, {
@@ -48,4 +49,16 @@ app.get("/", async (c) => {
   }, db.reachable ? 200 : 503);
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "GET",
+    path: "/",
+    summary: "Database, migrations, providers and version",
+    auth: "jwt",
+    responses: { 200: "Healthy", 503: "The database cannot be reached" },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -2,17 +2,37 @@
 // pg_net) with the Vault secret `aide_webhook_secret`, never by users.
 import { z } from "zod";
 import { createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { ingestDocument } from "../_shared/knowledge/ingest.ts";
 import { requireBearerSecret } from "../_shared/secrets.ts";
 import { jsonBody } from "../_shared/validate.ts";
 
 const app = createApp("ingest");
+const IngestRequest = z.strictObject({ document_id: z.uuid() });
 
 app.post("/", async (c) => {
   await requireBearerSecret(c.req.raw, "aide_webhook_secret");
-  const { document_id } = await jsonBody(c, z.strictObject({ document_id: z.uuid() }));
+  const { document_id } = await jsonBody(c, IngestRequest);
   const result = await ingestDocument(document_id, c.get("requestId"));
   return c.json(result, result.status === "failed" ? 500 : 200);
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "POST",
+    path: "/",
+    summary: "Index one document (called by the database)",
+    auth: "secret",
+    body: IngestRequest,
+    responses: {
+      200: "Indexed, skipped or superseded",
+      400: "Invalid body",
+      401: "Bad secret",
+      500: "Indexing failed; retried later",
+    },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -3,6 +3,7 @@
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { chatSettings, type ModelRow, providerConfigured } from "../_shared/chat/models.ts";
 
 const app = createApp<AuthedEnv>("models");
@@ -40,4 +41,16 @@ app.get("/", async (c) => {
   });
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "GET",
+    path: "/",
+    summary: "Chat models the caller may use, with prices",
+    auth: "user",
+    responses: { 200: "The models and the default" },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi.ts";
 import { budgetStatus } from "../_shared/limits.ts";
 import { decodeCursor, encodeCursor, query } from "../_shared/validate.ts";
 
@@ -221,4 +222,41 @@ app.get("/admin/users", async (c) => {
   });
 });
 
+/** This function's operations, for the OpenAPI document (npm run openapi). */
+export const operations: Operation[] = [
+  {
+    method: "GET",
+    path: "/",
+    summary: "The caller's tokens and cost by day, model and step, and budget",
+    auth: "user",
+    query: OwnUsage,
+    responses: { 200: "Usage", 400: "Bad period" },
+  },
+  {
+    method: "GET",
+    path: "/admin/top-users",
+    summary: "Top users by cost (admins)",
+    auth: "user",
+    query: TopUsers,
+    responses: { 200: "Users", 400: "Bad query", 403: "Not an admin" },
+  },
+  {
+    method: "GET",
+    path: "/admin/by-model",
+    summary: "Cost by model and period (admins)",
+    auth: "user",
+    query: ByModel,
+    responses: { 200: "Costs", 400: "Bad query", 403: "Not an admin" },
+  },
+  {
+    method: "GET",
+    path: "/admin/users",
+    summary: "Every user's usage, paginated (admins)",
+    auth: "user",
+    query: Users,
+    responses: { 200: "Users", 400: "Bad query or cursor", 403: "Not an admin" },
+  },
+];
+
+export { app };
 Deno.serve(app.fetch);

@@ -1,0 +1,32 @@
+// The OpenAPI document covers every route, is up to date, and is served by the API.
+import assert from "node:assert/strict";
+import {
+  buildDocument,
+  loadFunctions,
+  undocumented,
+} from "../../supabase/functions/openapi/generate.ts";
+import { FUNCTIONS_URL } from "../_support/stack.ts";
+
+Deno.test("every route of every function is described by an operation, and every operation by a route", async () => {
+  const functions = await loadFunctions();
+  assert.ok(Object.keys(functions).length >= 8);
+  for (const [fn, mod] of Object.entries(functions)) {
+    assert.deepEqual(undocumented(fn, mod), {
+      routesWithoutOperation: [],
+      operationsWithoutRoute: [],
+    }, fn);
+  }
+});
+
+Deno.test("supabase/functions/openapi/openapi.json is what npm run openapi generates, and the API serves it", async () => {
+  const committed = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
+  assert.deepEqual(
+    committed,
+    JSON.parse(JSON.stringify(await buildDocument())),
+    "run npm run openapi",
+  );
+  const served = await fetch(`${FUNCTIONS_URL}/openapi`);
+  assert.equal(served.status, 200);
+  assert.deepEqual(await served.json(), committed);
+  assert.equal(committed.openapi, "3.1.0");
+});

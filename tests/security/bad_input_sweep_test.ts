@@ -1,0 +1,278 @@
+// For every operation in the OpenAPI document, generated bad requests: missing and forged
+// auth, invalid ids, unknown, missing and wrong-typed fields, huge strings and arrays, bad
+// cursors and query values, wrong content types, malformed JSON. Every answer must be a 4xx
+// JSON error (never a 5xx), and nothing the users own may change.
+import assert from "node:assert/strict";
+import { chatUser, readSse, readyDocument, withDb } from "../_support/chat.ts";
+import { FUNCTIONS_URL } from "../_support/stack.ts";
+
+// deno-lint-ignore no-explicit-any
+type Schema = Record<string, any>;
+interface Case {
+  label: string;
+  url: string;
+  init: RequestInit;
+}
+
+const doc = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
+const FORGED =
+  "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4Iiwicm9sZSI6ImF1dGhlbnRpY2F0ZWQifQ.AAAA";
+
+/** Values of the wrong type (or out of bounds) for a JSON Schema. */
+function badValues(schema: Schema): unknown[] {
+  const s = schema.anyOf?.find((x: Schema) => x.type !== "null") ?? schema;
+  const values: unknown[] = [];
+  switch (s.type) {
+    case "string":
+      values.push(12345, ["array"]);
+      if (s.maxLength) values.push("x".repeat(s.maxLength + 1));
+      if (s.format === "uuid") values.push("not-a-uuid");
+      if (s.format === "date-time" || s.format === "date") values.push("yesterday");
+      if (s.enum) values.push("not-one-of-them");
+      break;
+    case "integer":
+    case "number":
+      values.push("abc", 1.5e300);
+      if (s.minimum !== undefined) values.push(s.minimum - 1);
+      break;
+    case "boolean":
+      values.push("yes");
+      break;
+    case "array":
+      values.push("not-an-array");
+      if (s.maxItems) {
+        values.push(
+          Array.from({ length: s.maxItems + 1 }, () => s.items?.type === "string" ? "x" : 1),
+        );
+      }
+      break;
+    case "object":
+      values.push("not-an-object", 42);
+      break;
+  }
+  return values;
+}
+
+/** Bad values for a query parameter (everything arrives as a string). */
+function badQueryValues(schema: Schema): string[] {
+  const values = ["x".repeat(5000)];
+  if (schema.type === "integer") values.push("abc", "0.5", "-1", "99999999");
+  if (schema.enum) values.push("not-one-of-them");
+  if (schema.format === "uuid") values.push("not-a-uuid");
+  if (schema.format === "date-time" || schema.format === "date") values.push("yesterday");
+  return values;
+}
+
+function casesFor(
+  path: string,
+  method: string,
+  op: Schema,
+  ids: Record<string, string>,
+  tokens: { user: string; admin: string; secret: string },
+): Case[] {
+  const auth = op["x-aide-auth"] as string;
+  const admin = path.startsWith("/admin") || path.startsWith("/usage/admin");
+  const bearer = auth === "secret" ? tokens.secret : admin ? tokens.admin : tokens.user;
+  const params = (op.parameters ?? []) as Schema[];
+  const fill = (p: string, override: Record<string, string> = {}) =>
+    p.replace(
+      /\{(\w+)\}/g,
+      (_, name) => override[name] ?? ids[`${path.split("/")[1]}.${name}`] ?? ids[name],
+    );
+  const requiredQuery = Object.fromEntries(
+    params.filter((p) => p.in === "query" && p.required).map((p) => [p.name, "ok"]),
+  );
+  const url = (
+    override: Record<string, string> = {},
+    q: Record<string, string> = requiredQuery,
+  ) => {
+    const search = new URLSearchParams(q).toString();
+    return `${FUNCTIONS_URL}${fill(path, override)}${search ? `?${search}` : ""}`;
+  };
+  const headers = (extra: Record<string, string> = {}) => ({
+    authorization: `Bearer ${bearer}`,
+    ...extra,
+  });
+  const json = op.requestBody?.content?.["application/json"]?.schema as Schema | undefined;
+  const validish = json ? "{}" : undefined;
+  const send = (
+    body?: string,
+    type = "application/json",
+    extraHeaders: Record<string, string> = {},
+  ): RequestInit => ({
+    method,
+    headers: headers(body === undefined ? extraHeaders : { "content-type": type, ...extraHeaders }),
+    body,
+  });
+  const cases: Case[] = [];
+  const add = (label: string, u: string, init: RequestInit) =>
+    cases.push({ label: `${method} ${path}: ${label}`, url: u, init });
+
+  if (auth === "user" || auth === "jwt" || auth === "secret") {
+    add("no token", url(), {
+      method,
+      body: validish,
+      headers: validish ? { "content-type": "application/json" } : {},
+    });
+    add("forged token", url(), {
+      method,
+      body: validish,
+      headers: {
+        authorization: `Bearer ${FORGED}`,
+        ...(validish ? { "content-type": "application/json" } : {}),
+      },
+    });
+  }
+  if (auth === "signature") {
+    add("no signature", url(), send("{}"));
+    add(
+      "forged signature",
+      url(),
+      send("{}", "application/json", {
+        "x-aide-timestamp": String(Math.floor(Date.now() / 1000)),
+        "x-aide-signature": "v1=00",
+      }),
+    );
+    return cases; // nothing else gets past the signature
+  }
+  for (const p of params.filter((p) => p.in === "path" && p.schema.format === "uuid")) {
+    add(`invalid ${p.name}`, url({ [p.name]: "not-a-uuid" }), send(validish));
+  }
+  const queryParams = params.filter((p) => p.in === "query");
+  if (queryParams.length) {
+    add(
+      "unknown query parameter",
+      url({}, { ...requiredQuery, no_such_parameter: "1" }),
+      send(validish),
+    );
+    for (const p of queryParams) {
+      for (const value of badQueryValues(p.schema)) {
+        add(
+          `query ${p.name}=${value.slice(0, 20)}`,
+          url({}, { ...requiredQuery, [p.name]: value }),
+          send(validish),
+        );
+      }
+    }
+    for (const p of queryParams.filter((p) => p.required)) {
+      const rest = { ...requiredQuery };
+      delete rest[p.name];
+      add(`missing query ${p.name}`, url({}, rest), send(validish));
+    }
+  }
+  if (json) {
+    add("malformed JSON", url(), send('{"a": '));
+    add("JSON as text/plain", url(), send("{}", "text/plain"));
+    add("an array, not an object", url(), send("[]"));
+    add("unknown field only", url(), send(JSON.stringify({ no_such_field: 1 })));
+    const variants = (json.anyOf ?? [json]) as Schema[];
+    for (const variant of variants) {
+      for (
+        const [name, schema] of Object.entries((variant.properties ?? {}) as Record<string, Schema>)
+      ) {
+        for (const value of badValues(schema)) {
+          add(
+            `body ${name}=${JSON.stringify(value).slice(0, 30)}`,
+            url(),
+            send(JSON.stringify({ [name]: value })),
+          );
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+Deno.test("every operation answers bad requests with a 4xx JSON error and changes nothing", async () => {
+  const alice = await chatUser("sweep");
+  const admin = await chatUser("sweepadmin");
+  const conversation = await alice.createConversation();
+  await readSse(await alice.send(conversation, { content: "hello" }));
+  const assistant = (await alice.api(`/conversations/${conversation}`)).body.active_leaf_id;
+  const document = await readyDocument(alice, { title: "Sweep", content: "text" });
+  const secret = await withDb(async (sql) => {
+    await sql`update public.profiles set role = 'admin' where id = ${admin.userId}`;
+    // Hundreds of requests: lift the rate limits for these two, so validation is what answers.
+    await sql`update public.profiles set rate_limits = ${
+      sql.json({ write: { requests: 100000 }, chat: { requests: 100000 } })
+    }
+              where id in (${alice.userId}, ${admin.userId})`;
+    const [row] =
+      await sql`select decrypted_secret from vault.decrypted_secrets where name = 'aide_webhook_secret'`;
+    return row.decrypted_secret as string;
+  });
+  const ids = {
+    "conversations.id": conversation,
+    messageId: assistant,
+    "documents.id": document,
+    alias: "claude-sonnet-4.5",
+  };
+
+  // What the sweep's users own, table by table (found in the catalog), and the model it targets.
+  const snapshot = () =>
+    withDb(async (sql) => {
+      const owned = await sql`
+        select c.table_name, c.column_name from information_schema.columns c
+        join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+        where c.table_schema = 'public' and t.table_type = 'BASE TABLE' and c.data_type = 'uuid'
+          and c.column_name in ('user_id', 'owner_id')
+          and c.table_name <> 'rate_limit_counters' -- counting requests, bad ones included, is the point
+        order by 1`;
+      const users = [alice.userId, admin.userId];
+      const state: Record<string, string> = {};
+      for (const { table_name, column_name } of owned) {
+        const [row] = await sql.unsafe(
+          `select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h
+           from public.${table_name} t where ${column_name} = any($1::uuid[])`,
+          [users],
+        );
+        state[table_name] = `${row.n}:${row.h}`;
+      }
+      const [profiles] =
+        await sql`select md5(string_agg(p::text, '|' order by p.id)) as h from public.profiles p where id = any(${users}::uuid[])`;
+      const [model] =
+        await sql`select md5(m::text) as h from public.models m where alias = 'claude-sonnet-4.5'`;
+      const [prices] =
+        await sql`select count(*)::int as n from public.model_prices where model_alias = 'claude-sonnet-4.5'`;
+      return { ...state, profiles: profiles.h, model: model.h, prices: String(prices.n) };
+    });
+  const before = await snapshot();
+
+  const failures: string[] = [];
+  let count = 0;
+  for (
+    const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Schema>>)
+  ) {
+    for (const [method, op] of Object.entries(methods)) {
+      for (
+        const c of casesFor(path, method.toUpperCase(), op, ids, {
+          user: alice.token,
+          admin: admin.token,
+          secret,
+        })
+      ) {
+        count++;
+        const res = await fetch(c.url, c.init);
+        const text = await res.text();
+        let body: Schema | null = null;
+        try {
+          body = JSON.parse(text);
+        } catch { /* not JSON */ }
+        const shaped = typeof body?.error?.code === "string" ||
+          (typeof body?.code !== "undefined" && typeof body?.message === "string");
+        if (res.status < 400 || res.status >= 500 || !shaped) {
+          failures.push(
+            `${c.label} -> ${res.status} ${text.slice(0, 160)}`,
+          );
+        }
+      }
+    }
+  }
+  assert.ok(count > 300, `only ${count} bad requests were generated`);
+  assert.deepEqual(
+    failures,
+    [],
+    `${failures.length} of ${count} bad requests were not refused cleanly`,
+  );
+  assert.deepEqual(await snapshot(), before, "a bad request changed stored data");
+});
