@@ -1,0 +1,583 @@
+// The RLS matrix: every table and view of the exposed schemas, through PostgREST with real JWTs,
+// as the owner of a row, another user, an admin and anon: select, insert, update and delete.
+// What each caller may do is declared once per table in table_access.ts; this file creates real
+// rows for the owner (fixtures, with SQL as the superuser), tries every cell, and after every
+// write attempt checks the stored rows: written when allowed, untouched when refused.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { marker } from "../_support/chat.ts";
+import { call, cfg, connect, newUser, REST_URL } from "../_support/stack.ts";
+import { ROOT } from "../../local/config.ts";
+import { type Access, type Read, TABLE_ACCESS, type Write } from "./table_access.ts";
+
+/** The schemas PostgREST serves (postgrest.conf db-schemas; supabase/config.toml [api] schemas). */
+const EXPOSED_SCHEMAS = ["public"];
+
+type Sql = ReturnType<typeof connect>;
+/** Equality filters: PostgREST `col=eq.value` and SQL `col = 'value'`. */
+type Filter = Record<string, string | number>;
+
+interface Fixture {
+  /** Exactly the owner's seeded row(s). */
+  mine: Filter;
+  /** shared-readable tables: a row of the owner's that every signed-in user may read. */
+  shared?: Filter;
+  /** A new row for the owner (a fresh one each call) and the filter that finds it. */
+  insert: () => Promise<{ body: Record<string, unknown>; find: Filter }> | {
+    body: Record<string, unknown>;
+    find: Filter;
+  };
+  /** A change to the seeded rows, in a column the owner may change where they may update. */
+  update: Record<string, unknown>;
+}
+
+type Ids = { owner: string; grantee: string };
+
+// ---- fixtures: one per declared table -------------------------------------------------------
+
+const uuid = () => crypto.randomUUID();
+const at2030 = (seconds = 0) => new Date(Date.UTC(2030, 0, 1) + seconds * 1000).toISOString();
+
+async function conversation(sql: Sql, owner: string): Promise<string> {
+  const [c] = await sql`insert into public.conversations (user_id, title, model)
+                        values (${owner}, 'rls matrix', 'gpt-5.2') returning id`;
+  return c.id;
+}
+
+/** A document stored as already indexed, so no ingestion runs on it while the matrix does. */
+async function document(sql: Sql, owner: string, visibility: "private" | "shared") {
+  const content = `rls matrix ${marker()}`;
+  const [d] = await sql`
+    insert into public.documents (owner_id, kind, title, visibility, content, indexed_hash, status)
+    values (${owner}, 'note', 'rls matrix', ${visibility}, ${content},
+            encode(sha256(convert_to(${content}::text, 'UTF8')), 'hex'), 'ready')
+    returning id`;
+  return d.id as string;
+}
+
+async function ledgerRow(sql: Sql, owner: string, model: string) {
+  const [r] = await sql`
+    insert into public.usage_ledger (call_id, user_id, product_step, provider, model, provider_model,
+                                     status, input_tokens, output_tokens)
+    values (${uuid()}, ${owner}, 'chat', 'openai', ${model}, 'gpt-5.2', 'ok', 10, 5) returning id`;
+  return r.id as string;
+}
+
+async function model(sql: Sql): Promise<string> {
+  const alias = marker("rls-model");
+  await sql`insert into public.models (alias, provider, provider_model, display_name,
+                                       context_window, max_output_tokens)
+            values (${alias}, 'openai', 'gpt-5.2', 'RLS matrix', 1000, 100)`;
+  return alias;
+}
+
+const FIXTURES: Record<string, (sql: Sql, ids: Ids) => Promise<Fixture> | Fixture> = {
+  profiles: (_sql, { owner }) => ({
+    mine: { id: owner },
+    insert: () => {
+      const id = uuid();
+      return { body: { id, email: `${id}@example.com` }, find: { id } };
+    },
+    update: { display_name: marker("renamed") },
+  }),
+
+  conversations: async (sql, { owner }) => ({
+    mine: { id: await conversation(sql, owner) },
+    insert: () => {
+      const id = uuid();
+      return { body: { id, user_id: owner, model: "gpt-5.2", title: "inserted" }, find: { id } };
+    },
+    update: { title: marker("renamed") },
+  }),
+
+  messages: async (sql, { owner }) => {
+    const conv = await conversation(sql, owner);
+    const [m] =
+      await sql`insert into public.messages (conversation_id, user_id, role, content, parts)
+                          values (${conv}, ${owner}, 'user', 'hello',
+                                  '[{"type": "text", "text": "hello"}]') returning id`;
+    return {
+      mine: { id: m.id },
+      insert: () => {
+        const id = uuid();
+        const body = {
+          id,
+          conversation_id: conv,
+          user_id: owner,
+          role: "user",
+          content: "hi",
+          parts: [],
+        };
+        return { body, find: { id } };
+      },
+      update: { stop_requested_at: at2030() },
+    };
+  },
+
+  tool_usage: async (sql, { owner }) => {
+    const conv = await conversation(sql, owner);
+    const parts = sql.json([{
+      type: "tool_result",
+      tool_call_id: "call_1",
+      name: "get_current_time",
+      output: {},
+      is_error: false,
+      duration_ms: 7,
+    }]);
+    const [m] =
+      await sql`insert into public.messages (conversation_id, user_id, role, status, parts)
+                          values (${conv}, ${owner}, 'assistant', 'complete', ${parts})
+                          returning id`;
+    return {
+      mine: { message_id: m.id },
+      insert: () => {
+        const id = uuid();
+        const body = { message_id: id, conversation_id: conv, user_id: owner, tool_name: "x" };
+        return { body, find: { message_id: id } };
+      },
+      update: { tool_name: "renamed" },
+    };
+  },
+
+  usage_ledger: async (sql, { owner }) => ({
+    mine: { id: await ledgerRow(sql, owner, marker("model")) },
+    insert: () => {
+      const call_id = uuid();
+      const body = {
+        call_id,
+        user_id: owner,
+        product_step: "chat",
+        provider: "openai",
+        model: "gpt-5.2",
+        provider_model: "gpt-5.2",
+        status: "ok",
+      };
+      return { body, find: { call_id } };
+    },
+    update: { output_tokens: 999 },
+  }),
+
+  usage_daily: async (sql, { owner }) => {
+    const model = marker("model");
+    await ledgerRow(sql, owner, model); // the ledger's roll-up trigger writes the daily row
+    return {
+      mine: { user_id: owner, model },
+      insert: () => {
+        const m = marker("model");
+        const body = {
+          user_id: owner,
+          day: "2030-01-01",
+          model: m,
+          product: "chat",
+          product_step: "chat",
+        };
+        return { body, find: { model: m } };
+      },
+      update: { calls: 999 },
+    };
+  },
+
+  rate_limit_counters: async (sql, { owner }) => {
+    const route = marker("route");
+    await sql`insert into public.rate_limit_counters (user_id, route_class, window_start, count)
+              values (${owner}, ${route}, now(), 1)`;
+    return {
+      mine: { user_id: owner, route_class: route },
+      insert: () => {
+        const r = marker("route");
+        const body = {
+          user_id: owner,
+          route_class: r,
+          window_start: new Date().toISOString(),
+          count: 1,
+        };
+        return { body, find: { route_class: r } };
+      },
+      update: { count: 999 },
+    };
+  },
+
+  documents: async (sql, { owner }) => ({
+    mine: { id: await document(sql, owner, "private") },
+    shared: { id: await document(sql, owner, "shared") },
+    insert: () => {
+      const id = uuid();
+      const body = {
+        id,
+        owner_id: owner,
+        kind: "note",
+        title: "inserted",
+        content: marker("note"),
+      };
+      return { body, find: { id } };
+    },
+    update: { title: marker("renamed") },
+  }),
+
+  document_grants: async (sql, { owner, grantee }) => {
+    const doc = await document(sql, owner, "private");
+    await sql`insert into public.document_grants (document_id, user_id) values (${doc}, ${grantee})`;
+    return {
+      mine: { document_id: doc },
+      insert: async () => {
+        const [u] = await sql`insert into auth.users (email) values (${`${
+          marker("grantee")
+        }@example.com`})
+                              returning id`;
+        return {
+          body: { document_id: doc, user_id: u.id },
+          find: { document_id: doc, user_id: u.id },
+        };
+      },
+      update: { granted_at: at2030() },
+    };
+  },
+
+  search_index: async (sql, { owner }) => {
+    const chunk = async (visibility: string) => {
+      const id = uuid();
+      await sql`insert into public.search_index (owner_id, visibility, object_type, object_id,
+                                                 chunk_index, content)
+                values (${owner}, ${visibility}, 'note', ${id}, 0, ${`rls matrix ${marker()}`})`;
+      return id;
+    };
+    return {
+      mine: { object_id: await chunk("private") },
+      shared: { object_id: await chunk("shared") },
+      insert: () => {
+        const id = uuid();
+        const body = {
+          owner_id: owner,
+          object_type: "note",
+          object_id: id,
+          chunk_index: 0,
+          content: "x",
+        };
+        return { body, find: { object_id: id } };
+      },
+      update: { content: "changed" },
+    };
+  },
+
+  ingestion_jobs: async (sql, { owner }) => {
+    const doc = await document(sql, owner, "private");
+    await sql`insert into public.ingestion_jobs (document_id, owner_id, status)
+              values (${doc}, ${owner}, 'done')`;
+    return {
+      mine: { document_id: doc },
+      insert: async () => {
+        const d = await document(sql, owner, "private");
+        return { body: { document_id: d, owner_id: owner }, find: { document_id: d } };
+      },
+      update: { attempts: 99 },
+    };
+  },
+
+  job_runs: async (sql) => {
+    const [r] = await sql`insert into public.job_runs (run_id, job, step, status)
+                          values (${uuid()}, 'retention', ${
+      marker("rls_step")
+    }, 'done') returning id`;
+    return {
+      mine: { id: r.id },
+      insert: () => {
+        const run_id = uuid();
+        return { body: { run_id, job: "retention", step: "inserted" }, find: { run_id } };
+      },
+      update: { status: "failed" },
+    };
+  },
+
+  app_settings: async (sql) => {
+    const key = `test.${marker("rls")}`;
+    await sql`insert into public.app_settings (key, value, description) values (${key}, '1', 'rls matrix')`;
+    return {
+      mine: { key },
+      insert: () => {
+        const k = `test.${marker("rls")}`;
+        return { body: { key: k, value: 1 }, find: { key: k } };
+      },
+      update: { description: "changed" },
+    };
+  },
+
+  models: async (sql) => ({
+    mine: { alias: await model(sql) },
+    insert: () => {
+      const alias = marker("rls-model");
+      const body = {
+        alias,
+        provider: "openai",
+        provider_model: "gpt-5.2",
+        display_name: "inserted",
+        context_window: 1000,
+        max_output_tokens: 100,
+        enabled: false,
+      };
+      return { body, find: { alias } };
+    },
+    update: { display_name: "renamed" },
+  }),
+
+  model_prices: async (sql) => {
+    const alias = await model(sql);
+    const [p] =
+      await sql`insert into public.model_prices (model_alias, effective_from, input_per_mtok,
+                            output_per_mtok, cached_read_per_mtok, cache_write_per_mtok)
+                          values (${alias}, '2020-01-01', 1, 1, 0, 0) returning id`;
+    let n = 0;
+    return {
+      mine: { id: p.id },
+      insert: () => {
+        const from = at2030(++n);
+        const body = {
+          model_alias: alias,
+          effective_from: from,
+          input_per_mtok: 2,
+          output_per_mtok: 2,
+          cached_read_per_mtok: 0,
+          cache_write_per_mtok: 0,
+        };
+        return { body, find: { model_alias: alias, effective_from: from } };
+      },
+      update: { input_per_mtok: 99 },
+    };
+  },
+};
+
+// ---- who may do what ------------------------------------------------------------------------
+
+type Caller = "anon" | "other" | "admin" | "owner";
+/** The owner goes last: a delete they may make removes the row the others are tried on. */
+const CALLERS: Caller[] = ["anon", "other", "admin", "owner"];
+
+function mayRead(access: Access, who: Caller, row: "mine" | "shared"): boolean {
+  if (who === "anon") return false;
+  const admin = who === "admin" && access.admin.includes("select");
+  const rules: Record<Read, boolean> = {
+    "public-config": true,
+    "service-only": false,
+    "admin-only": who === "admin",
+    "owner-only": who === "owner" || admin,
+    "shared-readable": who === "owner" || row === "shared" || admin,
+  };
+  return rules[access.read];
+}
+
+function mayWrite(access: Access, who: Caller, op: Write): boolean {
+  if (access.read === "service-only") return false;
+  if (who === "owner") return access.owner.includes(op);
+  if (who === "admin") return access.admin.includes(op);
+  return false;
+}
+
+// ---- plumbing ---------------------------------------------------------------------------------
+
+type People = Record<Exclude<Caller, "anon"> | "grantee", { userId: string; token: string }>;
+let people: Promise<People> | undefined;
+const getPeople = () =>
+  people ??= (async () => {
+    const [owner, other, admin, grantee] = await Promise.all(
+      ["owner", "other", "admin", "grantee"].map((p) => newUser(`rls-${p}`)),
+    );
+    const sql = connect();
+    await sql`update public.profiles set role = 'admin' where id = ${admin.userId}`;
+    await sql.end();
+    return { owner, other, admin, grantee };
+  })();
+
+const ident = (name: string) =>
+  name.split(".").map((p) => `"${p.replaceAll('"', '""')}"`).join(".");
+const literal = (v: unknown) => `'${String(v).replaceAll("'", "''")}'`;
+const qualified = (
+  table: string,
+) => (table.includes(".") ? ident(table) : `public.${ident(table)}`);
+const where = (f: Filter) =>
+  Object.entries(f).map(([k, v]) => `${ident(k)} = ${literal(v)}`).join(" and ") || "true";
+
+/** How many rows match, and a digest of their contents (as the superuser, past RLS). */
+async function snapshot(sql: Sql, table: string, f: Filter) {
+  const [r] = await sql.unsafe<{ n: number; state: string }[]>(
+    `select count(*)::int as n, coalesce(md5(string_agg(t::text, '|' order by t::text)), '') as state
+     from ${qualified(table)} t where ${where(f)}`,
+  );
+  return r;
+}
+
+function rest(
+  who: Caller,
+  users: People,
+  method: string,
+  table: string,
+  filter?: Filter,
+  body?: unknown,
+) {
+  const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
+  const query = filter
+    ? "?" +
+      Object.entries(filter).map(([k, v]) => `${k}=eq.${encodeURIComponent(String(v))}`).join("&")
+    : "";
+  return call(`${REST_URL}/${name}${query}`, {
+    method,
+    token: who === "anon" ? undefined : users[who].token,
+    headers: {
+      "content-type": "application/json",
+      prefer: "return=representation",
+      "accept-profile": schema,
+      "content-profile": schema,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+const brief = (text: string) => text.replace(/\s+/g, " ").slice(0, 160);
+const denied = (status: number) => status === 401 || status === 403;
+
+// ---- the tests ------------------------------------------------------------------------------
+
+async function exposedRelations(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    select case when n.nspname = 'public' then c.relname::text
+                else n.nspname || '.' || c.relname end as name
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = any (${EXPOSED_SCHEMAS}) and c.relkind in ('r', 'p', 'v', 'm', 'f')
+    order by 1`;
+  return rows.map((r) => r.name);
+}
+
+Deno.test("RLS matrix: every table and view of the exposed schemas is declared, with a fixture", async () => {
+  const sql = connect();
+  try {
+    const relations = await exposedRelations(sql);
+    const undeclared = relations.filter((t) => !(t in TABLE_ACCESS));
+    assert.deepEqual(
+      undeclared,
+      [],
+      `not declared in tests/security/table_access.ts (say who may do what; add a fixture in rls_matrix_test.ts): ${undeclared}`,
+    );
+    const gone = Object.keys(TABLE_ACCESS).filter((t) => !relations.includes(t));
+    assert.deepEqual(gone, [], `declared in table_access.ts but not in the database: ${gone}`);
+    const noFixture = Object.keys(TABLE_ACCESS).filter((t) => !FIXTURES[t]);
+    assert.deepEqual(noFixture, [], `no fixture in rls_matrix_test.ts for: ${noFixture}`);
+  } finally {
+    await sql.end();
+  }
+  // The stack serves exactly these schemas, as the project's config says.
+  const conf = Deno.readTextFileSync(join(cfg.dir, "postgrest.conf"));
+  const served = conf.match(/^db-schemas\s*=\s*"([^"]*)"/m)?.[1].split(",").map((s) => s.trim());
+  assert.deepEqual(served, EXPOSED_SCHEMAS, "postgrest.conf db-schemas");
+  const toml = Deno.readTextFileSync(join(ROOT, "supabase/config.toml"));
+  const api = toml.slice(toml.indexOf("[api]")).match(/^schemas\s*=\s*\[([^\]]*)\]/m)?.[1] ?? "";
+  const configured = [...api.matchAll(/"([^"]+)"/g)].map((m) => m[1])
+    .filter((s) => s !== "graphql_public"); // pg_graphql's, none of our objects
+  assert.deepEqual(configured, EXPOSED_SCHEMAS, "supabase/config.toml [api] schemas");
+});
+
+for (const [table, access] of Object.entries(TABLE_ACCESS)) {
+  Deno.test(`RLS matrix: ${table} (${access.read})`, async () => {
+    const fixture = FIXTURES[table];
+    assert.ok(fixture, `${table}: no fixture in rls_matrix_test.ts`);
+    const users = await getPeople();
+    const sql = connect();
+    const problems: string[] = [];
+    try {
+      assert.ok(
+        (await exposedRelations(sql)).includes(table),
+        `${table} is declared but does not exist`,
+      );
+      const rows = await fixture(sql, { owner: users.owner.userId, grantee: users.grantee.userId });
+      const targets: ["mine" | "shared", Filter][] = [["mine", rows.mine]];
+      if (rows.shared) targets.push(["shared", rows.shared]);
+      if (access.read === "shared-readable" && !rows.shared) {
+        problems.push("shared-readable, but the fixture has no shared row");
+      }
+
+      // select
+      for (const [label, filter] of targets) {
+        const { n } = await snapshot(sql, table, filter);
+        assert.ok(n > 0, `${table}: the fixture's ${label} rows are not there`);
+        for (const who of CALLERS) {
+          const res = await rest(who, users, "GET", table, filter);
+          const seen = res.status === 200 && Array.isArray(res.body)
+            ? res.body.length
+            : denied(res.status)
+            ? 0
+            : -1;
+          const want = mayRead(access, who, label) ? n : 0;
+          if (seen !== want) {
+            problems.push(
+              `${who} select (${label} row): expected ${want} rows, got ${res.status} ${
+                brief(res.text)
+              }`,
+            );
+          }
+        }
+      }
+
+      // insert: a new row of the owner's, by each caller
+      for (const who of CALLERS) {
+        const { body, find } = await rows.insert();
+        const before = await snapshot(sql, table, find);
+        const res = await rest(who, users, "POST", table, undefined, body);
+        const after = await snapshot(sql, table, find);
+        if (mayWrite(access, who, "insert")) {
+          if (res.status !== 201 || after.n !== before.n + 1) {
+            problems.push(
+              `${who} insert: expected 201 and the row stored, got ${res.status} ${
+                brief(res.text)
+              } (${after.n} rows)`,
+            );
+          }
+        } else {
+          if (!denied(res.status)) {
+            problems.push(`${who} insert: expected 401/403, got ${res.status} ${brief(res.text)}`);
+          }
+          if (after.state !== before.state) problems.push(`${who} insert: a row was stored`);
+        }
+      }
+
+      // update and delete, on the owner's row (and the shared one: readable is not writable)
+      for (const op of ["update", "delete"] as const) {
+        for (const [label, filter] of targets) {
+          for (const who of CALLERS) {
+            if (label === "shared" && who === "owner") continue; // owner rights: on their own row
+            const before = await snapshot(sql, table, filter);
+            const res = op === "update"
+              ? await rest(who, users, "PATCH", table, filter, rows.update)
+              : await rest(who, users, "DELETE", table, filter);
+            const after = await snapshot(sql, table, filter);
+            const cell = `${who} ${op} (${label} row)`;
+            if (mayWrite(access, who, op)) {
+              const stored = op === "update"
+                ? (await snapshot(sql, table, { ...filter, ...(rows.update as Filter) })).n ===
+                  before.n
+                : after.n === 0;
+              if (res.status >= 300 || !stored) {
+                problems.push(
+                  `${cell}: expected it to be stored, got ${res.status} ${brief(res.text)}`,
+                );
+              }
+            } else {
+              const nothing = res.status < 300 && Array.isArray(res.body) && res.body.length === 0;
+              if (!denied(res.status) && !nothing) {
+                problems.push(
+                  `${cell}: expected 401/403 or no row affected, got ${res.status} ${
+                    brief(res.text)
+                  }`,
+                );
+              }
+              if (after.state !== before.state) problems.push(`${cell}: the stored rows changed`);
+            }
+          }
+        }
+      }
+    } finally {
+      await sql.end();
+    }
+    assert.deepEqual(
+      problems,
+      [],
+      `${table} (${access.read}): cells that differ from table_access.ts`,
+    );
+  });
+}

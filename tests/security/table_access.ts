@@ -1,0 +1,56 @@
+// Who may do what with every table and view of the exposed schemas, through PostgREST with a
+// real JWT. tests/security/rls_matrix_test.ts checks every cell against the running stack, as the
+// row's owner, another user, an admin and anon, and fails on any table or view that is not
+// declared here: a new table gets a line here (and a fixture there) or the suite fails.
+//
+// read: who reads rows.
+//   owner-only       the owner reads their rows; other users and anon see nothing
+//   shared-readable  as owner-only, and every signed-in user reads the rows marked shared
+//   admin-only       admins read every row; everybody else sees nothing
+//   service-only     nobody reads or writes through the API: functions and jobs only
+//   public-config    every signed-in user reads every row (per row rules); anon sees nothing
+// owner: what the owner may do to their own rows (insert, update, delete). Many tables are
+//   written only by the functions (assistant messages, usage, search chunks), so [].
+// admin: what an admin may do to rows that are not theirs, besides what `read` gives everyone.
+//
+// Everything not listed is refused: 401/403, or no row affected, and the stored row unchanged.
+// Column rules (e.g. a user may change their display name but not their role) are finer than
+// this table; the fixtures' updates use a column the owner is allowed to change.
+
+export type Read =
+  | "owner-only"
+  | "shared-readable"
+  | "admin-only"
+  | "service-only"
+  | "public-config";
+export type Write = "insert" | "update" | "delete";
+
+export interface Access {
+  read: Read;
+  owner: Write[];
+  admin: ("select" | Write)[];
+  /** Why, where the line alone does not say it. */
+  note?: string;
+}
+
+const none: never[] = [];
+
+// deno-fmt-ignore
+export const TABLE_ACCESS: Record<string, Access> = {
+  // table               read                     owner may                            admin may
+  profiles:            { read: "owner-only",      owner: ["update"],                   admin: ["select"], note: "display name, time zone, preferences; never role or budget" },
+  conversations:       { read: "owner-only",      owner: ["insert", "update"],         admin: none, note: "no delete: soft delete through update, purged by retention" },
+  messages:            { read: "owner-only",      owner: ["insert", "update"],         admin: none, note: "user-role inserts in own conversations; update = stop request only" },
+  tool_usage:          { read: "owner-only",      owner: none,                         admin: none, note: "view over messages" },
+  usage_ledger:        { read: "owner-only",      owner: none,                         admin: ["select"] },
+  usage_daily:         { read: "owner-only",      owner: none,                         admin: ["select"] },
+  rate_limit_counters: { read: "owner-only",      owner: none,                         admin: none },
+  documents:           { read: "shared-readable", owner: ["insert", "update", "delete"], admin: none },
+  document_grants:     { read: "owner-only",      owner: ["insert", "delete"],         admin: none, note: "owner = the document's owner; the grantee reads it too" },
+  search_index:        { read: "shared-readable", owner: none,                         admin: none, note: "written by ingestion" },
+  ingestion_jobs:      { read: "owner-only",      owner: none,                         admin: ["select"] },
+  job_runs:            { read: "admin-only",      owner: none,                         admin: ["select"] },
+  app_settings:        { read: "public-config",   owner: none,                         admin: none, note: "changed with SQL only" },
+  models:              { read: "public-config",   owner: none,                         admin: ["select", "insert", "update"], note: "users read enabled models only" },
+  model_prices:        { read: "public-config",   owner: none,                         admin: ["insert"], note: "append-only" },
+};
