@@ -11,7 +11,14 @@ import { join } from "node:path";
 import { BIN, dbUrl, readEnvFile, ROOT, type StackConfig, stackConfig } from "./config.ts";
 import { apiKey, generateSigningKeys, jwks, type SigningKeys } from "./jwt.ts";
 import { type Child, spawnLogged, stopChild, waitFor } from "./process.ts";
-import { configureVault, ensureCluster, migrate, psqlFile, startPostgres, waitForPostgres } from "./postgres.ts";
+import {
+  configureVault,
+  ensureCluster,
+  migrate,
+  psqlFile,
+  startPostgres,
+  waitForPostgres,
+} from "./postgres.ts";
 import { startRelay } from "./relay.ts";
 import { issueUserToken } from "./token.ts";
 
@@ -201,10 +208,15 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       );
     }
 
-    // Functions behind the gateway, with the env vars Supabase gives every function.
+    // Functions behind the gateway, with the env vars Supabase gives every function. On the
+    // throwaway test stacks a provider attempt times out after 10 s instead of 120 s, so the
+    // tests of stalled providers finish quickly (AIDE_LLM_TIMEOUT_MS in the environment wins).
+    const llmTimeout = Deno.env.get("AIDE_LLM_TIMEOUT_MS") ??
+      (cfg.name.startsWith("test") ? "10000" : undefined);
     const functionEnv = {
       ...secrets,
       ...providers.env,
+      ...(llmTimeout ? { AIDE_LLM_TIMEOUT_MS: llmTimeout } : {}),
       SUPABASE_URL: apiUrl,
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceKey,
@@ -244,6 +256,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_FAKE_PROVIDERS: providers.env.AIDE_FAKE_PROVIDERS,
       AIDE_FAKE_OPENAI_URL: providers.fake.openai ? providers.env.OPENAI_BASE_URL : "",
       AIDE_FAKE_ANTHROPIC_URL: providers.fake.anthropic ? providers.env.ANTHROPIC_BASE_URL : "",
+      AIDE_LLM_TIMEOUT_MS: llmTimeout ?? "",
     };
     Deno.writeTextFileSync(
       p.env,
