@@ -1,6 +1,7 @@
 // `npm test`: starts a fresh, throwaway local stack ("test": its own folder and ports), runs
-// every test against it (Deno tests under tests/, pgTAP tests under tests/db/ with pg_prove),
-// stops the stack, and ends with a line of its own: `N passed, K failed`.
+// every test against it (Deno tests under tests/, pgTAP tests under tests/db/ with pg_prove,
+// then tests/security/secrets_test.ts, which scans what all of them made the stack log), stops
+// the stack, and ends with a line of its own: `N passed, K failed`.
 //
 // Extra arguments go to `deno test`, e.g. `npm test -- --filter pg_net`. AIDE_STACK=test2 (or
 // test3, test4) runs on another throwaway stack, to run two suites on one machine at once.
@@ -42,14 +43,14 @@ interface Count {
   failed: number;
 }
 
-async function denoTests(): Promise<Count> {
-  const { output, success } = await tee(BIN.deno, [
-    "test",
-    "-A",
-    "--parallel",
-    ...Deno.args,
-    "tests/",
-  ], { AIDE_STACK: cfg.name, DENO_JOBS: "4" });
+/** Scans everything the stack logged for secrets, so it runs after every other test. */
+const LAST = "tests/security/secrets_test.ts";
+
+async function denoTests(args: string[]): Promise<Count> {
+  const { output, success } = await tee(BIN.deno, ["test", "-A", ...args], {
+    AIDE_STACK: cfg.name,
+    DENO_JOBS: "4",
+  });
   // Deno's summary line: "ok | 12 passed (3 steps) | 0 failed (4s)".
   const summary = [...output.matchAll(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g)].at(-1);
   if (!summary) return { passed: 0, failed: 1 }; // it did not get as far as running tests
@@ -92,9 +93,13 @@ if (!started.success) {
   console.error("the test stack did not start; see .local/test/logs/");
 } else {
   try {
-    const deno = await denoTests();
+    const deno = await denoTests(["--parallel", `--ignore=${LAST}`, ...Deno.args, "tests/"]);
     const db = await pgTapTests();
-    total = { passed: deno.passed + db.passed, failed: deno.failed + db.failed };
+    const last = await denoTests([...Deno.args, LAST]);
+    total = {
+      passed: deno.passed + db.passed + last.passed,
+      failed: deno.failed + db.failed + last.failed,
+    };
   } finally {
     await stack("stop");
   }
