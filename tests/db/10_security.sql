@@ -22,7 +22,8 @@ create temp table definer_allowed (fn regprocedure primary key, reason text not 
 
 -- Our functions: not from an extension.
 create temp view our_functions as
-  select p.oid, p.oid::regprocedure as fn, n.nspname, p.prosecdef, p.proconfig
+  select p.oid, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) as fn,
+         n.nspname, p.prosecdef, p.proconfig
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   where not exists (select 1 from pg_depend d
                     where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e');

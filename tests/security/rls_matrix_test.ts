@@ -422,7 +422,10 @@ function rest(
     token: who === "anon" ? undefined : users[who].token,
     headers: {
       "content-type": "application/json",
-      prefer: "return=representation",
+      // An insert asking for the row back is refused when the caller may not read it, which
+      // would hide an insert that goes through without it: ask for nothing back, as an attacker
+      // would. Updates and deletes return the rows they changed.
+      prefer: method === "POST" ? "return=minimal" : "return=representation",
       "accept-profile": schema,
       "content-profile": schema,
     },

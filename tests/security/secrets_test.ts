@@ -96,8 +96,11 @@ function scan(source: string, text: string, list: Secret[], found: string[]) {
       ? lines.findIndex((l) => l.includes(s.find as string))
       : lines.findIndex((l) => (s.find as RegExp).test(l));
     if (hit >= 0) {
-      const match = typeof s.find === "string" ? s.find : lines[hit].match(s.find)![0];
-      found.push(`${source}:${hit + 1}: ${s.name} (${match.slice(0, 6)}...)`);
+      // Say what was found and where, without printing a known secret again.
+      const shown = typeof s.find === "string"
+        ? ""
+        : ` (${lines[hit].match(s.find)![0].slice(0, 6)}...)`;
+      found.push(`${source}:${hit + 1}: ${s.name}${shown}`);
     }
   }
 }
