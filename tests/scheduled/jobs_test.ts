@@ -92,10 +92,14 @@ Deno.test("each run records its counts per step; a failing rule is recorded and 
       await sql`select count(*)::int from public.usage_ledger where user_id = ${user.userId}`;
     assert.equal(left.count, 0);
 
-    // A recovery run leaves a record for each of its steps too, even with nothing to do.
+    // A recovery run leaves a record for each of its steps too, even with nothing to do
+    // ("skipped" when pg_cron's own recovery run, or another test, holds the step right then).
     const recovery = await records(sql, await runJob(sql, "recovery"));
     for (const step of ["stale_job_runs", "stuck_messages"]) {
-      assert.equal(recovery[step]?.status, "done", `${step}: ${recovery[step]?.error}`);
+      assert.ok(
+        ["done", "skipped"].includes(recovery[step]?.status),
+        `${step}: ${recovery[step]?.status} ${recovery[step]?.error}`,
+      );
       assert.equal(typeof recovery[step].rows, "number");
     }
 
@@ -149,7 +153,8 @@ Deno.test("admins read job runs through the API; users and anon see none and wri
       assert.ok([401, 403].includes(update.status), `update: ${update.status}`);
     }
     const rows = await sql`select step, status from public.job_runs where run_id = ${runId}`;
-    assert.deepEqual(rows.map((r) => [r.step, r.status]), [["stuck_messages", "done"]]);
+    assert.deepEqual(rows.map((r) => r.step), ["stuck_messages"]);
+    assert.ok(["done", "skipped"].includes(rows[0].status), rows[0].status); // skipped: another run held it
   } finally {
     await sql.end();
   }
