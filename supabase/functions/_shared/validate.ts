@@ -65,3 +65,6 @@ export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.
   } catch { /* fall through */ }
   throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again without it");
 }
+
+/** An ILIKE pattern matching `text` anywhere, with its own % and _ taken literally. */
+export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;

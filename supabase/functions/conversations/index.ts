@@ -31,6 +31,7 @@ import type { ChatStreamEvent } from "../_shared/stream/events.ts";
 import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
 import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
 import {
+  containsPattern,
   decodeCursor,
   encodeCursor,
   jsonBody,
@@ -175,7 +176,7 @@ app.get("/", async (c) => {
   const rows = await asUser(user(c).claims, async (tx) => {
     const [{ timezone }] =
       await tx`select coalesce((select timezone from public.profiles where id = auth.uid()), 'UTC') as timezone`;
-    const pattern = q.q ? `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
+    const pattern = q.q ? containsPattern(q.q) : null;
     return await tx.unsafe(
       `with listed as (
          select ${CONVERSATION_COLUMNS}, coalesce(c.last_message_at, c.created_at) as activity

@@ -13,6 +13,7 @@ import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secret
 import { createClient } from "@supabase/supabase-js";
 import { readUpload } from "./upload.ts";
 import {
+  containsPattern,
   decodeCursor,
   encodeCursor,
   jsonBody,
@@ -211,7 +212,7 @@ const me = (c: C) => c.get("user");
 app.get("/", async (c) => {
   const q = query(c, ListDocuments);
   const cursor = q.cursor ? decodeCursor(ListCursor, q.cursor) : null;
-  const pattern = q.q ? `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
+  const pattern = q.q ? containsPattern(q.q) : null;
   const rows = await asUser(me(c).claims, (tx) =>
     tx.unsafe(
       `select ${DOCUMENT_COLUMNS} from public.documents d
