@@ -77,6 +77,29 @@ export async function modelChain(tx: Tx, alias: string, purpose: ModelRow["purpo
   return usable.map(toSpec);
 }
 
+// The registry and the settings change rarely and are read on every chat message, so each
+// instance keeps what it read for a few seconds (a disabled model may answer for that long).
+// Loads go through the caller's own transaction: no second connection while it holds one.
+const REMEMBER_MS = 5_000;
+const remembered = new Map<string, { until: number; value: Promise<unknown> }>();
+
+function remember<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const hit = remembered.get(key);
+  if (hit && hit.until > Date.now()) return hit.value as Promise<T>;
+  const value = load();
+  remembered.set(key, { until: Date.now() + REMEMBER_MS, value });
+  value.catch(() => remembered.delete(key));
+  return value;
+}
+
+export const rememberedChatSettings = (tx: Tx) => remember("settings", () => chatSettings(tx));
+
+export const rememberedModelChain = (
+  tx: Tx,
+  alias: string,
+  purpose: ModelRow["purpose"][] = ["chat"],
+) => remember(`chain:${alias}:${purpose}`, () => modelChain(tx, alias, purpose));
+
 export interface ChatSettings {
   defaultModel: string;
   utilityModel: string;

@@ -7,7 +7,7 @@ import { asUser, type Tx } from "../db.ts";
 import { ApiError, log } from "../http.ts";
 import type { ModelOverride } from "../limits.ts";
 import type { HistoryMessage, StoredSummary } from "./context.ts";
-import { chatSettings, modelChain } from "./models.ts";
+import { rememberedChatSettings, rememberedModelChain } from "./models.ts";
 import type { ReplyPlan } from "./reply.ts";
 import { loadMentions, type MentionedDocument, mentionedIds } from "./mentions.ts";
 
@@ -63,20 +63,20 @@ async function planReply(
   mentions: MentionedDocument[],
   downgrade?: ModelOverride,
 ): Promise<ReplyPlan> {
-  const settings = await chatSettings(tx);
-  let chain = await modelChain(tx, modelAlias);
+  const settings = await rememberedChatSettings(tx);
+  let chain = await rememberedModelChain(tx, modelAlias);
   // Past the budget's soft limit a cheaper model answers (unless it is already the one asked for).
   let notice: ModelOverride["notice"] | undefined;
   if (downgrade && downgrade.model !== modelAlias) {
     try {
-      chain = await modelChain(tx, downgrade.model, ["chat", "utility"]);
+      chain = await rememberedModelChain(tx, downgrade.model, ["chat", "utility"]);
       modelAlias = downgrade.model;
       notice = downgrade.notice;
     } catch (e) {
       log("warn", "budget downgrade model unusable", { model: downgrade.model, error: String(e) });
     }
   }
-  const utilityChain = await modelChain(tx, settings.utilityModel, ["utility", "chat"]);
+  const utilityChain = await rememberedModelChain(tx, settings.utilityModel, ["utility", "chat"]);
   const [{ id: assistantId }] = await tx<{ id: string }[]>`
     select private.open_assistant_message(${conversation.id}, ${userMessageId}, ${modelAlias}) as id`;
   const history = await branch(tx, userMessageId);
@@ -157,7 +157,16 @@ export function prepareSend(
       await tx`update public.conversations set model = ${model} where id = ${conversationId}`;
     }
     return {
-      plan: await planReply(tx, user, requestId, conversation, message.id, model, mentions, downgrade),
+      plan: await planReply(
+        tx,
+        user,
+        requestId,
+        conversation,
+        message.id,
+        model,
+        mentions,
+        downgrade,
+      ),
     };
   });
 }

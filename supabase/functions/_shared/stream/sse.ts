@@ -55,22 +55,26 @@ export function toSseStream(
     clearTimeout(timer);
     timer = undefined;
   };
-  // Re-armed after every write, so pings only go out while the line is idle.
+  // Pings go out only after keepAliveMs without a write. Writes just note their time (re-arming
+  // a timer on every chunk cost half of the encoder's CPU); the timer checks when it fires.
+  let lastWrite = Date.now();
   const armTimer = (controller: ReadableStreamDefaultController<Uint8Array>) => {
-    stopTimer();
     if (finished || keepAliveMs <= 0) return;
     timer = setTimeout(() => {
       timer = undefined;
       if (finished) return;
-      // Skip when the client is not reading: a queue of pings helps no one.
-      if ((controller.desiredSize ?? 0) > 0) controller.enqueue(bytes.encode(SSE_PING));
+      if (Date.now() - lastWrite >= keepAliveMs) {
+        // Skip when the client is not reading: a queue of pings helps no one.
+        if ((controller.desiredSize ?? 0) > 0) controller.enqueue(bytes.encode(SSE_PING));
+        lastWrite = Date.now();
+      }
       armTimer(controller);
-    }, keepAliveMs);
+    }, Math.max(0, keepAliveMs - (Date.now() - lastWrite)));
   };
   const write = (controller: ReadableStreamDefaultController<Uint8Array>, frames: string[]) => {
     if (frames.length === 0) return false;
     controller.enqueue(bytes.encode(frames.join("")));
-    armTimer(controller);
+    lastWrite = Date.now();
     return true;
   };
   const close = (controller: ReadableStreamDefaultController<Uint8Array>) => {
