@@ -80,7 +80,9 @@ const meta: Record<string, string> = {
   scenarios: scenarios.join(", "),
 };
 log(`starting the ${cfg.name} stack`);
-const up = await stack("start", "--detach", "--fresh", "--quiet");
+// Ports in the ephemeral range can be briefly taken by an outgoing connection: one more try.
+let up = await stack("start", "--detach", "--fresh", "--quiet");
+if (!up.success) up = await stack("start", "--detach", "--fresh", "--quiet");
 if (!up.success) {
   log(`the ${cfg.name} stack did not start; see .local/${cfg.name}/logs/`);
   Deno.exit(1);
