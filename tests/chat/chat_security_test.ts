@@ -40,7 +40,15 @@ Deno.test("RLS blocks direct PostgREST reads and writes of another user's chat r
   const id = await alice.createConversation();
   await readSse(await alice.send(id, { content: "secret" }));
   const rest = (path: string, init: RequestInit = {}, token = bob.token) =>
-    call(`${REST_URL}${path}`, { ...init, token, headers: { "content-type": "application/json", prefer: "return=representation", ...init.headers } });
+    call(`${REST_URL}${path}`, {
+      ...init,
+      token,
+      headers: {
+        "content-type": "application/json",
+        prefer: "return=representation",
+        ...init.headers,
+      },
+    });
 
   for (const table of ["conversations", "messages", "usage_ledger"]) {
     const filter = table === "conversations" ? `id=eq.${id}` : `conversation_id=eq.${id}`;
@@ -50,7 +58,10 @@ Deno.test("RLS blocks direct PostgREST reads and writes of another user's chat r
     const mine = await rest(`/${table}?${filter}`, {}, alice.token);
     assert.ok(mine.body.length > 0, `alice cannot read her own ${table}`);
   }
-  const update = await rest(`/conversations?id=eq.${id}`, { method: "PATCH", body: JSON.stringify({ title: "pwned" }) });
+  const update = await rest(`/conversations?id=eq.${id}`, {
+    method: "PATCH",
+    body: JSON.stringify({ title: "pwned" }),
+  });
   assert.deepEqual(update.body, []);
   const remove = await rest(`/messages?conversation_id=eq.${id}`, { method: "DELETE" });
   assert.ok(remove.status >= 400 || (Array.isArray(remove.body) && remove.body.length === 0));
@@ -63,21 +74,37 @@ Deno.test("RLS blocks direct PostgREST reads and writes of another user's chat r
   // Alice herself cannot forge what the pipeline writes: assistant messages, usage, costs.
   const forged = await rest("/messages", {
     method: "POST",
-    body: JSON.stringify({ conversation_id: id, role: "assistant", content: "fake reply", parts: [] }),
+    body: JSON.stringify({
+      conversation_id: id,
+      role: "assistant",
+      content: "fake reply",
+      parts: [],
+    }),
   }, alice.token);
   assert.equal(forged.status, 403);
-  const cost = await rest(`/messages?conversation_id=eq.${id}`, { method: "PATCH", body: JSON.stringify({ cost_micro_usd: 0 }) }, alice.token);
+  const cost = await rest(`/messages?conversation_id=eq.${id}`, {
+    method: "PATCH",
+    body: JSON.stringify({ cost_micro_usd: 0 }),
+  }, alice.token);
   assert.ok(cost.status === 401 || cost.status === 403, `alice rewrote a cost: ${cost.status}`);
   const ledger = await rest("/usage_ledger", {
     method: "POST",
-    body: JSON.stringify({ call_id: crypto.randomUUID(), product_step: "chat", provider: "x", model: "x", provider_model: "x", status: "ok" }),
+    body: JSON.stringify({
+      call_id: crypto.randomUUID(),
+      product_step: "chat",
+      provider: "x",
+      model: "x",
+      provider_model: "x",
+      status: "ok",
+    }),
   }, alice.token);
   assert.ok(ledger.status === 401 || ledger.status === 403);
 
   await withDb(async (sql) => {
     const [c] = await sql`select title from public.conversations where id = ${id}`;
     assert.equal(c.title, "test conversation");
-    const [{ n }] = await sql`select count(*)::int as n from public.messages where conversation_id = ${id}`;
+    const [{ n }] =
+      await sql`select count(*)::int as n from public.messages where conversation_id = ${id}`;
     assert.equal(n, 2);
   });
 });
@@ -120,7 +147,12 @@ Deno.test("every endpoint rejects bad input with a 4xx JSON error and writes not
     ["POST", `/conversations/${id}/messages`, { content: huge }, 400],
     ["POST", `/conversations/${id}/messages`, { content: "hi", extra: true }, 400],
     ["POST", `/conversations/${id}/messages`, { content: "hi", model: "no-such-model" }, 422],
-    ["POST", `/conversations/${id}/messages`, { content: "hi", parent_id: crypto.randomUUID() }, 422],
+    [
+      "POST",
+      `/conversations/${id}/messages`,
+      { content: "hi", parent_id: crypto.randomUUID() },
+      422,
+    ],
     ["POST", `/conversations/${id}/messages`, { content: "hi", parent_id: "bad" }, 400],
     ["POST", `/conversations/${id}/messages`, { messages: [] }, 400],
     ["POST", `/conversations/${id}/messages?stream=xml`, { content: "hi" }, 400],
@@ -132,13 +164,23 @@ Deno.test("every endpoint rejects bad input with a 4xx JSON error and writes not
   ];
   for (const [method, path, json, status] of cases) {
     const res = await alice.api(path, { method, json });
-    assert.equal(res.status, status, `${method} ${path} ${JSON.stringify(json)?.slice(0, 60)}: ${res.status} ${res.text.slice(0, 200)}`);
+    assert.equal(
+      res.status,
+      status,
+      `${method} ${path} ${JSON.stringify(json)?.slice(0, 60)}: ${res.status} ${
+        res.text.slice(0, 200)
+      }`,
+    );
     assert.equal(typeof res.body.error?.code, "string", `${method} ${path}: not a JSON error`);
     assert.equal(typeof res.body.error?.message, "string");
   }
   // Wrong content type and malformed JSON.
   const raw = (body: string, type: string) =>
-    alice.api(`/conversations/${id}/messages`, { method: "POST", body, headers: { "content-type": type } });
+    alice.api(`/conversations/${id}/messages`, {
+      method: "POST",
+      body,
+      headers: { "content-type": type },
+    });
   assert.equal((await raw('{"content": "hi"}', "text/plain")).status, 415);
   assert.equal((await raw('{"content": ', "application/json")).status, 400);
   assert.equal((await raw("x".repeat(1_000_001), "application/json")).status, 413);

@@ -12,7 +12,8 @@ Deno.test("the sidebar list groups by activity in the user's time zone, pinned f
   // Alice lives in Auckland; "yesterday" is computed there, not in UTC.
   await withDb(async (sql) => {
     await sql`update public.profiles set timezone = 'Pacific/Auckland' where id = ${alice.userId}`;
-    const local = (days: number) => sql`select ((date_trunc('day', now() at time zone 'Pacific/Auckland')
+    const local = (days: number) =>
+      sql`select ((date_trunc('day', now() at time zone 'Pacific/Auckland')
                                           - make_interval(days => ${days}) + interval '12 hours') at time zone 'Pacific/Auckland') as t`;
     const at = async (name: string, days: number) => {
       const [{ t }] = await local(days);
@@ -63,7 +64,10 @@ Deno.test("search finds conversations by title (trigram, partial words) and by m
   const partial = await alice.api(`/conversations?q=${encodeURIComponent(word.slice(0, 9))}`);
   assert.deepEqual(partial.body.conversations.map((c: { id: string }) => c.id), [byTitle]);
   const full = await alice.api(`/conversations?q=${word}`);
-  assert.deepEqual(new Set(full.body.conversations.map((c: { id: string }) => c.id)), new Set([byTitle, byMessage]));
+  assert.deepEqual(
+    new Set(full.body.conversations.map((c: { id: string }) => c.id)),
+    new Set([byTitle, byMessage]),
+  );
 });
 
 Deno.test("patch, archive and soft delete", async () => {
@@ -80,14 +84,19 @@ Deno.test("patch, archive and soft delete", async () => {
   assert.equal(patched.body.archived, true);
 
   const active = await alice.api("/conversations");
-  assert.ok(!active.body.conversations.some((c: { id: string }) => c.id === id), "archived shows in the default list");
+  assert.ok(
+    !active.body.conversations.some((c: { id: string }) => c.id === id),
+    "archived shows in the default list",
+  );
   const archived = await alice.api("/conversations?archived=true");
   assert.ok(archived.body.conversations.some((c: { id: string }) => c.id === id));
 
   assert.equal((await alice.api(`/conversations/${id}`, { method: "DELETE" })).status, 204);
   assert.equal((await alice.api(`/conversations/${id}`)).status, 404);
   assert.equal((await alice.api(`/conversations/${id}`, { method: "DELETE" })).status, 404);
-  const [row] = await withDb((sql) => sql`select deleted_at from public.conversations where id = ${id}`);
+  const [row] = await withDb((sql) =>
+    sql`select deleted_at from public.conversations where id = ${id}`
+  );
   assert.ok(row.deleted_at, "delete is a soft delete: the row stays until retention purges it");
 });
 
@@ -98,7 +107,9 @@ Deno.test("message history pages backwards along the active branch", async () =>
   const first = await alice.api(`/conversations/${id}/messages?limit=4`);
   assert.equal(first.body.messages.length, 4);
   assert.equal(first.body.messages[0].content, "question 1");
-  const rest = await alice.api(`/conversations/${id}/messages?limit=4&before=${first.body.next_cursor}`);
+  const rest = await alice.api(
+    `/conversations/${id}/messages?limit=4&before=${first.body.next_cursor}`,
+  );
   assert.deepEqual(rest.body.messages.map((m: { role: string }) => m.role), ["user", "assistant"]);
   assert.equal(rest.body.messages[0].content, "question 0");
   assert.equal(rest.body.next_cursor, null);
@@ -109,18 +120,24 @@ Deno.test("GET /models lists enabled chat models, whether their provider is conf
   const res = await alice.api("/models");
   assert.equal(res.status, 200);
   const byId = Object.fromEntries(res.body.models.map((m: { id: string }) => [m.id, m]));
-  for (const id of ["claude-opus-4-5", "claude-sonnet-4.5", "gpt-5.2"]) assert.ok(byId[id], `${id} missing`);
+  for (const id of ["claude-opus-4-5", "claude-sonnet-4.5", "gpt-5.2"]) {
+    assert.ok(byId[id], `${id} missing`);
+  }
   assert.equal(byId["claude-opus-4-5"].provider_model, "claude-opus-4-5-20251101");
   assert.equal(byId["claude-sonnet-4.5"].provider_configured, true);
   assert.equal(byId["claude-sonnet-4.5"].price_per_mtok_usd.input, 3);
   assert.equal(byId["text-embedding-3-small"], undefined, "embedding models are not chat models");
   assert.equal(res.body.default_model, "claude-sonnet-4.5");
 
-  await withDb((sql) => sql`update public.models set enabled = false where alias = 'claude-opus-4-5'`);
+  await withDb((sql) =>
+    sql`update public.models set enabled = false where alias = 'claude-opus-4-5'`
+  );
   try {
     const after = await alice.api("/models");
     assert.ok(!after.body.models.some((m: { id: string }) => m.id === "claude-opus-4-5"));
   } finally {
-    await withDb((sql) => sql`update public.models set enabled = true where alias = 'claude-opus-4-5'`);
+    await withDb((sql) =>
+      sql`update public.models set enabled = true where alias = 'claude-opus-4-5'`
+    );
   }
 });

@@ -54,7 +54,13 @@ function partsToEvents(parts: Part[]): ChatStreamEvent[] {
       case "citation":
         return [{
           type: "citation",
-          citation: { documentId: p.document_id, chunkIndex: p.chunk_index, title: p.title, snippet: p.snippet, ...(p.url ? { url: p.url } : {}) },
+          citation: {
+            documentId: p.document_id,
+            chunkIndex: p.chunk_index,
+            title: p.title,
+            snippet: p.snippet,
+            ...(p.url ? { url: p.url } : {}),
+          },
         }];
       case "tool_result":
         return [
