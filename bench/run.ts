@@ -1,5 +1,5 @@
 // `npm run bench [-- <scenario> ...]`: starts a fresh, throwaway bench stack (its own folder and
-// ports, 56321+), runs the benchmark scenarios against it, writes bench/results/latest.json and
+// ports, 26321+), runs the benchmark scenarios against it, writes bench/results/latest.json and
 // latest.md, and stops the stack. Scenarios: chat, throughput, concurrency, ingestion, search
 // (all by default, in that order). See docs/BENCHMARKS.md.
 //

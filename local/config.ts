@@ -28,15 +28,17 @@ export interface StackConfig {
 }
 
 // test2..test5: extra throwaway stacks, so that several people (or agents) can run the tests
-// on one machine at once: AIDE_STACK=test2 npm test.
+// on one machine at once: AIDE_STACK=test2 npm test. The throwaway stacks use ports below
+// Linux's ephemeral range (32768-60999), where an outgoing connection could hold a port just
+// when a server of ours binds it; the dev stack keeps Supabase's well-known ports.
 const BASE_PORT: Record<string, number> = {
   dev: 54321,
-  test: 55321,
-  bench: 56321,
-  test2: 57321,
-  test3: 58321,
-  test4: 59321,
-  test5: 60321,
+  test: 25321,
+  bench: 26321,
+  test2: 27321,
+  test3: 28321,
+  test4: 29321,
+  test5: 30321,
 };
 
 export function stackConfig(name = "dev"): StackConfig {
