@@ -270,22 +270,37 @@ begin
 end $$;
 revoke execute on function private.fail_ingestion(uuid, text) from public, anon, authenticated;
 
--- The sweeper (pg_cron, every minute): jobs stuck in processing return to the queue, and due
--- jobs whose webhook never arrived (or failed) are dispatched again.
-create function private.sweep_ingestion(batch int default 100) returns int
+-- Recovery steps of the aide-recovery job (every minute; see the scheduled-work migration):
+-- jobs stuck in processing return to the queue, and due jobs whose webhook never arrived (or
+-- failed) are dispatched again. Each call handles at most batch_size jobs and says how many.
+create function private.recover_stuck_ingestion(batch_size int) returns int
+language sql security definer set search_path = '' as $$
+  with stuck as (
+    select document_id from public.ingestion_jobs
+    where status = 'processing' and locked_at < now() - interval '10 minutes'
+    order by locked_at limit batch_size
+    for update skip locked
+  ), requeued as (
+    update public.ingestion_jobs j set status = 'queued', locked_at = null, next_run_at = now(),
+      last_error = coalesce(j.last_error, 'interrupted while processing')
+    from stuck where j.document_id = stuck.document_id
+    returning 1
+  )
+  select count(*)::int from requeued
+$$;
+revoke execute on function private.recover_stuck_ingestion(int) from public, anon, authenticated;
+
+create function private.dispatch_due_ingestion(batch_size int) returns int
 language plpgsql security definer set search_path = '' as $$
 declare
   doc uuid;
   sent int := 0;
 begin
-  update public.ingestion_jobs set status = 'queued', locked_at = null,
-    last_error = coalesce(last_error, 'interrupted while processing')
-  where status = 'processing' and locked_at < now() - interval '10 minutes';
   for doc in
     select document_id from public.ingestion_jobs
     where status = 'queued' and next_run_at <= now()
       and (dispatched_at is null or dispatched_at < greatest(next_run_at, now() - interval '2 minutes'))
-    order by next_run_at limit batch
+    order by next_run_at limit batch_size
     for update skip locked
   loop
     perform private.dispatch_ingestion(doc);
@@ -293,9 +308,12 @@ begin
   end loop;
   return sent;
 end $$;
-revoke execute on function private.sweep_ingestion(int) from public, anon, authenticated;
+revoke execute on function private.dispatch_due_ingestion(int) from public, anon, authenticated;
 
-select cron.schedule('aide-sweep-ingestion', '* * * * *', 'select private.sweep_ingestion()');
+insert into private.recovery_steps (name, handler) values
+  ('stuck_ingestion', 'private.recover_stuck_ingestion'),
+  ('due_ingestion', 'private.dispatch_due_ingestion')
+on conflict (name) do nothing;
 
 -- The full-text side of hybrid_search. Under RLS, Postgres cannot use the GIN index for `@@`
 -- (the operator is not leakproof), and scans every row; so this definer function finds the

@@ -127,9 +127,9 @@ Deno.test("failed ingestion is retried by the sweeper, then dead-lettered with t
       if (attempt < maxAttempts) {
         assert.equal(job.status, "queued");
         assert.ok(job.last_error);
-        // Make the backoff due now and let the sweeper send it again.
+        // Make the backoff due now and let the recovery step send it again.
         await sql`update public.ingestion_jobs set next_run_at = now() where document_id = ${id}`;
-        const [{ sent }] = await sql`select private.sweep_ingestion() as sent`;
+        const [{ sent }] = await sql`select private.dispatch_due_ingestion(100) as sent`;
         assert.ok(sent >= 1);
       } else {
         assert.equal(job.status, "dead");
@@ -153,8 +153,8 @@ Deno.test("failed ingestion is retried by the sweeper, then dead-lettered with t
   await withDb(async (sql) => {
     await sql`update public.ingestion_jobs set status = 'queued', next_run_at = now() where document_id = ${id}`;
     await Promise.all([
-      sql`select private.sweep_ingestion()`,
-      sql`select private.sweep_ingestion()`,
+      sql`select private.dispatch_due_ingestion(100)`,
+      sql`select private.dispatch_due_ingestion(100)`,
     ]);
     await new Promise((r) => setTimeout(r, 1500));
     const rows = await sql`select chunk_index, count(*)::int as n from public.search_index

@@ -155,7 +155,7 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
     const jobs = (async () => {
       do {
         const [r] = await jobsSql`call private.run_job('retention', ${rules}::text[])`;
-        await jobsSql`select private.sweep_ingestion()`;
+        await jobsSql`select private.dispatch_due_ingestion(100)`;
         runIds.push(r.p_run_id);
         runs++;
         await new Promise((resolve) => setTimeout(resolve, 200));
