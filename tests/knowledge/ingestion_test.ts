@@ -7,6 +7,7 @@ import {
   marker,
   providerRequests,
   queueScript,
+  readyDocument,
   until,
   withDb,
 } from "../_support/chat.ts";
@@ -161,4 +162,39 @@ Deno.test("failed ingestion is retried by the sweeper, then dead-lettered with t
                            where document_id = ${id} group by chunk_index`;
     assert.ok(rows.length >= 1 && rows.every((r) => r.n === 1), "duplicate chunks");
   });
+});
+
+Deno.test("an ingestion job stuck in processing returns to the queue, visibly to its owner; a live one is left alone", async () => {
+  const alice = await chatUser("alice");
+  const stuck = await readyDocument(alice, { title: "Stuck", content: `stuck ${marker()}` });
+  const live = await readyDocument(alice, { title: "Live", content: `live ${marker()}` });
+  await withDb(async (sql) => {
+    // Keep pg_cron's own recovery runs off these steps meanwhile (they take the same locks).
+    const lock = await sql.reserve();
+    await lock`select pg_advisory_lock(private.job_lock_key('recovery', step))
+               from unnest(array['stuck_ingestion', 'due_ingestion']) step`;
+    try {
+      // The worker handling `stuck` died 11 minutes ago; `live` is being handled right now.
+      await sql`update public.ingestion_jobs set status = 'processing', locked_at = now() - interval '11 minutes',
+              last_error = null where document_id = ${stuck}`;
+      await sql`update public.ingestion_jobs set status = 'processing', locked_at = now() where document_id = ${live}`;
+      // The aide-recovery job runs both steps every minute.
+      const steps = await sql`select name from private.recovery_steps
+                              where handler in ('private.recover_stuck_ingestion', 'private.dispatch_due_ingestion')`;
+      assert.equal(steps.length, 2);
+      const [{ recovered }] = await sql`select private.recover_stuck_ingestion(100) as recovered`;
+      assert.ok(recovered >= 1);
+      const jobs = await sql`select document_id, status, last_error from public.ingestion_jobs
+                           where document_id in (${stuck}, ${live})`;
+      const byId = Object.fromEntries(jobs.map((j) => [j.document_id, j]));
+      assert.equal(byId[stuck].status, "queued");
+      assert.equal(byId[live].status, "processing");
+      await sql`update public.ingestion_jobs set status = 'done', locked_at = null where document_id = ${live}`;
+    } finally {
+      await lock`select pg_advisory_unlock_all()`;
+      lock.release();
+    }
+  });
+  const seen = await alice.api(`/documents/${stuck}`);
+  assert.equal(seen.body.ingestion.last_error, "interrupted while processing");
 });
