@@ -7,7 +7,8 @@
 // rate limits and budgets are raised (it is thrown away afterwards), and the load is spread
 // over many users anyway.
 import { join } from "node:path";
-import { BIN, ROOT, stackConfig } from "../local/config.ts";
+import { ROOT, stackConfig } from "../local/config.ts";
+import { throwawayStack } from "../local/stack.ts";
 import { chatTtft } from "./chat.ts";
 import { concurrency } from "./concurrency.ts";
 import { ingestion } from "./ingestion.ts";
@@ -36,12 +37,7 @@ if (unknown.length) {
 const scenarios = SCENARIOS.filter((s) => wanted.includes(s));
 
 const cfg = stackConfig(Deno.env.get("AIDE_STACK") ?? "bench");
-const stack = (...args: string[]) =>
-  new Deno.Command(BIN.deno, {
-    args: ["run", "-A", join(ROOT, "local/stack.ts"), ...args, "--stack", cfg.name],
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
+const stack = throwawayStack(cfg);
 
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 
@@ -80,10 +76,8 @@ const meta: Record<string, string> = {
   scenarios: scenarios.join(", "),
 };
 log(`starting the ${cfg.name} stack`);
-// Ports in the ephemeral range can be briefly taken by an outgoing connection: one more try.
-let up = await stack("start", "--detach", "--fresh", "--quiet");
-if (!up.success) up = await stack("start", "--detach", "--fresh", "--quiet");
-if (!up.success) {
+const up = await stack.start();
+if (!up) {
   log(`the ${cfg.name} stack did not start; see .local/${cfg.name}/logs/`);
   Deno.exit(1);
 }
@@ -93,7 +87,7 @@ const rows: Result[] = [];
 const notes: { scenario: string; text: string }[] = [];
 const stopStack = async () => {
   await b?.sql.end({ timeout: 5 }).catch(() => {});
-  await stack("stop");
+  await stack.stop();
 };
 Deno.addSignalListener("SIGINT", async () => {
   log("interrupted: stopping the stack");

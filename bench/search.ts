@@ -340,18 +340,23 @@ async function guide(sql: postgres.Sql, v: Variant, q: Query, text: string) {
   });
 }
 
+/** The `limit` nearest chunks by cosine distance that the variant's user may see, timed. */
+async function nearest(tx: postgres.TransactionSql, v: Variant, q: Query, limit: number) {
+  const t = performance.now();
+  const rows = await tx<{ id: number }[]>`
+    select s.id from public.search_index s
+    where s.embedding is not null
+      and (${v.from}::timestamptz is null or s.occurred_at >= ${v.from}::timestamptz)
+      and (${v.to}::timestamptz is null or s.occurred_at < ${v.to}::timestamptz)
+    order by s.embedding operator(extensions.<=>) ${q.embedding}::extensions.vector
+    limit ${limit}`;
+  return { ms: performance.now() - t, ids: rows.map((r) => Number(r.id)) };
+}
+
 async function exact(sql: postgres.Sql, v: Variant, q: Query) {
   return await asUser(sql, v.claims, async (tx) => {
     await tx`set local enable_indexscan = off`;
-    const t = performance.now();
-    const rows = await tx<{ id: number }[]>`
-      select s.id from public.search_index s
-      where s.embedding is not null
-        and (${v.from}::timestamptz is null or s.occurred_at >= ${v.from}::timestamptz)
-        and (${v.to}::timestamptz is null or s.occurred_at < ${v.to}::timestamptz)
-      order by s.embedding operator(extensions.<=>) ${q.embedding}::extensions.vector
-      limit 10`;
-    return { ms: performance.now() - t, ids: rows.map((r) => Number(r.id)) };
+    return await nearest(tx, v, q, 10);
   });
 }
 
@@ -403,15 +408,7 @@ async function semanticAlone(sql: postgres.Sql, v: Variant, q: Query, ef: number
   return await asUser(sql, v.claims, async (tx) => {
     await tx`select set_config('hnsw.iterative_scan', 'relaxed_order', true),
                     set_config('hnsw.ef_search', ${String(ef)}, true)`;
-    const t = performance.now();
-    const rows = await tx<{ id: number }[]>`
-      select s.id from public.search_index s
-      where s.embedding is not null
-        and (${v.from}::timestamptz is null or s.occurred_at >= ${v.from}::timestamptz)
-        and (${v.to}::timestamptz is null or s.occurred_at < ${v.to}::timestamptz)
-      order by s.embedding operator(extensions.<=>) ${q.embedding}::extensions.vector
-      limit 20`;
-    return { ms: performance.now() - t, ids: rows.map((r) => Number(r.id)) };
+    return await nearest(tx, v, q, 20);
   });
 }
 

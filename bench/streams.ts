@@ -67,15 +67,8 @@ export async function chatSlots(b: Bench, users: number, perUser: number): Promi
 export const directive = (script: Script) => `[[fake ${JSON.stringify(script)}]]`;
 
 /** Sends a message through Aide and reads the whole streamed reply. */
-export async function aideStream(
-  b: Bench,
-  slot: ChatSlot,
-  script: Script,
-  prompt = "Benchmark question",
-): Promise<StreamTiming> {
-  const t0 = performance.now();
-  const since = () => performance.now() - t0;
-  const timing: StreamTiming = {
+function emptyTiming(): StreamTiming {
+  return {
     ok: false,
     headersMs: NaN,
     startMs: null,
@@ -84,6 +77,17 @@ export async function aideStream(
     tokens: 0,
     totalMs: NaN,
   };
+}
+
+export async function aideStream(
+  b: Bench,
+  slot: ChatSlot,
+  script: Script,
+  prompt = "Benchmark question",
+): Promise<StreamTiming> {
+  const t0 = performance.now();
+  const since = () => performance.now() - t0;
+  const timing = emptyTiming();
   try {
     const res = await fetch(`${b.functionsUrl}/conversations/${slot.conversationId}/messages`, {
       method: "POST",
@@ -140,15 +144,7 @@ export async function directStream(b: Bench, script: Script): Promise<StreamTimi
   client ??= new Anthropic({ apiKey: "bench", baseURL: b.fakeAnthropicUrl, maxRetries: 0 });
   const t0 = performance.now();
   const since = () => performance.now() - t0;
-  const timing: StreamTiming = {
-    ok: false,
-    headersMs: NaN,
-    startMs: null,
-    ttftMs: null,
-    lastTokenMs: null,
-    tokens: 0,
-    totalMs: NaN,
-  };
+  const timing = emptyTiming();
   try {
     const stream = await client.messages.create({
       model: PROVIDER_MODEL,

@@ -364,3 +364,24 @@ if (import.meta.main) {
     Deno.exit(1);
   }
 }
+
+/**
+ * A fresh throwaway stack for a script (npm test, npm run bench), run as its own detached
+ * process so it outlives nothing but the script that stops it.
+ */
+export function throwawayStack(cfg: StackConfig) {
+  const run = (...args: string[]) =>
+    new Deno.Command(BIN.deno, {
+      args: ["run", "-A", join(ROOT, "local/stack.ts"), ...args, "--stack", cfg.name],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+  return {
+    /** True once it is up; a second try covers a port another program held for a moment. */
+    async start() {
+      const args = ["start", "--detach", "--fresh", "--quiet"];
+      return (await run(...args)).success || (await run(...args)).success;
+    },
+    stop: () => run("stop"),
+  };
+}

@@ -7,14 +7,10 @@
 // test3, test4) runs on another throwaway stack, to run two suites on one machine at once.
 import { join } from "node:path";
 import { BIN, dbUrl, ROOT, stackConfig } from "../local/config.ts";
+import { throwawayStack } from "../local/stack.ts";
 
 const cfg = stackConfig(Deno.env.get("AIDE_STACK") ?? "test");
-const stack = (...args: string[]) =>
-  new Deno.Command(BIN.deno, {
-    args: ["run", "-A", join(ROOT, "local/stack.ts"), ...args, "--stack", cfg.name],
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
+const stack = throwawayStack(cfg);
 
 /** Runs a command with its output shown as it comes and also returned. */
 async function tee(command: string, args: string[], env: Record<string, string> = {}) {
@@ -87,11 +83,8 @@ async function pgTapTests(): Promise<Count> {
 }
 
 let total: Count = { passed: 0, failed: 0 };
-// Our ports sit in Linux's ephemeral range, so once in a while an outgoing connection holds one
-// when a server binds it: one more try then.
-let started = await stack("start", "--detach", "--fresh", "--quiet");
-if (!started.success) started = await stack("start", "--detach", "--fresh", "--quiet");
-if (!started.success) {
+const started = await stack.start();
+if (!started) {
   total.failed = 1;
   console.error("the test stack did not start; see .local/test/logs/");
 } else {
@@ -104,7 +97,7 @@ if (!started.success) {
       failed: deno.failed + db.failed + last.failed,
     };
   } finally {
-    await stack("stop");
+    await stack.stop();
   }
 }
 console.log(`\n${total.passed} passed, ${total.failed} failed`);

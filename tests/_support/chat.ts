@@ -1,5 +1,6 @@
 // Helpers for chat tests against the running stack: a small API client, SSE reading, and the
 // fake providers' control routes (scripts and request log).
+import assert from "node:assert/strict";
 import type { LogEntry, Script } from "../../local/fakes/script.ts";
 import { call, connect, env, FUNCTIONS_URL, newUser, until } from "./stack.ts";
 export { until };
@@ -129,4 +130,18 @@ export async function readyDocument(
   if (res.status !== 201) throw new Error(`document not created: ${res.status} ${res.text}`);
   await documentStatus(res.body.id, ["ready"]);
   return res.body.id;
+}
+
+/** A request that must be refused: method, path, JSON body (or undefined), expected status. */
+export type RefusedCase = [method: string, path: string, json: unknown, status: number];
+
+/** Sends each case as `user`; each must get its status and an error body {error: {code, message}}. */
+export async function expectRefused(user: ChatUser, cases: RefusedCase[]) {
+  for (const [method, path, json, status] of cases) {
+    const res = await user.api(path, { method, json });
+    const request = `${method} ${path} ${JSON.stringify(json)?.slice(0, 80)}`;
+    assert.equal(res.status, status, `${request}: ${res.status} ${res.text.slice(0, 200)}`);
+    assert.equal(typeof res.body.error?.code, "string", `${request}: not a JSON error`);
+    assert.equal(typeof res.body.error?.message, "string", `${request}: no message`);
+  }
 }

@@ -53,3 +53,15 @@ export async function call(url: string, init: RequestInit & { token?: string } =
   // deno-lint-ignore no-explicit-any
   return { status: res.status, headers: res.headers, body: body as any, text };
 }
+
+/** A PostgREST request as the user (RLS applies). */
+export const rest = (token: string, path: string, init: RequestInit = {}) =>
+  call(`${REST_URL}${path}`, {
+    ...init,
+    token,
+    headers: {
+      "content-type": "application/json",
+      prefer: "return=representation",
+      ...init.headers,
+    },
+  });

@@ -4,7 +4,8 @@
 // price it was charged at.
 import assert from "node:assert/strict";
 import { chatUser, readSse, withDb } from "../_support/chat.ts";
-import { adminUser, rest, testModel } from "./helpers.ts";
+import { rest } from "../_support/stack.ts";
+import { adminUser, testModel } from "./helpers.ts";
 
 const spend = (userId: string, model: string, microUsd: number, day = "now()") =>
   withDb((sql) =>

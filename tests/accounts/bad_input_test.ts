@@ -1,7 +1,7 @@
 // Every endpoint of the account, usage and admin functions refuses bad input with a 4xx JSON
 // error and writes nothing; GET and PATCH /account/me work as documented.
 import assert from "node:assert/strict";
-import { chatUser, withDb } from "../_support/chat.ts";
+import { chatUser, expectRefused, type RefusedCase, withDb } from "../_support/chat.ts";
 import { adminUser } from "./helpers.ts";
 
 Deno.test("GET and PATCH /account/me: name, IANA time zone, preferences (replaced, size-limited)", async () => {
@@ -73,7 +73,7 @@ Deno.test("account, usage and admin endpoints reject bad input with a 4xx JSON e
     max_output_tokens: 100,
   };
 
-  const userCases: [string, string, unknown, number][] = [
+  const userCases: RefusedCase[] = [
     ["PATCH", "/account/me", {}, 400],
     ["PATCH", "/account/me", { timezone: "Mars/Olympus_Mons" }, 400],
     ["PATCH", "/account/me", { timezone: "+01:00" }, 400],
@@ -94,7 +94,7 @@ Deno.test("account, usage and admin endpoints reject bad input with a 4xx JSON e
     ["GET", "/usage?from=2026-03-01&to=2026-02-01", undefined, 400],
     ["GET", "/usage?limit=5", undefined, 400],
   ];
-  const adminCases: [string, string, unknown, number][] = [
+  const adminCases: RefusedCase[] = [
     ["GET", "/usage/admin/top-users?limit=0", undefined, 400],
     ["GET", "/usage/admin/top-users?limit=1000", undefined, 400],
     ["GET", "/usage/admin/by-model?period=year", undefined, 400],
@@ -130,22 +130,8 @@ Deno.test("account, usage and admin endpoints reject bad input with a 4xx JSON e
     ],
     ["POST", "/admin/models/no-such-model/prices", price, 404],
   ];
-  const run = async (who: typeof alice, cases: typeof userCases) => {
-    for (const [method, path, json, status] of cases) {
-      const res = await who.api(path, { method, json });
-      assert.equal(
-        res.status,
-        status,
-        `${method} ${path} ${JSON.stringify(json)?.slice(0, 80)}: ${res.status} ${
-          res.text.slice(0, 200)
-        }`,
-      );
-      assert.equal(typeof res.body.error?.code, "string", `${method} ${path}: not a JSON error`);
-      assert.equal(typeof res.body.error?.message, "string");
-    }
-  };
-  await run(alice, userCases);
-  await run(admin, adminCases);
+  await expectRefused(alice, userCases);
+  await expectRefused(admin, adminCases);
 
   // Not JSON, malformed JSON, too large.
   const raw = (path: string, method: string, body: string, type: string) =>

@@ -1,26 +1,13 @@
-// Helpers for the accounts tests: admin users, PostgREST calls as a user, test models with their
+// Helpers for the accounts tests: admin users, test models with their
 // own prices (so no test changes a price other tests rely on), and the catalog's view of which
 // tables hold a user's rows.
 import { type ChatUser, chatUser, withDb } from "../_support/chat.ts";
-import { call, REST_URL } from "../_support/stack.ts";
 
 export async function adminUser(prefix = "admin"): Promise<ChatUser> {
   const u = await chatUser(prefix);
   await withDb((sql) => sql`update public.profiles set role = 'admin' where id = ${u.userId}`);
   return u;
 }
-
-/** A PostgREST request as the user (RLS applies). */
-export const rest = (token: string, path: string, init: RequestInit = {}) =>
-  call(`${REST_URL}${path}`, {
-    ...init,
-    token,
-    headers: {
-      "content-type": "application/json",
-      prefer: "return=representation",
-      ...init.headers,
-    },
-  });
 
 export interface TestPrice {
   input: number;

@@ -1,8 +1,8 @@
 // Users only ever reach their own conversations, through the API and through PostgREST, and
 // bad input is refused with a 4xx JSON error that writes nothing.
 import assert from "node:assert/strict";
-import { chatUser, readSse, withDb } from "../_support/chat.ts";
-import { call, REST_URL } from "../_support/stack.ts";
+import { chatUser, expectRefused, readSse, type RefusedCase, withDb } from "../_support/chat.ts";
+import { rest } from "../_support/stack.ts";
 
 Deno.test("user B gets 404 for user A's conversation on every endpoint", async () => {
   const alice = await chatUser("alice");
@@ -39,40 +39,30 @@ Deno.test("RLS blocks direct PostgREST reads and writes of another user's chat r
   const bob = await chatUser("bob");
   const id = await alice.createConversation();
   await readSse(await alice.send(id, { content: "secret" }));
-  const rest = (path: string, init: RequestInit = {}, token = bob.token) =>
-    call(`${REST_URL}${path}`, {
-      ...init,
-      token,
-      headers: {
-        "content-type": "application/json",
-        prefer: "return=representation",
-        ...init.headers,
-      },
-    });
 
   for (const table of ["conversations", "messages", "usage_ledger"]) {
     const filter = table === "conversations" ? `id=eq.${id}` : `conversation_id=eq.${id}`;
-    const read = await rest(`/${table}?${filter}`);
+    const read = await rest(bob.token, `/${table}?${filter}`);
     assert.equal(read.status, 200);
     assert.deepEqual(read.body, [], `bob can read alice's ${table}`);
-    const mine = await rest(`/${table}?${filter}`, {}, alice.token);
+    const mine = await rest(alice.token, `/${table}?${filter}`);
     assert.ok(mine.body.length > 0, `alice cannot read her own ${table}`);
   }
-  const update = await rest(`/conversations?id=eq.${id}`, {
+  const update = await rest(bob.token, `/conversations?id=eq.${id}`, {
     method: "PATCH",
     body: JSON.stringify({ title: "pwned" }),
   });
   assert.deepEqual(update.body, []);
-  const remove = await rest(`/messages?conversation_id=eq.${id}`, { method: "DELETE" });
+  const remove = await rest(bob.token, `/messages?conversation_id=eq.${id}`, { method: "DELETE" });
   assert.ok(remove.status >= 400 || (Array.isArray(remove.body) && remove.body.length === 0));
-  const insert = await rest("/messages", {
+  const insert = await rest(bob.token, "/messages", {
     method: "POST",
     body: JSON.stringify({ conversation_id: id, role: "user", content: "injected", parts: [] }),
   });
   assert.equal(insert.status, 403);
 
   // Alice herself cannot forge what the pipeline writes: assistant messages, usage, costs.
-  const forged = await rest("/messages", {
+  const forged = await rest(alice.token, "/messages", {
     method: "POST",
     body: JSON.stringify({
       conversation_id: id,
@@ -80,14 +70,14 @@ Deno.test("RLS blocks direct PostgREST reads and writes of another user's chat r
       content: "fake reply",
       parts: [],
     }),
-  }, alice.token);
+  });
   assert.equal(forged.status, 403);
-  const cost = await rest(`/messages?conversation_id=eq.${id}`, {
+  const cost = await rest(alice.token, `/messages?conversation_id=eq.${id}`, {
     method: "PATCH",
     body: JSON.stringify({ cost_micro_usd: 0 }),
-  }, alice.token);
+  });
   assert.ok(cost.status === 401 || cost.status === 403, `alice rewrote a cost: ${cost.status}`);
-  const ledger = await rest("/usage_ledger", {
+  const ledger = await rest(alice.token, "/usage_ledger", {
     method: "POST",
     body: JSON.stringify({
       call_id: crypto.randomUUID(),
@@ -97,7 +87,7 @@ Deno.test("RLS blocks direct PostgREST reads and writes of another user's chat r
       provider_model: "x",
       status: "ok",
     }),
-  }, alice.token);
+  });
   assert.ok(ledger.status === 401 || ledger.status === 403);
 
   await withDb(async (sql) => {
@@ -123,7 +113,7 @@ Deno.test("every endpoint rejects bad input with a 4xx JSON error and writes not
     ).then((r) => r[0]);
   const before = await counts();
   const huge = "x".repeat(100_001);
-  const cases: [string, string, unknown, number][] = [
+  const cases: RefusedCase[] = [
     ["POST", "/conversations", { title: 42 }, 400],
     ["POST", "/conversations", { title: "ok", owner: "someone" }, 400],
     ["POST", "/conversations", { model: "no-such-model" }, 422],
@@ -162,18 +152,7 @@ Deno.test("every endpoint rejects bad input with a 4xx JSON error and writes not
     ["GET", `/conversations/${id}/messages/bad/stream`, undefined, 400],
     ["POST", `/conversations/${id}/messages/${crypto.randomUUID()}/stop`, undefined, 404],
   ];
-  for (const [method, path, json, status] of cases) {
-    const res = await alice.api(path, { method, json });
-    assert.equal(
-      res.status,
-      status,
-      `${method} ${path} ${JSON.stringify(json)?.slice(0, 60)}: ${res.status} ${
-        res.text.slice(0, 200)
-      }`,
-    );
-    assert.equal(typeof res.body.error?.code, "string", `${method} ${path}: not a JSON error`);
-    assert.equal(typeof res.body.error?.message, "string");
-  }
+  await expectRefused(alice, cases);
   // Wrong content type and malformed JSON.
   const raw = (body: string, type: string) =>
     alice.api(`/conversations/${id}/messages`, {

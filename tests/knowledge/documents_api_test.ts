@@ -1,7 +1,14 @@
 // The documents API: list (kind filter, title search, cursors), get, patch, delete; who may
 // see and change what; and bad input refused without writing anything.
 import assert from "node:assert/strict";
-import { chatUser, marker, until, withDb } from "../_support/chat.ts";
+import {
+  chatUser,
+  expectRefused,
+  marker,
+  type RefusedCase,
+  until,
+  withDb,
+} from "../_support/chat.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 Deno.test("list filters by kind and searches titles for @mention autocomplete, with cursors", async () => {
@@ -100,7 +107,7 @@ Deno.test("bad input to the documents API is refused with a 4xx JSON error and w
     );
   const before = await snapshot();
   const huge = "x".repeat(2_000_001);
-  const cases: [string, string, unknown, number][] = [
+  const cases: RefusedCase[] = [
     ["POST", "/documents", { content: "no title" }, 400],
     ["POST", "/documents", { title: "t", content: 42 }, 400],
     ["POST", "/documents", { title: "t", content: "c", kind: "video" }, 400],
@@ -124,17 +131,7 @@ Deno.test("bad input to the documents API is refused with a 4xx JSON error and w
     ["PATCH", `/documents/${id}`, { content: huge }, 400],
     ["DELETE", "/documents/123", undefined, 400],
   ];
-  for (const [method, path, json, status] of cases) {
-    const res = await alice.api(path, { method, json });
-    assert.equal(
-      res.status,
-      status,
-      `${method} ${path} ${JSON.stringify(json)?.slice(0, 80)}: ${res.status} ${
-        res.text.slice(0, 200)
-      }`,
-    );
-    assert.equal(typeof res.body.error?.code, "string");
-  }
+  await expectRefused(alice, cases);
   const raw = (body: string, type: string) =>
     alice.api("/documents", { method: "POST", body, headers: { "content-type": type } });
   assert.equal((await raw('{"title":"t","content":"c"}', "text/plain")).status, 415);

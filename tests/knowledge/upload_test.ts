@@ -2,7 +2,8 @@
 // the limit, of other types, or without readable text are refused and nothing is stored.
 import assert from "node:assert/strict";
 import { type ChatUser, chatUser, marker, until, withDb } from "../_support/chat.ts";
-import { FUNCTIONS_URL } from "../_support/stack.ts";
+import { createClient } from "@supabase/supabase-js";
+import { env, FUNCTIONS_URL } from "../_support/stack.ts";
 
 /** A one-page PDF whose text layer says `text` (or no text at all). */
 export function pdfWith(text: string | null): Uint8Array {
@@ -123,4 +124,37 @@ Deno.test("upload limits and bad files: 413, 415, 422, and nothing stored", asyn
   const badField = await upload(alice, "ok.txt", "fine", { kind: "spreadsheet" });
   assert.equal(badField.status, 400);
   assert.deepEqual(await stored(alice.userId), { documents: 0, files: 0 });
+});
+
+Deno.test("the documents bucket keeps each user to their own folder", async () => {
+  const alice = await chatUser("alice");
+  const bob = await chatUser("bob");
+  const bucket = (token: string) =>
+    createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      global: { headers: { Authorization: `Bearer ${token}` } },
+    }).storage.from("documents");
+  const own = await bucket(alice.token).upload(
+    `${alice.userId}/note.txt`,
+    new TextEncoder().encode("mine"),
+    {
+      contentType: "text/plain",
+    },
+  );
+  assert.equal(own.error, null);
+  const intrusion = await bucket(alice.token).upload(
+    `${bob.userId}/note.txt`,
+    new TextEncoder().encode("x"),
+    {
+      contentType: "text/plain",
+    },
+  );
+  assert.ok(intrusion.error, "alice wrote into bob's folder");
+  const peek = await bucket(bob.token).download(`${alice.userId}/note.txt`);
+  assert.ok(peek.error, "bob read alice's file");
+  const mine = await bucket(alice.token).download(`${alice.userId}/note.txt`);
+  assert.equal(await mine.data?.text(), "mine");
+  const removed = await bucket(bob.token).remove([`${alice.userId}/note.txt`]);
+  assert.deepEqual(removed.data, [], "bob removed alice's file");
+  assert.deepEqual(await stored(bob.userId), { documents: 0, files: 0 });
 });

@@ -2,7 +2,7 @@
 // (send and stream, stop, resume, regenerate). See README "Conversations and chat".
 import type { Context } from "hono";
 import { z } from "zod";
-import { type AuthedEnv, type CurrentUser, requireUser } from "../_shared/auth.ts";
+import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi.ts";
@@ -422,25 +422,22 @@ app.post("/:id/messages/:messageId/stop", async (c) => {
       if (row.status === "pending" || row.status === "streaming") {
         await tx`update public.messages set stop_requested_at = coalesce(stop_requested_at, now()) where id = ${messageId}`;
       }
-      return row.status as string;
     });
-  const statusOf = (u: CurrentUser) =>
+  const read = () =>
     asUser(
-      u.claims,
+      me.claims,
       (tx) => tx`select ${tx.unsafe(MESSAGE_COLUMNS)} from public.messages where id = ${messageId}`,
     )
       .then(([row]) => row);
-  let status = await stop();
+  const running = (status: string) => status === "pending" || status === "streaming";
+  await stop();
   const deadline = Date.now() + 5_000;
-  while ((status === "pending" || status === "streaming") && Date.now() < deadline) {
+  let message = await read();
+  while (running(message.status) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    status = (await statusOf(me)).status;
+    message = await read();
   }
-  const message = await statusOf(me);
-  return c.json(
-    messageJson(message),
-    message.status === "pending" || message.status === "streaming" ? 202 : 200,
-  );
+  return c.json(messageJson(message), running(message.status) ? 202 : 200);
 });
 
 /** This function's operations, for the OpenAPI document (npm run openapi). */

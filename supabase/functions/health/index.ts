@@ -1,17 +1,10 @@
 // GET /functions/v1/health: is the database reachable, are the migrations applied, which LLM
 // providers are configured (and whether they are the local fakes), which Aide version runs.
 // It answers 200 when healthy and 503 when the database cannot be reached. No secrets.
-import postgres from "postgres";
+import { sql } from "../_shared/db.ts";
 import { createApp } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi.ts";
 import { AIDE_VERSION } from "../_shared/version.ts";
-
-const sql = postgres(Deno.env.get("SUPABASE_DB_URL")!, {
-  max: 1,
-  idle_timeout: 20,
-  connect_timeout: 5,
-  onnotice: () => {},
-});
 
 function providerStatus(name: "openai" | "anthropic") {
   const key = Deno.env.get(name === "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY");

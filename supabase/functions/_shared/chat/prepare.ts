@@ -42,7 +42,7 @@ async function lockConversation(tx: Tx, id: string) {
 }
 
 /** The branch ending at `leafId`, oldest first. */
-export function branch(tx: Tx, leafId: string) {
+function branch(tx: Tx, leafId: string) {
   return tx<(HistoryMessage & { status: string })[]>`
     with recursive path as (
       select id, parent_id, role, content, status, 0 as depth from public.messages where id = ${leafId}
