@@ -27,7 +27,7 @@ export interface StackConfig {
   durable: boolean;
 }
 
-// test2..test5: extra throwaway stacks, so that several people (or agents) can run the tests
+// test2..test9: extra throwaway stacks, so that several people (or agents) can run the tests
 // on one machine at once: AIDE_STACK=test2 npm test. The throwaway stacks use ports below
 // Linux's ephemeral range (32768-60999), where an outgoing connection could hold a port just
 // when a server of ours binds it; the dev stack keeps Supabase's well-known ports.
@@ -39,6 +39,10 @@ const BASE_PORT: Record<string, number> = {
   test3: 28321,
   test4: 29321,
   test5: 30321,
+  test6: 31321,
+  test7: 32321,
+  test8: 24321,
+  test9: 23321,
 };
 
 export function stackConfig(name = "dev"): StackConfig {
