@@ -9,7 +9,7 @@ import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { budgetStatus, limitWrites } from "../_shared/limits.ts";
 import { jsonBody, query } from "../_shared/validate.ts";
 

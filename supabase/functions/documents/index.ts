@@ -7,7 +7,7 @@ import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
 import { ApiError, createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { searchKnowledge } from "../_shared/knowledge/search.ts";
 import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
 import { createClient } from "@supabase/supabase-js";

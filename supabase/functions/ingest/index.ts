@@ -2,7 +2,7 @@
 // pg_net) with the Vault secret `aide_webhook_secret`, never by users.
 import { z } from "zod";
 import { createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { ingestDocument } from "../_shared/knowledge/ingest.ts";
 import { requireBearerSecret } from "../_shared/secrets.ts";
 import { jsonBody } from "../_shared/validate.ts";
