@@ -53,4 +53,11 @@ export const TABLE_ACCESS: Record<string, Access> = {
   app_settings:        { read: "public-config",   owner: none,                         admin: none, note: "changed with SQL only" },
   models:              { read: "public-config",   owner: none,                         admin: ["select", "insert", "update"], note: "users read enabled models only" },
   model_prices:        { read: "public-config",   owner: none,                         admin: ["insert"], note: "append-only" },
+  linked_accounts:     { read: "owner-only",      owner: none,                         admin: none, note: "connect and disconnect through the connectors function (revokes at the platform)" },
+  oauth_tokens:        { read: "service-only",    owner: none,                         admin: none, note: "ciphertext never readable through the API, not even by its owner" },
+  threads:             { read: "owner-only",      owner: none,                         admin: none, note: "written by the connectors" },
+  events:              { read: "owner-only",      owner: ["delete"],                   admin: none, note: "written by the connectors; deleting removes the index rows too" },
+  entities:            { read: "owner-only",      owner: none,                         admin: none, note: "people merged across sources by the connectors" },
+  notes:               { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none },
+  index_jobs:          { read: "owner-only",      owner: none,                         admin: ["select"], note: "indexing of events, notes and threads" },
 };
