@@ -157,8 +157,8 @@ select is_empty(
      where t.typname in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
                          'regoperator', 'regproc', 'regprocedure')
        and t.typnamespace = 'pg_catalog'::regnamespace
-       and a.attnum > 0 and not a.attisdropped
-       and n.nspname not in (select nspname from platform) $$,
+       and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'm')
+       and n.nspname not in (select nspname from platform) and n.nspname !~ '^pg_temp_' $$,
   'no table column has a reg* type that pg_upgrade refuses (splinter: unsupported_reg_types)');
 
 -- The allowlist in RLS: every table in an exposed schema, and storage.objects, carries the
