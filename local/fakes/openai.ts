@@ -290,6 +290,7 @@ async function* chatChunks(
 
 function finishReason(reply: Reply): string {
   if (reply.truncated) return "length";
+  if (reply.contentFilter) return "content_filter";
   return reply.toolCalls.length ? "tool_calls" : "stop";
 }
 

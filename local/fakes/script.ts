@@ -40,6 +40,11 @@ export interface Script {
   malformed_after_tokens?: number;
   /** Override the reported usage. */
   usage?: ScriptUsage;
+  /**
+   * The provider ends the reply for its content policy: OpenAI finish_reason "content_filter",
+   * Anthropic stop_reason "refusal".
+   */
+  content_filter?: boolean;
 }
 
 export interface ToolCallScript {
@@ -270,6 +275,8 @@ export interface Reply {
   toolCalls: { id: string; name: string; arguments: string }[];
   /** max_tokens cut the reply short (tool calls are then dropped). */
   truncated: boolean;
+  /** Ended by the provider's content policy. */
+  contentFilter: boolean;
   usage: {
     input: number;
     output: number;
@@ -308,6 +315,7 @@ export function planReply(script: Script, opts: {
     text,
     toolCalls,
     truncated,
+    contentFilter: script.content_filter === true,
     usage: {
       input: u.input_tokens ?? estimateTokens(opts.inputText),
       output: u.output_tokens ?? reasoning.length + text.length + toolTokens,

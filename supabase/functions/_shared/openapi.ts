@@ -74,9 +74,12 @@ export function route<P extends string, R extends RouteInput<P>>(input: R) {
   }) as unknown as Omit<R, "auth" | "errors" | "bodyLimit"> & { path: P };
 }
 
-/** A required JSON request body. */
-export const jsonBody = <S extends z.ZodType>(schema: S) => ({
-  required: true as const,
+/** A JSON request body (required unless `optional`: then it may be left out or empty). */
+export const jsonBody = <S extends z.ZodType, O extends boolean = false>(
+  schema: S,
+  { optional }: { optional?: O } = {},
+) => ({
+  required: !optional as O extends true ? false : true,
   content: { "application/json": { schema } },
 });
 
