@@ -4,11 +4,12 @@
 import { sql } from "../_shared/db.ts";
 import { createApp } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi.ts";
+import { providerConfigured } from "../_shared/llm/endpoints.ts";
 import { AIDE_VERSION } from "../_shared/version.ts";
 
+/** The provider's default endpoint, by the rule every LLM call follows (llm/endpoints.ts). */
 function providerStatus(name: "openai" | "anthropic") {
-  const key = Deno.env.get(name === "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY");
-  if (!key) return "not_configured";
+  if (!providerConfigured({ alias: name, provider: name })) return "not_configured";
   const fakes = (Deno.env.get("AIDE_FAKE_PROVIDERS") ?? "").split(",");
   return fakes.includes(name) ? "fake" : "configured";
 }
