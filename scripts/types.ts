@@ -126,9 +126,7 @@ if (import.meta.main) {
       await Deno.writeTextFile(path, content);
     }
     console.error(
-      stale.length
-        ? `wrote ${stale.join(", ")}`
-        : "generated types are up to date",
+      stale.length ? `wrote ${stale.join(", ")}` : "generated types are up to date",
     );
   }
 }

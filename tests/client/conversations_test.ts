@@ -2,11 +2,8 @@
 // edit and branch switching. Each test checks what the API stored, not only what came back.
 import assert from "node:assert/strict";
 import { connect } from "../_support/stack.ts";
-import {
-  AideError,
-  type SimpleEvent,
-} from "../../packages/client/src/index.ts";
-import { scripted, userClient } from "./helpers.ts";
+import { AideError, type SimpleEvent } from "../../packages/client/src/index.ts";
+import { failure, scripted, userClient } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -36,7 +33,7 @@ Deno.test("conversations: create, list with sidebar groups, get, update, pin, de
   assert.equal(sidebar.conversations[0].group, "pinned");
 
   await aide.conversations.delete(created.id);
-  const error = await aide.conversations.get(created.id).catch((e) => e);
+  const error = await failure(aide.conversations.get(created.id));
   assert.ok(error instanceof AideError);
   assert.equal(error.status, 404);
   assert.equal(error.code, "not_found");
@@ -44,7 +41,7 @@ Deno.test("conversations: create, list with sidebar groups, get, update, pin, de
 
 Deno.test("AideError carries the API's status, code, message and details", async () => {
   const { aide } = await userClient();
-  const error = await aide.conversations.create({ title: "" }).catch((e) => e);
+  const error = await failure(aide.conversations.create({ title: "" }));
   assert.ok(error instanceof AideError);
   assert.equal(error.status, 400);
   assert.equal(typeof error.code, "string");
@@ -59,7 +56,7 @@ Deno.test("AideError carries the API's status, code, message and details", async
     url: env.SUPABASE_URL,
     accessToken: "not-a-jwt",
   });
-  const denied = await anonymous.conversations.list().catch((e) => e);
+  const denied = await failure(anonymous.conversations.list());
   assert.ok(denied instanceof AideError);
   assert.equal(denied.status, 401);
   assert.equal(denied.code, "unauthorized");

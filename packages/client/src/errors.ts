@@ -64,5 +64,4 @@ function codeForStatus(status: number) {
   return "http_error";
 }
 
-export const isAideError = (e: unknown): e is AideError =>
-  e instanceof AideError;
+export const isAideError = (e: unknown): e is AideError => e instanceof AideError;

@@ -6,7 +6,8 @@
 // with full jitter (0.5 s, 1 s, 2 s, ...), never longer than `maxRetryDelayMs` (default 30 s;
 // a longer Retry-After is not waited for: the error is thrown). Any other 4xx is the caller's to
 // fix and is never retried; nor are other 5xx, whose request may have done its work. A network
-// error is retried only for GET. An aborted request is never retried.
+// error is retried only for GET. An aborted request is never retried and rejects with
+// fetch's own AbortError (so useChat's stop() is not an error).
 //
 // Auth: with `supabase`, the token is read from its session before every request (supabase-js
 // refreshes it as it nears expiry); a 401 makes it refresh the session once and try again.
@@ -39,6 +40,17 @@ export interface AideClientOptions {
   maxRetryDelayMs?: number;
   /** A fetch to use instead of globalThis.fetch. */
   fetch?: typeof fetch;
+  /** Called before each retry (to show "busy, retrying" or to log it). */
+  onRetry?: (retry: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  url: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  /** The status that caused it; 0 for a network error. */
+  status: number;
+  delayMs: number;
 }
 
 export interface Transport {
@@ -68,27 +80,26 @@ export function retryDelayMs(
   const header = response?.headers.get("retry-after");
   if (header) {
     const seconds = Number(header);
-    const ms = Number.isFinite(seconds)
-      ? seconds * 1000
-      : Date.parse(header) - Date.now();
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
     if (!Number.isNaN(ms)) return ms > maxDelayMs ? null : Math.max(0, ms);
   }
   return Math.random() * Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** attempt);
 }
 
-const sleep = (ms: number, signal?: AbortSignal | null) =>
+/** Waits, unless aborted: then rejects with the signal's reason (an AbortError), as fetch does. */
+const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal.aborted) return reject(signal.reason);
     const timer = setTimeout(done, ms);
     function done() {
-      signal?.removeEventListener("abort", abort);
+      signal.removeEventListener("abort", abort);
       resolve();
     }
     function abort() {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(signal.reason);
     }
-    signal?.addEventListener("abort", abort, { once: true });
+    signal.addEventListener("abort", abort, { once: true });
   });
 
 export function createTransport(options: AideClientOptions): Transport {
@@ -137,9 +148,7 @@ export function createTransport(options: AideClientOptions): Transport {
       try {
         response = await via(attemptRequest);
       } catch (error) {
-        if (request.signal.aborted) {
-          throw new AideError(0, "aborted", "The request was aborted", error);
-        }
+        if (request.signal.aborted) throw error; // the AbortError, as fetch gives it
         const delay = request.method === "GET" && attempt < retries
           ? retryDelayMs(null, attempt, maxDelayMs)
           : null;
@@ -168,14 +177,19 @@ export function createTransport(options: AideClientOptions): Transport {
         : null;
       if (delay === null) throw await AideError.fromResponse(response);
       await response.body?.cancel();
+      options.onRetry?.({
+        url: request.url,
+        attempt: attempt + 1,
+        status: response.status,
+        delayMs: delay,
+      });
       await sleep(delay, request.signal);
     }
   }
 
   return {
     functionsUrl,
-    fetch: (input, init, via) =>
-      send(new Request(input, init), via ?? baseFetch, false),
+    fetch: (input, init, via) => send(new Request(input, init), via ?? baseFetch, false),
     authHeaders,
   };
 }

@@ -6,10 +6,7 @@
 //   useChat({ id, transport: aide.chatTransport(id) });
 import { accountResource, healthCheck, modelsResource } from "./account.ts";
 import { createApi } from "./api.ts";
-import {
-  AideChatTransport,
-  type ChatTransportOptions,
-} from "./chat_transport.ts";
+import { AideChatTransport, type ChatTransportOptions } from "./chat_transport.ts";
 import { conversationsResource } from "./conversations.ts";
 import { documentsResource, searchFunction } from "./documents.ts";
 import { type AideClientOptions, createTransport } from "./http.ts";
@@ -32,8 +29,7 @@ export function createAideClient(options: AideClientOptions) {
     streamSimple: conversations.send,
     /** A useChat transport for one conversation (stop, regenerate, resume, edits). */
     chatTransport: <
-      M extends import("ai").UIMessage =
-        import("./ui_messages.ts").AideUIMessage,
+      M extends import("ai").UIMessage = import("./ui_messages.ts").AideUIMessage,
     >(
       conversationId: string,
       transportOptions?: ChatTransportOptions,
@@ -53,18 +49,13 @@ export type AideClient = ReturnType<typeof createAideClient>;
 
 export { AideError, isAideError } from "./errors.ts";
 export { retryDelayMs } from "./http.ts";
-export type { AideClientOptions, SupabaseAuthLike } from "./http.ts";
+export type { AideClientOptions, RetryInfo, SupabaseAuthLike } from "./http.ts";
 export { AideChatTransport } from "./chat_transport.ts";
 export type { AideChatBody, ChatTransportOptions } from "./chat_transport.ts";
 export { SimpleStream } from "./simple_stream.ts";
 export type { Citation, SimpleEvent, SimpleReply } from "./simple_stream.ts";
 export type { UploadProgress } from "./upload.ts";
-export type {
-  Document,
-  SearchQuery,
-  UploadOptions,
-  WaitOptions,
-} from "./documents.ts";
+export type { Document, SearchQuery, UploadOptions, WaitOptions } from "./documents.ts";
 export type { Conversation, SendOptions } from "./conversations.ts";
 export { citationsOf, toUIMessage, toUIMessages } from "./ui_messages.ts";
 export type {
