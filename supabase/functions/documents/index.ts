@@ -6,8 +6,9 @@ import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
-import { ApiError, createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import { createApp } from "../_shared/app.ts";
+import { ApiError } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { searchKnowledge } from "../_shared/knowledge/search.ts";
 import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
 import { createClient } from "@supabase/supabase-js";
@@ -188,9 +189,13 @@ app.post("/webhook", async (c) => {
   const text = body.text ?? body.segments!.map((s) => `${s.speaker}: ${s.text}`).join("\n");
   parse(content, text, "transcript text");
 
-  const [owner] =
-    await sql`select id from auth.users where lower(email) = lower(${body.owner_email}) and deleted_at is null`;
-  if (!owner) throw new ApiError(422, "unknown_owner", "No user has the owner_email address");
+  // Only an account that may use Aide (confirmed email, allowed domain) can own a transcript.
+  const [owner] = await sql`select id from auth.users
+                            where lower(email) = lower(${body.owner_email})
+                              and private.account_access(id) = 'allowed'`;
+  if (!owner) {
+    throw new ApiError(422, "unknown_owner", "No confirmed user has the owner_email address");
+  }
   // Idempotent by the sender's transcript id: a redelivery changes nothing.
   const [created] = await sql`
     insert into public.documents (owner_id, kind, title, visibility, content, source, source_id, occurred_at, metadata)
