@@ -325,7 +325,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Index one document (called by the database) */
+    /** Index one document, event, note or thread (called by the database) */
     post: operations["postIngest"];
     delete?: never;
     options?: never;
@@ -428,6 +428,58 @@ export interface components {
         details?: unknown;
         message: string;
       };
+    };
+    Health: {
+      database: {
+        latency_ms: number;
+        migration_version: string | null;
+        migrations_applied: number;
+        /** @enum {boolean} */
+        reachable: true;
+      } | {
+        error: string;
+        /** @enum {boolean} */
+        reachable: false;
+      };
+      providers: {
+        /** @enum {string} */
+        anthropic: "not_configured" | "fake" | "configured";
+        /** @enum {string} */
+        openai: "not_configured" | "fake" | "configured";
+      };
+      /** @enum {string} */
+      status: "ok" | "degraded";
+      version: string;
+    };
+    ModelPrice: {
+      cache_write: number;
+      cached_read: number;
+      effective_from: string;
+      input: number;
+      output: number;
+      reasoning: number;
+    } | null;
+    Models: {
+      default_model: string;
+      models: {
+        capabilities: {
+          [key: string]: unknown;
+        };
+        context_window: number;
+        fallback: string[];
+        id: string;
+        max_output_tokens: number;
+        name: string;
+        price_per_mtok_usd: components["schemas"]["ModelPrice"];
+        /** @enum {string} */
+        provider: "anthropic" | "openai" | "openai_compatible";
+        provider_configured: boolean;
+        provider_model: string;
+      }[];
+    };
+    PlatformError: {
+      code: number;
+      message: string;
     };
   };
   responses: never;
@@ -2095,7 +2147,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Health"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -2103,7 +2155,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description The database cannot be reached */
       503: {
@@ -2111,7 +2167,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Error"];
+          "application/json": components["schemas"]["Health"];
         };
       };
     };
@@ -2128,6 +2184,11 @@ export interface operations {
         "application/json": {
           /** Format: uuid */
           document_id: string;
+        } | {
+          /** Format: uuid */
+          object_id: string;
+          /** @enum {string} */
+          object_type: "event" | "note" | "thread";
         };
       };
     };
@@ -2185,7 +2246,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Models"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -2193,7 +2254,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
