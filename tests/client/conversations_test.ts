@@ -129,9 +129,11 @@ Deno.test("regenerate, edit and switchBranch: siblings, nothing deleted, branch 
 
   const sql = connect();
   try {
-    const rows = await sql`select id, parent_id, role from public.messages
-                           where conversation_id = ${id} order by created_at`;
-    const [question, answer1, answer2] = rows;
+    const rows =
+      await sql`select id, parent_id, role from public.messages where conversation_id = ${id}`;
+    const question = rows.find((m) => m.role === "user")!;
+    const answer1 = rows.find((m) => m.id === first.messageId)!;
+    const answer2 = rows.find((m) => m.id === again.messageId)!;
     assert.equal(answer1.parent_id, question.id);
     assert.equal(
       answer2.parent_id,

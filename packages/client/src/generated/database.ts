@@ -27,6 +27,43 @@ export type Database = {
         };
         Relationships: [];
       };
+      "calendar_events": {
+        Row: {
+          "created_at": string;
+          "description": string | null;
+          "end_at": string;
+          "id": string;
+          "location": string | null;
+          "start_at": string;
+          "title": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "description"?: string | null;
+          "end_at": string;
+          "id"?: string;
+          "location"?: string | null;
+          "start_at": string;
+          "title": string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "created_at"?: string;
+          "description"?: string | null;
+          "end_at"?: string;
+          "id"?: string;
+          "location"?: string | null;
+          "start_at"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
       "conversations": {
         Row: {
           "active_leaf_id": string | null;
@@ -38,6 +75,7 @@ export type Database = {
           "deleted_at": string | null;
           "id": string;
           "input_tokens": number;
+          "kind": string;
           "last_message_at": string | null;
           "model": string;
           "output_tokens": number;
@@ -63,6 +101,7 @@ export type Database = {
           "deleted_at"?: string | null;
           "id"?: string;
           "input_tokens"?: number;
+          "kind"?: string;
           "last_message_at"?: string | null;
           "model": string;
           "output_tokens"?: number;
@@ -87,6 +126,7 @@ export type Database = {
           "deleted_at"?: string | null;
           "id"?: string;
           "input_tokens"?: number;
+          "kind"?: string;
           "last_message_at"?: string | null;
           "model"?: string;
           "output_tokens"?: number;
@@ -229,6 +269,242 @@ export type Database = {
         };
         Relationships: [];
       };
+      "entities": {
+        Row: {
+          "aliases": NonNullable<Json>;
+          "created_at": string;
+          "id": string;
+          "kind": string;
+          "metadata": NonNullable<Json>;
+          "name": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "aliases"?: NonNullable<Json>;
+          "created_at"?: string;
+          "id"?: string;
+          "kind"?: string;
+          "metadata"?: NonNullable<Json>;
+          "name": string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "aliases"?: NonNullable<Json>;
+          "created_at"?: string;
+          "id"?: string;
+          "kind"?: string;
+          "metadata"?: NonNullable<Json>;
+          "name"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "events": {
+        Row: {
+          "body": string | null;
+          "content_hash": string;
+          "created_at": string;
+          "deleted_at": string | null;
+          "event_type": string;
+          "expires_at": string;
+          "external_id": string;
+          "id": string;
+          "importance_score": number;
+          "occurred_at": string;
+          "raw": NonNullable<Json>;
+          "sender_entity_id": string | null;
+          "source": string;
+          "source_account_id": string | null;
+          "text_for_embedding": string | null;
+          "thread_id": string | null;
+          "title": string | null;
+          "updated_at": string;
+          "url": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "body"?: string | null;
+          "content_hash"?: string;
+          "created_at"?: string;
+          "deleted_at"?: string | null;
+          "event_type": string;
+          "expires_at": string;
+          "external_id": string;
+          "id"?: string;
+          "importance_score"?: number;
+          "occurred_at": string;
+          "raw"?: NonNullable<Json>;
+          "sender_entity_id"?: string | null;
+          "source": string;
+          "source_account_id"?: string | null;
+          "text_for_embedding"?: string | null;
+          "thread_id"?: string | null;
+          "title"?: string | null;
+          "updated_at"?: string;
+          "url"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "body"?: string | null;
+          "content_hash"?: string;
+          "created_at"?: string;
+          "deleted_at"?: string | null;
+          "event_type"?: string;
+          "expires_at"?: string;
+          "external_id"?: string;
+          "id"?: string;
+          "importance_score"?: number;
+          "occurred_at"?: string;
+          "raw"?: NonNullable<Json>;
+          "sender_entity_id"?: string | null;
+          "source"?: string;
+          "source_account_id"?: string | null;
+          "text_for_embedding"?: string | null;
+          "thread_id"?: string | null;
+          "title"?: string | null;
+          "updated_at"?: string;
+          "url"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "events_sender_entity_id_fkey";
+            columns: ["sender_entity_id"];
+            isOneToOne: false;
+            referencedRelation: "entities";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "events_source_account_id_fkey";
+            columns: ["source_account_id"];
+            isOneToOne: false;
+            referencedRelation: "linked_accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "events_thread_id_fkey";
+            columns: ["thread_id"];
+            isOneToOne: false;
+            referencedRelation: "threads";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "goals": {
+        Row: {
+          "abandoned_at": string | null;
+          "categories": (string)[];
+          "completed_at": string | null;
+          "conversation_id": string | null;
+          "created_at": string;
+          "description": string | null;
+          "id": string;
+          "plan_id": string | null;
+          "status": string;
+          "target_date": string | null;
+          "title": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "abandoned_at"?: string | null;
+          "categories"?: (string)[];
+          "completed_at"?: string | null;
+          "conversation_id"?: string | null;
+          "created_at"?: string;
+          "description"?: string | null;
+          "id"?: string;
+          "plan_id"?: string | null;
+          "status"?: string;
+          "target_date"?: string | null;
+          "title": string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "abandoned_at"?: string | null;
+          "categories"?: (string)[];
+          "completed_at"?: string | null;
+          "conversation_id"?: string | null;
+          "created_at"?: string;
+          "description"?: string | null;
+          "id"?: string;
+          "plan_id"?: string | null;
+          "status"?: string;
+          "target_date"?: string | null;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "goals_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "goals_plan_fk";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "index_jobs": {
+        Row: {
+          "attempts": number;
+          "created_at": string;
+          "dispatched_at": string | null;
+          "indexed_hash": string | null;
+          "last_error": string | null;
+          "locked_at": string | null;
+          "next_run_at": string;
+          "object_id": string;
+          "object_type": string;
+          "owner_id": string;
+          "status": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "dispatched_at"?: string | null;
+          "indexed_hash"?: string | null;
+          "last_error"?: string | null;
+          "locked_at"?: string | null;
+          "next_run_at"?: string;
+          "object_id": string;
+          "object_type": string;
+          "owner_id": string;
+          "status"?: string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "dispatched_at"?: string | null;
+          "indexed_hash"?: string | null;
+          "last_error"?: string | null;
+          "locked_at"?: string | null;
+          "next_run_at"?: string;
+          "object_id"?: string;
+          "object_type"?: string;
+          "owner_id"?: string;
+          "status"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "ingestion_jobs": {
         Row: {
           "attempts": number;
@@ -320,6 +596,52 @@ export type Database = {
           "started_at"?: string;
           "status"?: string;
           "step"?: string;
+        };
+        Relationships: [];
+      };
+      "linked_accounts": {
+        Row: {
+          "created_at": string;
+          "id": string;
+          "last_error": string | null;
+          "last_error_at": string | null;
+          "last_event_at": string | null;
+          "metadata": NonNullable<Json>;
+          "provider": string;
+          "provider_account_id": string;
+          "scopes": string | null;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_error_at"?: string | null;
+          "last_event_at"?: string | null;
+          "metadata"?: NonNullable<Json>;
+          "provider": string;
+          "provider_account_id": string;
+          "scopes"?: string | null;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_error_at"?: string | null;
+          "last_event_at"?: string | null;
+          "metadata"?: NonNullable<Json>;
+          "provider"?: string;
+          "provider_account_id"?: string;
+          "scopes"?: string | null;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
         };
         Relationships: [];
       };
@@ -439,6 +761,57 @@ export type Database = {
           },
         ];
       };
+      "micro_goals": {
+        Row: {
+          "completed_at": string | null;
+          "created_at": string;
+          "description": string | null;
+          "goal_id": string;
+          "id": string;
+          "position": number;
+          "status": string;
+          "title": string;
+          "unlocked_at": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "completed_at"?: string | null;
+          "created_at"?: string;
+          "description"?: string | null;
+          "goal_id": string;
+          "id"?: string;
+          "position": number;
+          "status"?: string;
+          "title": string;
+          "unlocked_at"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "completed_at"?: string | null;
+          "created_at"?: string;
+          "description"?: string | null;
+          "goal_id"?: string;
+          "id"?: string;
+          "position"?: number;
+          "status"?: string;
+          "title"?: string;
+          "unlocked_at"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "micro_goals_goal_id_fkey";
+            columns: ["goal_id"];
+            isOneToOne: false;
+            referencedRelation: "goals";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "model_prices": {
         Row: {
           "cache_write_per_mtok": number;
@@ -533,6 +906,226 @@ export type Database = {
         };
         Relationships: [];
       };
+      "notes": {
+        Row: {
+          "body": string;
+          "content_hash": string;
+          "created_at": string;
+          "deleted_at": string | null;
+          "id": string;
+          "title": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "body": string;
+          "content_hash"?: string;
+          "created_at"?: string;
+          "deleted_at"?: string | null;
+          "id"?: string;
+          "title"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "body"?: string;
+          "content_hash"?: string;
+          "created_at"?: string;
+          "deleted_at"?: string | null;
+          "id"?: string;
+          "title"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "oauth_tokens": {
+        Row: {
+          "access_token_enc": string;
+          "created_at": string;
+          "expires_at": string | null;
+          "id": string;
+          "key_id": string;
+          "last_refreshed_at": string | null;
+          "linked_account_id": string;
+          "refresh_token_enc": string | null;
+          "revoked_at": string | null;
+          "scopes": string | null;
+          "token_fingerprint": string | null;
+          "token_type": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "access_token_enc": string;
+          "created_at"?: string;
+          "expires_at"?: string | null;
+          "id"?: string;
+          "key_id": string;
+          "last_refreshed_at"?: string | null;
+          "linked_account_id": string;
+          "refresh_token_enc"?: string | null;
+          "revoked_at"?: string | null;
+          "scopes"?: string | null;
+          "token_fingerprint"?: string | null;
+          "token_type": string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "access_token_enc"?: string;
+          "created_at"?: string;
+          "expires_at"?: string | null;
+          "id"?: string;
+          "key_id"?: string;
+          "last_refreshed_at"?: string | null;
+          "linked_account_id"?: string;
+          "refresh_token_enc"?: string | null;
+          "revoked_at"?: string | null;
+          "scopes"?: string | null;
+          "token_fingerprint"?: string | null;
+          "token_type"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "oauth_tokens_linked_account_id_fkey";
+            columns: ["linked_account_id"];
+            isOneToOne: false;
+            referencedRelation: "linked_accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "patterns": {
+        Row: {
+          "confidence": number;
+          "created_at": string;
+          "data": NonNullable<Json>;
+          "description": string;
+          "id": string;
+          "key": string;
+          "kind": string;
+          "observed_at": string;
+          "override": Json | null;
+          "sample_size": number;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "confidence": number;
+          "created_at"?: string;
+          "data"?: NonNullable<Json>;
+          "description": string;
+          "id"?: string;
+          "key": string;
+          "kind": string;
+          "observed_at"?: string;
+          "override"?: Json | null;
+          "sample_size"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "confidence"?: number;
+          "created_at"?: string;
+          "data"?: NonNullable<Json>;
+          "description"?: string;
+          "id"?: string;
+          "key"?: string;
+          "kind"?: string;
+          "observed_at"?: string;
+          "override"?: Json | null;
+          "sample_size"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "planner_categories": {
+        Row: {
+          "description": string;
+          "label": string;
+          "position": number;
+          "slug": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "description": string;
+          "label": string;
+          "position"?: number;
+          "slug": string;
+        };
+        Update: {
+          "description"?: string;
+          "label"?: string;
+          "position"?: number;
+          "slug"?: string;
+        };
+        Relationships: [];
+      };
+      "plans": {
+        Row: {
+          "approved_at": string | null;
+          "content": NonNullable<Json>;
+          "conversation_id": string;
+          "created_at": string;
+          "goal_id": string | null;
+          "id": string;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+          "version": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "approved_at"?: string | null;
+          "content": NonNullable<Json>;
+          "conversation_id": string;
+          "created_at"?: string;
+          "goal_id"?: string | null;
+          "id"?: string;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "version"?: number;
+        };
+        Update: {
+          "approved_at"?: string | null;
+          "content"?: NonNullable<Json>;
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "goal_id"?: string | null;
+          "id"?: string;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "version"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "plans_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "plans_goal_id_fkey";
+            columns: ["goal_id"];
+            isOneToOne: false;
+            referencedRelation: "goals";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "profiles": {
         Row: {
           "created_at": string;
@@ -611,7 +1204,7 @@ export type Database = {
           "expires_at": string | null;
           "fts": unknown;
           "id": number;
-          "language": unknown;
+          "language": string;
           "object_id": string;
           "object_type": string;
           "occurred_at": string | null;
@@ -630,7 +1223,7 @@ export type Database = {
           "expires_at"?: string | null;
           "fts"?: never;
           "id"?: never;
-          "language"?: unknown;
+          "language"?: string;
           "object_id": string;
           "object_type": string;
           "occurred_at"?: string | null;
@@ -648,7 +1241,7 @@ export type Database = {
           "expires_at"?: string | null;
           "fts"?: never;
           "id"?: never;
-          "language"?: unknown;
+          "language"?: string;
           "object_id"?: string;
           "object_type"?: string;
           "occurred_at"?: string | null;
@@ -666,6 +1259,241 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "task_series": {
+        Row: {
+          "categories": (string)[];
+          "created_at": string;
+          "details": string | null;
+          "duration_minutes": number;
+          "exdates": (string)[];
+          "goal_id": string | null;
+          "id": string;
+          "materialized_through": string | null;
+          "micro_goal_id": string | null;
+          "place": string | null;
+          "priority": string;
+          "rrule": string;
+          "rule_version": number;
+          "starts_local": string;
+          "status": string;
+          "time_zone": string;
+          "title": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "categories"?: (string)[];
+          "created_at"?: string;
+          "details"?: string | null;
+          "duration_minutes": number;
+          "exdates"?: (string)[];
+          "goal_id"?: string | null;
+          "id"?: string;
+          "materialized_through"?: string | null;
+          "micro_goal_id"?: string | null;
+          "place"?: string | null;
+          "priority"?: string;
+          "rrule": string;
+          "rule_version"?: number;
+          "starts_local": string;
+          "status"?: string;
+          "time_zone": string;
+          "title": string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "categories"?: (string)[];
+          "created_at"?: string;
+          "details"?: string | null;
+          "duration_minutes"?: number;
+          "exdates"?: (string)[];
+          "goal_id"?: string | null;
+          "id"?: string;
+          "materialized_through"?: string | null;
+          "micro_goal_id"?: string | null;
+          "place"?: string | null;
+          "priority"?: string;
+          "rrule"?: string;
+          "rule_version"?: number;
+          "starts_local"?: string;
+          "status"?: string;
+          "time_zone"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "task_series_goal_id_fkey";
+            columns: ["goal_id"];
+            isOneToOne: false;
+            referencedRelation: "goals";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "task_series_micro_goal_id_fkey";
+            columns: ["micro_goal_id"];
+            isOneToOne: false;
+            referencedRelation: "micro_goals";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "tasks": {
+        Row: {
+          "categories": (string)[];
+          "completed_at": string | null;
+          "created_at": string;
+          "details": string | null;
+          "due_at": string | null;
+          "duration_minutes": number | null;
+          "goal_id": string | null;
+          "id": string;
+          "micro_goal_id": string | null;
+          "missed_at": string | null;
+          "origin": string;
+          "overridden": boolean;
+          "place": string | null;
+          "priority": string;
+          "reason": string | null;
+          "recurrence_id": string | null;
+          "scheduled_at": string | null;
+          "series_id": string | null;
+          "snoozed_until": string | null;
+          "source_event_id": string | null;
+          "source_refs": NonNullable<Json>;
+          "status": string;
+          "time_zone": string | null;
+          "title": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "categories"?: (string)[];
+          "completed_at"?: string | null;
+          "created_at"?: string;
+          "details"?: string | null;
+          "due_at"?: string | null;
+          "duration_minutes"?: number | null;
+          "goal_id"?: string | null;
+          "id"?: string;
+          "micro_goal_id"?: string | null;
+          "missed_at"?: string | null;
+          "origin"?: string;
+          "overridden"?: boolean;
+          "place"?: string | null;
+          "priority"?: string;
+          "reason"?: string | null;
+          "recurrence_id"?: string | null;
+          "scheduled_at"?: string | null;
+          "series_id"?: string | null;
+          "snoozed_until"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "time_zone"?: string | null;
+          "title": string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "categories"?: (string)[];
+          "completed_at"?: string | null;
+          "created_at"?: string;
+          "details"?: string | null;
+          "due_at"?: string | null;
+          "duration_minutes"?: number | null;
+          "goal_id"?: string | null;
+          "id"?: string;
+          "micro_goal_id"?: string | null;
+          "missed_at"?: string | null;
+          "origin"?: string;
+          "overridden"?: boolean;
+          "place"?: string | null;
+          "priority"?: string;
+          "reason"?: string | null;
+          "recurrence_id"?: string | null;
+          "scheduled_at"?: string | null;
+          "series_id"?: string | null;
+          "snoozed_until"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "time_zone"?: string | null;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "tasks_goal_id_fkey";
+            columns: ["goal_id"];
+            isOneToOne: false;
+            referencedRelation: "goals";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "tasks_micro_goal_id_fkey";
+            columns: ["micro_goal_id"];
+            isOneToOne: false;
+            referencedRelation: "micro_goals";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "tasks_series_id_fkey";
+            columns: ["series_id"];
+            isOneToOne: false;
+            referencedRelation: "task_series";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "threads": {
+        Row: {
+          "content_hash": string;
+          "content_preview": string | null;
+          "created_at": string;
+          "external_id": string;
+          "id": string;
+          "last_event_at": string | null;
+          "participants": NonNullable<Json>;
+          "source": string;
+          "subject": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_hash"?: string;
+          "content_preview"?: string | null;
+          "created_at"?: string;
+          "external_id": string;
+          "id"?: string;
+          "last_event_at"?: string | null;
+          "participants"?: NonNullable<Json>;
+          "source": string;
+          "subject"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "content_hash"?: string;
+          "content_preview"?: string | null;
+          "created_at"?: string;
+          "external_id"?: string;
+          "id"?: string;
+          "last_event_at"?: string | null;
+          "participants"?: NonNullable<Json>;
+          "source"?: string;
+          "subject"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
       };
       "usage_daily": {
         Row: {
@@ -829,6 +1657,84 @@ export type Database = {
       };
     };
     Views: {
+      "planner_activity_heatmap": {
+        Row: {
+          "done": number | null;
+          "hour": number | null;
+          "missed": number | null;
+          "planned": number | null;
+          "user_id": string | null;
+          "weekday": number | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "done"?: number | null;
+          "hour"?: number | null;
+          "missed"?: number | null;
+          "planned"?: number | null;
+          "user_id"?: string | null;
+          "weekday"?: number | null;
+        };
+        Update: {
+          "done"?: number | null;
+          "hour"?: number | null;
+          "missed"?: number | null;
+          "planned"?: number | null;
+          "user_id"?: string | null;
+          "weekday"?: number | null;
+        };
+        Relationships: [];
+      };
+      "planner_missed_by_category": {
+        Row: {
+          "category": string | null;
+          "done": number | null;
+          "missed": number | null;
+          "planned": number | null;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "category"?: string | null;
+          "done"?: number | null;
+          "missed"?: number | null;
+          "planned"?: number | null;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "category"?: string | null;
+          "done"?: number | null;
+          "missed"?: number | null;
+          "planned"?: number | null;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
+      "planner_weekly_stats": {
+        Row: {
+          "done": number | null;
+          "missed": number | null;
+          "planned": number | null;
+          "user_id": string | null;
+          "week_start": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "done"?: number | null;
+          "missed"?: number | null;
+          "planned"?: number | null;
+          "user_id"?: string | null;
+          "week_start"?: string | null;
+        };
+        Update: {
+          "done"?: number | null;
+          "missed"?: number | null;
+          "planned"?: number | null;
+          "user_id"?: string | null;
+          "week_start"?: string | null;
+        };
+        Relationships: [];
+      };
       "tool_usage": {
         Row: {
           "conversation_id": string;
