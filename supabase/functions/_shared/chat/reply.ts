@@ -64,7 +64,7 @@ interface Run {
   stepText: string;
   /** Ledger writes in flight. */
   metering: Promise<void>[];
-  /** Set once the final parts are being written: nothing joins them after that. */
+  /** Set once the reply's events are all sent. */
   closed: boolean;
 }
 
@@ -314,16 +314,17 @@ async function runTool(
 }
 
 /**
- * Ends the message: the last progress write and the ledger writes settle, the title (if one is
- * being written) gets a moment to join the parts, then status, parts, usage and latency are
- * written in one transaction.
+ * Ends the message: the last progress write and the ledger writes settle, then status, parts,
+ * usage and latency are written in one transaction. A completed reply first gives its title a
+ * moment to join the parts (so a replay sends it too); a stopped or failed one ends at once,
+ * and a title that comes after is only sent.
  */
 async function finish(run: Run, outcome: Outcome, title: Promise<void> | null) {
   const { plan, reply } = run;
+  const titleWritten = () => title ? withTimeout(title, TITLE_WAIT_MS) : Promise.resolve();
   await run.saver.stop();
-  if (title) await withTimeout(title, TITLE_WAIT_MS);
-  run.closed = true;
-  await Promise.all(run.metering);
+  if (outcome.status === "complete") await titleWritten();
+  await Promise.all(run.metering); // the message's usage is summed from its ledger rows
   const failure = outcome.status === "error" ? outcome.failure : null;
   const finishReason: FinishReason = outcome.status === "complete"
     ? outcome.finish
@@ -334,6 +335,9 @@ async function finish(run: Run, outcome: Outcome, title: Promise<void> | null) {
             ${jsonb(reply.parts)}, ${reply.content}, ${finishReason},
             ${Math.round(performance.now() - plan.startedAt)}, ${failure?.code ?? null},
             ${failure ? jsonb(failure) : null})`;
+  if (outcome.status !== "complete") await titleWritten();
+  run.closed = true;
+  await Promise.all(run.metering);
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number) {
