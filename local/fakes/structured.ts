@@ -8,6 +8,7 @@
  * - an enum picks the value the context names: the cited line, then the keywords its property's
  *   description gives it ("value: words; other: words"), matched against the last user message;
  * - date-times come from the prompt (or now), other strings from the last user message's words;
+ * - what may be null is null (`anyOf` with null, `type: [..., "null"]`);
  * - arrays of cited objects hold one per uuid (up to maxItems), other arrays one or two items.
  * Scripts still win: `text` (any JSON, valid or not) or `tool_calls`, and `invent_ids: n` makes
  * the first n cited ids random ones that appear nowhere in the prompt.
@@ -86,13 +87,13 @@ function value(s: State, schema: Schema, at: Place): unknown {
   const branches = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
   if (Array.isArray(branches)) {
     const nonNull = branches.filter((b) => resolve(s, b).type !== "null");
-    // Optional facts the prompt cannot give (a due date) stay null when null is allowed.
-    if (nonNull.length < branches.length && isDateTime(s, nonNull[0])) return null;
+    // What may be null stays null (a due date, a topic): the fake fills only what it must.
+    if (nonNull.length < branches.length) return null;
     return value(s, nonNull[0] ?? branches[0], at);
   }
   if (Array.isArray(schema.allOf)) return value(s, Object.assign({}, ...schema.allOf), at);
   const type = Array.isArray(schema.type)
-    ? (schema.type.find((t) => t !== "null") ?? "null")
+    ? (schema.type.includes("null") ? "null" : schema.type[0])
     : schema.type ?? (schema.properties ? "object" : schema.items ? "array" : "string");
   switch (type) {
     case "object":
@@ -127,10 +128,6 @@ function isId(s: State, schema: Schema | undefined, key: string): boolean {
   if (!schema) return false;
   const r = resolve(s, schema);
   return r.format === "uuid" || (r.type === "string" && isIdKey(key) && !Array.isArray(r.enum));
-}
-
-function isDateTime(s: State, schema: Schema | undefined): boolean {
-  return schema !== undefined && resolve(s, schema).format === "date-time";
 }
 
 function object(s: State, schema: Schema, at: Place): Record<string, unknown> {
