@@ -14,6 +14,9 @@
 //    come from the events, not from the model.
 import { z } from "zod";
 import { jsonb, sql, type Tx } from "../db.ts";
+
+/** Runs reads as the user (RLS), each in a short transaction: no connection waits on a model. */
+export type Reader = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 import { searchKnowledge } from "../knowledge/search.ts";
 import type { LlmMessage } from "../llm/types.ts";
 import {
@@ -68,22 +71,22 @@ export interface SummarizeResult {
 
 export async function summarize(
   run: InboxRun,
-  tx: Tx,
+  read: Reader,
   input: SummarizeInput,
 ): Promise<SummarizeResult> {
   const { filter, topic } = input;
-  const stats = await windowStatistics(tx, filter);
+  const stats = await read((tx) => windowStatistics(tx, filter));
   const fingerprint = await sha256Hex(JSON.stringify({
     // An empty window is only the same as another over the same minutes.
     events: stats.total_events ? stats.digest : windowMinutes(filter),
     sources: filter.sources?.toSorted() ?? null,
     topic: topic?.toLowerCase() ?? null,
   }));
-  const stored = await storedSummary(tx, fingerprint);
+  const stored = await read((tx) => storedSummary(tx, fingerprint));
   if (stored) return { summary: stored, reused: true };
 
   input.progress?.({ stage: "reading" });
-  const events = await windowEvents(tx, filter, run.settings.windowMaxEvents);
+  const events = await read((tx) => windowEvents(tx, filter, run.settings.windowMaxEvents));
   const ranked = await rank(run, events, input);
   const parts = pack(ranked, input.timeZone, run.settings);
   const content = parts.length === 0
