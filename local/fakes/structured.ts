@@ -156,6 +156,12 @@ function array(s: State, schema: Schema, at: Place): unknown[] {
     Object.entries((items.properties ?? {}) as Record<string, Schema>).some(([k, p]) =>
       isId(s, p, k)
     );
+  // An array of enum values holds the values the context names, maybe none.
+  if (Array.isArray(items.enum)) {
+    const named = items.enum.filter((v) => enumScore(s, v, at) > 0);
+    const chosen = named.length >= min ? named : items.enum.slice(0, min);
+    return chosen.slice(0, Number.isFinite(max) ? max : undefined);
+  }
   const remaining = s.uuids.length - s.next;
   const wanted = citing || isId(s, items, at.key.replace(/s$/, ""))
     ? Math.max(remaining, 1)
@@ -211,19 +217,23 @@ function firstDate(s: State): string {
 
 /** The enum value the context names best; the first value when nothing does. */
 function pickEnum(s: State, values: unknown[], at: Place): unknown {
-  const line = at.line.toLowerCase();
-  const keywords = enumKeywords(at.description);
   let best = values[0];
   let bestScore = 0;
   for (const v of values) {
-    const name = String(v).toLowerCase();
-    let score = 0;
-    if (line && new RegExp(`\\b${escape(name)}\\b`).test(line)) score += 100;
-    const kw = keywords.get(name) ?? new Set(name.split(/[_\s-]+/));
-    score += s.words.filter((w) => kw.has(w)).length;
+    const score = enumScore(s, v, at);
     if (score > bestScore) [best, bestScore] = [v, score];
   }
   return best;
+}
+
+/** How strongly the context names an enum value: its cited line, then its keywords. */
+function enumScore(s: State, value: unknown, at: Place): number {
+  const name = String(value).toLowerCase();
+  const line = at.line.toLowerCase();
+  let score = line && new RegExp(`\\b${escape(name)}\\b`).test(line) ? 100 : 0;
+  const kw = enumKeywords(at.description).get(name) ?? new Set(name.split(/[_\s-]+/));
+  score += s.words.filter((w) => kw.has(w)).length;
+  return score;
 }
 
 /** "summarize: recap, catch up; search: find, look up" -> {summarize: {recap, catch, up}, ...}. */

@@ -349,7 +349,7 @@ function emptyContent(stats: WindowStatistics): { content: SummaryContent; dropp
 
 // ---- storage -----------------------------------------------------------------------------------
 
-const SUMMARY_COLUMNS = sql`id, window_start, window_end, sources, topic, content_json,
+export const SUMMARY_COLUMNS = sql`id, window_start, window_end, sources, topic, content_json,
   source_refs, meta, created_at, updated_at`;
 
 function storedSummary(tx: Tx, fingerprint: string): Promise<SummaryRow | undefined> {
