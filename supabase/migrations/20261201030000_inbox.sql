@@ -229,7 +229,8 @@ create trigger drafts_guard before insert or update on public.drafts
   for each row execute function private.guard_draft();
 
 -- Digests: a scheduled summary the user opted in to -----------------------------------------------
--- hourly, or daily at local_time in the user's profile time zone; next_run_at is kept by the
+-- hourly, or daily at local_time in the user's profile time zone (a user may have several, e.g.
+-- hourly for Slack and daily for mail); next_run_at is kept by the
 -- trigger. The pg_cron job aide-inbox-digests hands due ones to the prompts function in batches.
 create table public.inbox_digests (
   id uuid primary key default gen_random_uuid(),
@@ -243,9 +244,9 @@ create table public.inbox_digests (
   last_summary_id uuid references public.summaries (id) on delete set null,
   last_error text check (char_length(last_error) <= 2000),
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  unique (user_id)
+  updated_at timestamptz not null default now()
 );
+create index inbox_digests_user on public.inbox_digests (user_id);
 create index inbox_digests_due on public.inbox_digests (next_run_at) where enabled;
 create index inbox_digests_last_summary on public.inbox_digests (last_summary_id);
 
@@ -260,7 +261,7 @@ create policy "inbox_digests: owner changes" on public.inbox_digests
 create policy "inbox_digests: owner unsubscribes" on public.inbox_digests
   for delete to authenticated using (user_id = (select auth.uid()));
 revoke insert, update on public.inbox_digests from anon, authenticated;
-grant insert (user_id, frequency, local_time, sources, enabled) on public.inbox_digests to authenticated;
+grant insert (id, user_id, frequency, local_time, sources, enabled) on public.inbox_digests to authenticated;
 grant update (frequency, local_time, sources, enabled) on public.inbox_digests to authenticated;
 select private.restrict_to_allowed_accounts('public.inbox_digests');
 
@@ -284,8 +285,9 @@ language sql stable set search_path = '' as $$
 $$;
 revoke execute on function private.next_digest_run(uuid, text, time, timestamptz) from public, anon, authenticated;
 
+-- Definer: it reads the owner's time zone through private.next_digest_run, which no API role runs.
 create function private.schedule_digest() returns trigger
-language plpgsql set search_path = '' as $$
+language plpgsql security definer set search_path = '' as $$
 begin
   if tg_op = 'INSERT' or new.frequency is distinct from old.frequency
      or new.local_time is distinct from old.local_time or (new.enabled and not old.enabled) then
