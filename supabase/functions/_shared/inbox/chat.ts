@@ -1,7 +1,9 @@
 // Chat: an ordinary reply, through the chat pipeline itself (stored user message, streamed and
-// saved reply, retries and fallback, ledger, title), in a conversation of kind `inbox` so it
-// stays out of the chat sidebar. A prompt may continue one (context.conversation_id).
+// saved reply, retries and fallback, ledger metered as chat, title; the chat's default model),
+// in a conversation of kind `inbox` so it stays out of the chat sidebar. A prompt may continue
+// one (context.conversation_id).
 import type { CurrentUser } from "../auth.ts";
+import { rememberedChatSettings } from "../chat/models.ts";
 import { prepareSend } from "../chat/prepare.ts";
 import { startReply } from "../chat/reply.ts";
 import { asUser } from "../db.ts";
@@ -22,9 +24,9 @@ export interface InboxChat {
 export async function inboxChat(
   user: CurrentUser,
   requestId: string,
-  input: { prompt: string; conversationId?: string; model: string; downgrade?: ModelOverride },
+  input: { prompt: string; conversationId?: string; downgrade?: ModelOverride },
 ): Promise<InboxChat> {
-  const conversationId = input.conversationId ?? await createConversation(user, input.model);
+  const conversationId = input.conversationId ?? await createConversation(user);
   const prepared = await prepareSend(
     user,
     conversationId,
@@ -39,11 +41,13 @@ export async function inboxChat(
   return { conversationId, messageId: prepared.plan.assistantId, events: events.read(), done };
 }
 
-async function createConversation(user: CurrentUser, model: string): Promise<string> {
+/** With the product's default chat model, as a new chat conversation gets. */
+async function createConversation(user: CurrentUser): Promise<string> {
   return await asUser(user.claims, async (tx) => {
+    const { defaultModel } = await rememberedChatSettings(tx);
     const [row] = await tx<{ id: string }[]>`
       insert into public.conversations (user_id, kind, model, system_prompt)
-      values (${user.id}, 'inbox', ${model}, ${SYSTEM_PROMPT})
+      values (${user.id}, 'inbox', ${defaultModel}, ${SYSTEM_PROMPT})
       returning id`;
     return row.id;
   });

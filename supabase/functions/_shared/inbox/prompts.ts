@@ -140,7 +140,6 @@ export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<
         const chat = await inboxChat(user, call.requestId, {
           prompt: body.prompt,
           conversationId: body.context.conversation_id,
-          model: settings.model,
           downgrade: call.downgrade,
         });
         for await (const event of chat.events) {
