@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readyDocument, until, withDb } from "../_support/chat.ts";
+import { rest } from "../_support/stack.ts";
 import { WORKSPACES } from "./fixtures/workspaces.ts";
 import { postPrompt, workspaceUser } from "./helpers.ts";
 
@@ -37,10 +38,19 @@ Deno.test("search: hybrid search over events and documents, cited in the chat's 
   const { answer, citations, results } = res.body.response;
   assert.ok(answer.length > 0);
   assert.ok(results.length > 0);
-  const threads = await withDb((sql) => sql`select id from public.threads where user_id = ${user.userId}`);
-  const readable = new Set([...Object.values(user.events), ...threads.map((t) => t.id), doc]);
+  // Everything found is something the caller may read (RLS on the index says so), and none of
+  // the other user's events.
+  const ids = results.map((r: { object_id: string }) => r.object_id);
+  const visible = await rest(
+    user.token,
+    `/search_index?select=object_id&object_id=in.(${ids.join(",")})`,
+  );
+  const readable = new Set(visible.body.map((r: { object_id: string }) => r.object_id));
   for (const r of results) {
-    assert.ok(readable.has(r.object_id), `${r.object_type} ${r.object_id} is not the caller's`);
+    assert.ok(
+      readable.has(r.object_id),
+      `${r.object_type} ${r.object_id} is not readable by the caller`,
+    );
     assert.ok(!Object.values(other.events).includes(r.object_id));
   }
   assert.ok(

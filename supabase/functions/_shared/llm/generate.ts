@@ -75,7 +75,8 @@ export async function generateObject<T>(
     "Reply with only a JSON value that matches this JSON Schema, no other text:\n" +
     JSON.stringify(jsonSchema);
   const system = req.system ? `${req.system}\n\n${instructions}` : instructions;
-  const responseFormat = { name, schema: jsonSchema };
+  // Both providers take an object at the root only; other schemas rely on the instructions.
+  const responseFormat = jsonSchema.type === "object" ? { name, schema: jsonSchema } : undefined;
   let messages: LlmMessage[] = req.messages;
   let usage = emptyUsage();
 
