@@ -71,7 +71,11 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
   app.onError((err, c) => {
     const known = err instanceof ApiError ? err : sqlRaisedError(err);
     if (known) {
-      return c.json(errorBody(known.code, known.message, known.details), known.status, known.headers);
+      return c.json(
+        errorBody(known.code, known.message, known.details),
+        known.status,
+        known.headers,
+      );
     }
     if (err instanceof HTTPException) {
       return c.json(

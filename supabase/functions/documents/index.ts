@@ -7,7 +7,7 @@ import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { enforceRateLimit, limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
 import { createApp } from "../_shared/app.ts";
-import { ApiError } from "../_shared/http.ts";
+import { ApiError, readBody } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi_legacy.ts";
 import { searchKnowledge } from "../_shared/knowledge/search.ts";
 import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
@@ -166,17 +166,19 @@ async function ownedDocument(tx: Tx, id: string, userId: string) {
 
 // --- Transcript webhook (signed, no user JWT) ---------------------------------------------------
 app.post("/webhook", async (c) => {
-  const raw = new Uint8Array(await c.req.arrayBuffer());
-  if (raw.byteLength > MAX_BODY_BYTES) {
-    throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
+  // The headers first: an unsigned or stale request is refused before its body is read.
   const timestamp = c.req.header("x-aide-timestamp") ?? "";
   const signature = c.req.header("x-aide-signature")?.replace(/^v1=/, "") ?? "";
-  const secret = await vaultSecret("aide_transcript_webhook_secret");
   const age = Math.abs(Date.now() / 1000 - Number(timestamp));
-  if (!secret || !/^\d+$/.test(timestamp) || !(age <= WEBHOOK_WINDOW_SECONDS)) {
+  if (!/^\d+$/.test(timestamp) || !(age <= WEBHOOK_WINDOW_SECONDS)) {
     throw new ApiError(401, "invalid_signature", "Missing or expired x-aide-timestamp");
   }
+  if (!/^[0-9a-f]{64}$/i.test(signature)) {
+    throw new ApiError(401, "invalid_signature", "Missing or malformed x-aide-signature");
+  }
+  const secret = await vaultSecret("aide_transcript_webhook_secret");
+  if (!secret) throw new ApiError(401, "invalid_signature", "Webhooks are not configured");
+  const raw = await readBody(c.req.raw, MAX_BODY_BYTES);
   const signed = new Uint8Array([...new TextEncoder().encode(`${timestamp}.`), ...raw]);
   if (!(await constantTimeEqual(signature, await hmacSha256Hex(secret, signed)))) {
     throw new ApiError(401, "invalid_signature", "The x-aide-signature does not match the body");
