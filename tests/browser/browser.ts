@@ -22,14 +22,18 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
+/** Type-checks the app (and the SDK source it imports), then builds it. */
 async function build() {
-  const out = await new Deno.Command(join(WEB, "node_modules/.bin/vite"), {
-    args: ["build", "--logLevel", "error"],
-    cwd: WEB,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`vite build failed: ${new TextDecoder().decode(out.stderr)}`);
+  for (const [tool, args] of [["tsc", ["-p", "tsconfig.json"]], ["vite", ["build", "--logLevel", "error"]]]) {
+    const out = await new Deno.Command(join(WEB, "node_modules/.bin", tool as string), {
+      args: args as string[],
+      cwd: WEB,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    if (!out.success) throw new Error(`${tool} failed in examples/web:\n${text}`);
+  }
 }
 
 const TYPES: Record<string, string> = {
