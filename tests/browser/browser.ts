@@ -24,7 +24,13 @@ const CHROMIUM_FLAGS = [
 
 /** Type-checks the app (and the SDK source it imports), then builds it. */
 async function build() {
-  for (const [tool, args] of [["tsc", ["-p", "tsconfig.json"]], ["vite", ["build", "--logLevel", "error"]]]) {
+  for (
+    const [tool, args] of [["tsc", ["-p", "tsconfig.json"]], ["vite", [
+      "build",
+      "--logLevel",
+      "error",
+    ]]]
+  ) {
     const out = await new Deno.Command(join(WEB, "node_modules/.bin", tool as string), {
       args: args as string[],
       cwd: WEB,
@@ -54,7 +60,11 @@ function serve() {
     const file = path === "/" || !path.includes(".") ? "/index.html" : path;
     try {
       const body = await Deno.readFile(join(dist, file));
-      return new Response(body, { headers: { "content-type": TYPES[file.slice(file.lastIndexOf("."))] ?? "application/octet-stream" } });
+      return new Response(body, {
+        headers: {
+          "content-type": TYPES[file.slice(file.lastIndexOf("."))] ?? "application/octet-stream",
+        },
+      });
     } catch {
       return new Response("not found", { status: 404 });
     }
@@ -118,7 +128,9 @@ export async function withPage(
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
     await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    await Deno.writeTextFile(file.replace(/\.png$/, ".console.txt"), consoleLines.join("\n")).catch(() => {});
+    await Deno.writeTextFile(file.replace(/\.png$/, ".console.txt"), consoleLines.join("\n")).catch(
+      () => {},
+    );
     throw new Error(`${(error as Error).message}\n(screenshot: ${file})`, { cause: error });
   } finally {
     await page.close();
@@ -129,4 +141,5 @@ export async function withPage(
 export const scripted = (text: string, tokensPerSec?: number) =>
   `[[fake ${JSON.stringify({ text, ...(tokensPerSec ? { tokens_per_sec: tokensPerSec } : {}) })}]]`;
 
-export const words = (n: number, prefix = "w") => Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(" ");
+export const words = (n: number, prefix = "w") =>
+  Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(" ");
