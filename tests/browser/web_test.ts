@@ -157,12 +157,14 @@ Deno.test(
       await page.getByTestId("upload-status").filter({ hasText: "ready" }).waitFor({
         timeout: 20_000,
       });
-      await page.getByTestId("document-status").filter({ hasText: "ready" }).waitFor();
+      await page.getByTestId("document").filter({ hasText: "budget-notes" }).getByTestId(
+        "document-status",
+      )
+        .filter({ hasText: "ready" }).waitFor();
 
       await startConversation(page);
       await page.getByTestId("composer").pressSequentially("What is the budget? @budg");
-      await page.getByTestId("mention-option").first().waitFor();
-      await page.getByTestId("mention-option").first().click();
+      await page.getByTestId("mention-option").filter({ hasText: "budget-notes" }).click();
       await page.getByTestId("mention-chip").filter({ hasText: "budget-notes" }).waitFor();
       await page.getByTestId("composer").pressSequentially(scripted("It is 40k."));
       await page.getByTestId("send").click();
@@ -229,7 +231,7 @@ Deno.test({
 
     await startConversation(page);
     await page.getByTestId("composer").pressSequentially(`${question} @Launch`);
-    await page.getByTestId("mention-option").first().click();
+    await page.getByTestId("mention-option").filter({ hasText: "Launch plan" }).first().click();
     await page.getByTestId("send").click();
     await page.getByTestId("message-assistant").getByTestId("citation").first().waitFor();
     await page.getByTestId("send").waitFor();

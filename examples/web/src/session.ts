@@ -66,4 +66,7 @@ export function authSession(supabase: SupabaseClient<Database>, config: AppConfi
 
 export const savedToken = () => sessionStorage.getItem(TOKEN_KEY);
 
-export const authClient = (config: AppConfig) => createClient<Database>(config.supabaseUrl, config.anonKey);
+let auth: SupabaseClient<Database> | undefined;
+/** The one supabase-js client that holds the signed-in session (one per page, as supabase-js wants). */
+export const authClient = (config: AppConfig) =>
+  auth ??= createClient<Database>(config.supabaseUrl, config.anonKey);
