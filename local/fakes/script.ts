@@ -45,6 +45,11 @@ export interface Script {
    * Anthropic stop_reason "refusal".
    */
   content_filter?: boolean;
+  /**
+   * Structured output (see structured.ts): the first N ids the generated JSON cites are random
+   * ones that appear nowhere in the prompt.
+   */
+  invent_ids?: number;
 }
 
 export interface ToolCallScript {
@@ -71,6 +76,8 @@ export interface RequestView {
   texts: string[];
   /** Text of the last user message ("" if none), directive included. */
   lastUserText: string;
+  /** Text of the first user message: what a structured answer cites (not a repair request). */
+  firstUserText?: string;
 }
 
 /** One entry of the request log, as returned by `GET /__fake/requests`. */

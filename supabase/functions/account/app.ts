@@ -235,23 +235,30 @@ app.openapi(
 );
 
 /** Deletes the caller's account and everything they own. Body: {"confirm": "DELETE"}. */
+const confirmationRequired = () =>
+  new ApiError(400, "confirmation_required", 'Send {"confirm": "DELETE"} to delete your account');
+
 app.openapi(
   route({
     method: "delete",
     path: "/",
     summary: "Delete the account and everything it owns (GDPR)",
     auth: "user",
-    request: { body: jsonBody(DeleteAccount) },
+    request: { body: jsonBody(DeleteAccount, { optional: true }) },
     responses: { 204: { description: "Deleted" } },
     errors: {
-      400: "Missing confirmation",
+      400: "Missing confirmation (confirmation_required)",
       415: "Not JSON",
       502: "Storage did not remove the files",
     },
   }),
   async (c) => {
+    if (c.req.valid("json").confirm !== "DELETE") throw confirmationRequired();
     await removeMyFiles(c);
     await asUser(me(c).claims, (tx) => tx`select private.delete_account()`);
     return c.body(null, 204);
+  },
+  (result) => {
+    if (!result.success) throw confirmationRequired();
   },
 );
