@@ -593,6 +593,109 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccountExport: {
+      data: {
+        [key: string]: {
+          [key: string]: unknown;
+        }[];
+      };
+      /** Format: date-time */
+      exported_at: string;
+      files: {
+        bucket_id: string;
+        /** Format: date-time */
+        created_at: string;
+        name: string;
+        size: number | null;
+      }[];
+      user: {
+        email: string | null;
+        /** Format: uuid */
+        id: string;
+      };
+    };
+    AdminModel: {
+      alias: string;
+      api_key_env: string | null;
+      base_url: string | null;
+      capabilities: {
+        [key: string]: unknown;
+      };
+      context_window: number;
+      /** Format: date-time */
+      created_at: string;
+      current_price: components["schemas"]["ModelPriceRow"];
+      display_name: string;
+      enabled: boolean;
+      fallback: string[];
+      max_output_tokens: number;
+      /** @enum {string} */
+      provider: "anthropic" | "openai" | "openai_compatible";
+      provider_model: string;
+      /** @enum {string} */
+      purpose: "chat" | "utility" | "embedding";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    AdminModels: {
+      models: components["schemas"]["AdminModel"][];
+    };
+    Budget: {
+      budget_usd: number | null;
+      downgrade_model: string | null;
+      period_start: string;
+      resets_at: string;
+      soft_limit_usd: number | null;
+      spent_usd: number;
+      /** @enum {string} */
+      state: "ok" | "soft" | "hard";
+    };
+    Conversation: {
+      /** Format: uuid */
+      active_leaf_id: string | null;
+      archived: boolean;
+      /** Format: date-time */
+      archived_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** @enum {string} */
+      group?: "pinned" | "today" | "yesterday" | "previous_7_days" | "previous_30_days" | "older";
+      /** Format: uuid */
+      id: string;
+      /** Format: date-time */
+      last_message_at: string | null;
+      model: string;
+      pinned: boolean;
+      /** Format: date-time */
+      pinned_at: string | null;
+      system_prompt: string | null;
+      title: string | null;
+      /** Format: date-time */
+      updated_at: string;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    ConversationPage: {
+      conversations: components["schemas"]["Conversation"][];
+      next_cursor: string | null;
+    };
+    ConversationWithMessages: components["schemas"]["Conversation"] & {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    CostByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: (components["schemas"]["ReportTotals"] & {
+        model: string;
+        /** Format: date */
+        period_start: string;
+        users: number;
+      })[];
+      /** Format: date */
+      to: string;
+    };
     DigestResults: {
       results: {
         /** Format: uuid */
@@ -691,6 +794,114 @@ export interface components {
       title: string;
       updated_at: string;
     };
+    IngestResult: {
+      /** @enum {string} */
+      status: "skipped";
+    } | {
+      chunks: number;
+      /** @enum {string} */
+      status: "ready";
+    } | {
+      /** @enum {string} */
+      status: "superseded";
+    } | {
+      error: string;
+      job: string;
+      /** @enum {string} */
+      status: "failed";
+    };
+    Me: components["schemas"]["Profile"] & {
+      budget: components["schemas"]["Budget"];
+    };
+    Message: {
+      client_message_id: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      error: {
+        details?: unknown;
+        type: string;
+      } | null;
+      /** @enum {string|null} */
+      finish_reason: "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other" | null;
+      /** Format: uuid */
+      id: string;
+      latency_ms: number | null;
+      model: string | null;
+      /** Format: uuid */
+      parent_id: string | null;
+      parts: components["schemas"]["MessagePart"][];
+      provider: string | null;
+      /** @enum {string} */
+      role: "user" | "assistant" | "system";
+      /** @enum {string} */
+      status: "pending" | "streaming" | "complete" | "error" | "aborted";
+      ttft_ms: number | null;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    MessagePage: {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    MessagePart: {
+      /** @enum {string} */
+      type: "step_start";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "text";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "reasoning";
+    } | {
+      id: string;
+      input?: unknown;
+      name: string;
+      /** @enum {string} */
+      type: "tool_call";
+    } | {
+      duration_ms: number;
+      is_error: boolean;
+      name: string;
+      output?: unknown;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "tool_result";
+    } | {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      snippet: string;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      document_id: string;
+      title: string;
+      /** @enum {string} */
+      type: "file";
+    } | {
+      title: string;
+      /** @enum {string} */
+      type: "title";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "notice";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "error";
+    };
     ModelPrice: {
       cache_write: number;
       cached_read: number;
@@ -698,6 +909,19 @@ export interface components {
       input: number;
       output: number;
       reasoning: number;
+    } | null;
+    ModelPriceHistory: {
+      model: string;
+      prices: components["schemas"]["ModelPriceRow"][];
+    };
+    ModelPriceRow: {
+      cache_write_per_mtok: number;
+      cached_read_per_mtok: number;
+      effective_from: string;
+      id: number;
+      input_per_mtok: number;
+      output_per_mtok: number;
+      reasoning_per_mtok: number | null;
     } | null;
     Models: {
       default_model: string;
@@ -720,6 +944,25 @@ export interface components {
     PlatformError: {
       code: number;
       message: string;
+    };
+    Profile: {
+      /** Format: date-time */
+      created_at: string;
+      display_name: string | null;
+      email: string | null;
+      /** Format: uuid */
+      id: string;
+      monthly_budget_usd: number | null;
+      phone: string | null;
+      phone_verified: boolean;
+      preferences: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      role: "user" | "admin";
+      timezone: string;
+      /** Format: date-time */
+      updated_at: string;
     };
     PromptAnswer: {
       /** @enum {string} */
@@ -844,6 +1087,10 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    ReportTotals: components["schemas"]["UsageTotals"] & {
+      calls: number;
+      cost_micro_usd: number;
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -882,6 +1129,63 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    TopUsers: {
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        display_name: string | null;
+        email: string | null;
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    UsageReport: {
+      budget: components["schemas"]["Budget"];
+      by_day: (components["schemas"]["ReportTotals"] & {
+        /** Format: date */
+        day: string;
+      })[];
+      by_model: (components["schemas"]["ReportTotals"] & {
+        model: string;
+      })[];
+      by_step: (components["schemas"]["ReportTotals"] & {
+        product: string;
+        product_step: string;
+      })[];
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      totals: components["schemas"]["ReportTotals"];
+    };
+    UsageTotals: {
+      cache_write_tokens: number;
+      cached_read_tokens: number;
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      reasoning_tokens: number;
+    };
+    UsersUsage: {
+      /** Format: date */
+      from: string;
+      next_cursor: string | null;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        /** Format: date-time */
+        created_at: string;
+        display_name: string | null;
+        email: string | null;
+        monthly_budget_usd: number | null;
+        /** @enum {string} */
+        role: "user" | "admin";
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
   };
   responses: never;
   parameters: never;
@@ -898,10 +1202,10 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
-          /** @constant */
+          /** @enum {string} */
           confirm: "DELETE";
         };
       };
@@ -914,7 +1218,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Missing confirmation */
+      /** @description Missing confirmation (confirmation_required) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -928,7 +1232,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the files */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -947,7 +1273,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AccountExport"];
         };
       };
       /** @description Bad query */
@@ -964,7 +1290,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -983,7 +1313,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Me"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -991,7 +1321,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1020,7 +1363,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Profile"];
         };
       };
       /** @description Invalid body */
@@ -1037,7 +1380,38 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Rate limited */
       429: {
@@ -1065,7 +1439,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModels"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1073,7 +1447,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1099,7 +1477,10 @@ export interface operations {
           alias: string;
           /** @default null */
           api_key_env?: string | null;
-          /** @default null */
+          /**
+           * Format: uri
+           * @default null
+           */
           base_url?: string | null;
           /** @default {} */
           capabilities?: {
@@ -1139,7 +1520,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1156,7 +1537,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1169,6 +1554,24 @@ export interface operations {
       };
       /** @description Alias taken */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1200,6 +1603,7 @@ export interface operations {
       content: {
         "application/json": {
           api_key_env?: string | null;
+          /** Format: uri */
           base_url?: string | null;
           capabilities?: {
             [key: string]: boolean | number | string;
@@ -1224,7 +1628,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1241,7 +1645,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1254,6 +1662,33 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown fallback */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1280,7 +1715,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceHistory"];
         };
       };
       /** @description Bad alias */
@@ -1297,7 +1732,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1348,7 +1787,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceRow"];
         };
       };
       /** @description Invalid body */
@@ -1365,7 +1804,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1387,6 +1830,24 @@ export interface operations {
       };
       /** @description A price from that date exists */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1417,7 +1878,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -1434,7 +1895,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1461,7 +1926,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -1478,7 +1943,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Unknown model */
       422: {
@@ -1508,7 +1995,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationWithMessages"];
         };
       };
       /** @description Bad id */
@@ -1525,7 +2012,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -1570,7 +2061,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -1612,7 +2107,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -1629,10 +2124,32 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1672,7 +2189,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["MessagePage"];
         };
       };
       /** @description Bad query or cursor */
@@ -1689,7 +2206,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -1720,6 +2241,7 @@ export interface operations {
           content: string;
           mentions?: string[];
           model?: string;
+          /** Format: uuid */
           parent_id?: string | null;
         } | {
           id?: string;
@@ -1768,7 +2290,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -1847,7 +2373,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
           model?: string;
@@ -1878,7 +2404,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -1891,6 +2421,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1927,7 +2475,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Asked to stop; still finishing */
@@ -1936,7 +2484,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Bad id */
@@ -1953,7 +2501,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2003,7 +2555,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2033,7 +2589,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Bad id */
@@ -2050,7 +2606,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2863,7 +3423,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
       /** @description Invalid body */
@@ -2884,13 +3444,31 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Indexing failed; retried later */
       500: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Error"];
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
     };
@@ -3473,7 +4051,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description Bad period */
@@ -3490,7 +4068,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -3513,7 +4095,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["CostByModel"];
         };
       };
       /** @description Bad query */
@@ -3530,7 +4112,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -3562,7 +4148,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TopUsers"];
         };
       };
       /** @description Bad query */
@@ -3579,7 +4165,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -3612,7 +4202,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsersUsage"];
         };
       };
       /** @description Bad query or cursor */
@@ -3629,7 +4219,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
