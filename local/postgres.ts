@@ -1,6 +1,7 @@
-// The stack's own Postgres 15 cluster, in .local/<stack>/pgdata, run as the `postgres` OS user
-// when we are root (Postgres refuses to run as root). setpriv execs in place, so the child we
-// supervise and signal is Postgres itself, not a wrapper that might not forward signals.
+// The stack's own Postgres cluster, run as the `postgres` OS user when we are root (Postgres
+// refuses to run as root). setpriv execs in place, so the child we supervise and signal is
+// Postgres itself, not a wrapper that might not forward signals.
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import postgres from "postgres";
 import { BIN, dbUrl, ROOT, type StackConfig } from "./config.ts";
@@ -19,17 +20,51 @@ const asPostgres = (cmd: string, args: string[]) =>
     ]] as const
     : [cmd, args] as const;
 
-export const dataDir = (cfg: StackConfig) => join(cfg.dir, "pgdata");
+/**
+ * Where the cluster's files live. Run as ourselves, in .local/<stack>/pgdata. Run as root, the
+ * `postgres` user must be able to enter every folder above the data, which a checkout inside a
+ * private home (/root, mode 700) does not allow; so root's clusters live under /var/lib/aide,
+ * one folder per stack folder (a hash of its path), with a `checkout` file naming the stack
+ * folder it belongs to and a `pgdata` link in the stack folder pointing at it.
+ */
+export function dataDir(cfg: StackConfig): string {
+  if (!isRoot) return join(cfg.dir, "pgdata");
+  const key = createHash("sha256").update(cfg.dir).digest("hex").slice(0, 16);
+  return join(CLUSTERS_DIR, `${cfg.name}-${key}`, "pgdata");
+}
+const CLUSTERS_DIR = "/var/lib/aide/clusters";
+
+function linked(cfg: StackConfig) {
+  try {
+    return Deno.readLinkSync(join(cfg.dir, "pgdata")) === dataDir(cfg);
+  } catch {
+    return false;
+  }
+}
+
+/** Deletes the cluster's files (the stack must be stopped): what --fresh starts from. */
+export async function removeCluster(cfg: StackConfig) {
+  await Deno.remove(join(dataDir(cfg), ".."), { recursive: true }).catch(() => {});
+  await Deno.remove(join(cfg.dir, "pgdata"), { recursive: true }).catch(() => {});
+}
 
 /** Creates the cluster if it does not exist yet; returns true when it was created. */
 export async function ensureCluster(cfg: StackConfig): Promise<boolean> {
   const pgdata = dataDir(cfg);
+  // A cluster whose stack folder was deleted (rm -rf .local) goes with it, as it would in .local.
+  if (isRoot && !linked(cfg)) await removeCluster(cfg);
   try {
     Deno.statSync(join(pgdata, "PG_VERSION"));
     return false;
   } catch { /* not created yet */ }
   Deno.mkdirSync(pgdata, { recursive: true });
-  if (isRoot) await run("chown", ["postgres:postgres", pgdata]);
+  if (isRoot) {
+    await run("chown", ["postgres:postgres", pgdata]);
+    Deno.writeTextFileSync(join(pgdata, "..", "checkout"), cfg.dir + "\n");
+    Deno.mkdirSync(cfg.dir, { recursive: true });
+    await Deno.remove(join(cfg.dir, "pgdata"), { recursive: true }).catch(() => {});
+    Deno.symlinkSync(pgdata, join(cfg.dir, "pgdata"));
+  }
   const [cmd, args] = asPostgres(join(BIN.pg, "initdb"), [
     "-D",
     pgdata,

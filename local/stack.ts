@@ -16,6 +16,7 @@ import {
   ensureCluster,
   migrate,
   psqlFile,
+  removeCluster,
   startPostgres,
   waitForPostgres,
 } from "./postgres.ts";
@@ -42,6 +43,12 @@ function exists(path: string) {
 }
 
 const isAlive = (pid: number) => exists(`/proc/${pid}`);
+
+/** Deletes everything the stack keeps (its folder and its cluster): what --fresh starts from. */
+async function removeStack(cfg: StackConfig) {
+  await removeCluster(cfg);
+  await Deno.remove(cfg.dir, { recursive: true }).catch(() => {});
+}
 
 function runningPid(cfg: StackConfig): number | null {
   try {
@@ -113,7 +120,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
   if (existing && existing !== Deno.pid) {
     throw new Error(`the ${cfg.name} stack is already running (pid ${existing}); npm stop first`);
   }
-  if (fresh) await Deno.remove(cfg.dir, { recursive: true }).catch(() => {});
+  if (fresh) await removeStack(cfg);
   Deno.mkdirSync(p.logs, { recursive: true });
   Deno.writeTextFileSync(p.pid, String(Deno.pid));
   await Deno.remove(p.env).catch(() => {});
@@ -307,7 +314,7 @@ The same values are in ${paths(cfg).env}.
 async function startDetached(cfg: StackConfig, fresh: boolean) {
   const p = paths(cfg);
   if (runningPid(cfg)) throw new Error(`the ${cfg.name} stack is already running; npm stop first`);
-  if (fresh) await Deno.remove(cfg.dir, { recursive: true }).catch(() => {});
+  if (fresh) await removeStack(cfg);
   Deno.mkdirSync(p.logs, { recursive: true });
   await Deno.remove(p.env).catch(() => {});
   const logFile = join(p.logs, "stack.log");

@@ -29,6 +29,9 @@ interface Fixture {
   };
   /** A change to the seeded rows, in a column the owner may change where they may update. */
   update: Record<string, unknown>;
+  /** Where the superuser counts the rows, when the declared relation shows only the caller's
+   * (the analytics views read a materialized view through a function that filters by caller). */
+  counted?: string;
 }
 
 type Ids = { owner: string; grantee: string };
@@ -345,6 +348,164 @@ const FIXTURES: Record<string, (sql: Sql, ids: Ids) => Promise<Fixture> | Fixtur
   },
 };
 
+
+async function goal(sql: Sql, owner: string): Promise<string> {
+  const [g] = await sql`insert into public.goals (user_id, title) values (${owner}, 'rls matrix')
+                        returning id`;
+  return g.id;
+}
+
+/** A task of the owner's scheduled in the past, and the analytics refreshed to include it. */
+async function analytics(sql: Sql, owner: string, view: string): Promise<Fixture> {
+  await sql`insert into public.tasks (user_id, title, scheduled_at, duration_minutes, status)
+            values (${owner}, 'rls matrix', '2029-12-31T09:00:00Z', 30, 'done')`;
+  await sql`select private.refresh_planner_analytics(true)`;
+  return {
+    mine: { user_id: owner },
+    insert: () => ({ body: { user_id: owner, planned: 1 }, find: { user_id: owner, planned: 1234 } }),
+    update: { planned: 1234 },
+    counted: `private.${view}`,
+  };
+}
+
+const PLANNER_FIXTURES: typeof FIXTURES = {
+  goals: async (sql, { owner }) => ({
+    mine: { id: await goal(sql, owner) },
+    insert: () => {
+      const id = uuid();
+      return { body: { id, user_id: owner, title: "inserted" }, find: { id } };
+    },
+    update: { title: marker("renamed") },
+  }),
+
+  micro_goals: async (sql, { owner }) => {
+    const g = await goal(sql, owner);
+    const [m] = await sql`insert into public.micro_goals (goal_id, user_id, position, title)
+                          values (${g}, ${owner}, 1, 'first') returning id`;
+    let position = 1;
+    return {
+      mine: { id: m.id },
+      insert: () => {
+        const id = uuid();
+        const body = { id, goal_id: g, user_id: owner, position: ++position, title: "next" };
+        return { body, find: { id } };
+      },
+      update: { title: marker("renamed") },
+    };
+  },
+
+  task_series: async (sql, { owner }) => {
+    const series = (id: string) => ({
+      id,
+      user_id: owner,
+      title: "rls matrix",
+      rrule: "FREQ=DAILY;COUNT=3",
+      starts_local: "2030-01-01T09:00:00",
+      time_zone: "Europe/Berlin",
+      duration_minutes: 30,
+    });
+    const id = uuid();
+    await sql`insert into public.task_series ${sql(series(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const id = uuid();
+        return { body: series(id), find: { id } };
+      },
+      update: { title: marker("renamed") },
+    };
+  },
+
+  tasks: async (sql, { owner }) => {
+    const [t] = await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
+                          returning id`;
+    return {
+      mine: { id: t.id },
+      insert: () => {
+        const id = uuid();
+        return { body: { id, user_id: owner, title: "inserted", priority: "high" }, find: { id } };
+      },
+      update: { title: marker("renamed") },
+    };
+  },
+
+  calendar_events: async (sql, { owner }) => {
+    const event = (id: string) => ({
+      id,
+      user_id: owner,
+      title: "rls matrix",
+      start_at: at2030(),
+      end_at: at2030(3600),
+    });
+    const id = uuid();
+    await sql`insert into public.calendar_events ${sql(event(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const id = uuid();
+        return { body: event(id), find: { id } };
+      },
+      update: { title: marker("renamed") },
+    };
+  },
+
+  patterns: async (sql, { owner }) => {
+    const pattern = (id: string) => ({
+      id,
+      user_id: owner,
+      kind: "missed_slot",
+      key: marker("mon-07"),
+      description: "often missed",
+      confidence: 0.5,
+    });
+    const id = uuid();
+    await sql`insert into public.patterns ${sql(pattern(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const id = uuid();
+        return { body: pattern(id), find: { id } };
+      },
+      update: { status: "confirmed" },
+    };
+  },
+
+  plans: async (sql, { owner }) => {
+    const conv = await conversation(sql, owner);
+    const [p] = await sql`insert into public.plans (user_id, conversation_id, content)
+                          values (${owner}, ${conv}, '{"title": "rls matrix"}') returning id`;
+    return {
+      mine: { id: p.id },
+      insert: () => {
+        const id = uuid();
+        const body = { id, user_id: owner, conversation_id: conv, content: { title: "x" } };
+        return { body, find: { id } };
+      },
+      update: { version: 2 },
+    };
+  },
+
+  planner_categories: async (sql) => {
+    const slug = marker("rls");
+    await sql`insert into public.planner_categories (slug, label, description)
+              values (${slug}, 'RLS', 'rls matrix')`;
+    return {
+      mine: { slug },
+      insert: () => {
+        const s = marker("rls");
+        return { body: { slug: s, label: "x", description: "x" }, find: { slug: s } };
+      },
+      update: { label: "changed" },
+    };
+  },
+
+  planner_weekly_stats: (sql, { owner }) => analytics(sql, owner, "planner_weekly_stats"),
+  planner_missed_by_category: (sql, { owner }) =>
+    analytics(sql, owner, "planner_missed_by_category"),
+  planner_activity_heatmap: (sql, { owner }) => analytics(sql, owner, "planner_activity_heatmap"),
+};
+Object.assign(FIXTURES, PLANNER_FIXTURES);
+
 // ---- who may do what ------------------------------------------------------------------------
 
 type Caller = "anon" | "other" | "admin" | "owner";
@@ -489,6 +650,7 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
         `${table} is declared but does not exist`,
       );
       const rows = await fixture(sql, { owner: users.owner.userId, grantee: users.grantee.userId });
+      const counted = rows.counted ?? table;
       const targets: ["mine" | "shared", Filter][] = [["mine", rows.mine]];
       if (rows.shared) targets.push(["shared", rows.shared]);
       if (access.read === "shared-readable" && !rows.shared) {
@@ -497,7 +659,7 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
 
       // select
       for (const [label, filter] of targets) {
-        const { n } = await snapshot(sql, table, filter);
+        const { n } = await snapshot(sql, counted, filter);
         assert.ok(n > 0, `${table}: the fixture's ${label} rows are not there`);
         for (const who of CALLERS) {
           const res = await rest(who, users, "GET", table, filter);
@@ -520,9 +682,9 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
       // insert: a new row of the owner's, by each caller
       for (const who of CALLERS) {
         const { body, find } = await rows.insert();
-        const before = await snapshot(sql, table, find);
+        const before = await snapshot(sql, counted, find);
         const res = await rest(who, users, "POST", table, undefined, body);
-        const after = await snapshot(sql, table, find);
+        const after = await snapshot(sql, counted, find);
         if (mayWrite(access, who, "insert")) {
           if (res.status !== 201 || after.n !== before.n + 1) {
             problems.push(
@@ -544,15 +706,15 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
         for (const [label, filter] of targets) {
           for (const who of CALLERS) {
             if (label === "shared" && who === "owner") continue; // owner rights: on their own row
-            const before = await snapshot(sql, table, filter);
+            const before = await snapshot(sql, counted, filter);
             const res = op === "update"
               ? await rest(who, users, "PATCH", table, filter, rows.update)
               : await rest(who, users, "DELETE", table, filter);
-            const after = await snapshot(sql, table, filter);
+            const after = await snapshot(sql, counted, filter);
             const cell = `${who} ${op} (${label} row)`;
             if (mayWrite(access, who, op)) {
               const stored = op === "update"
-                ? (await snapshot(sql, table, { ...filter, ...(rows.update as Filter) })).n ===
+                ? (await snapshot(sql, counted, { ...filter, ...(rows.update as Filter) })).n ===
                   before.n
                 : after.n === 0;
               if (res.status >= 300 || !stored) {
