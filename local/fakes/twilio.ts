@@ -37,6 +37,8 @@ export interface TwilioFakeConfig {
 /** How the fake treats the next request (message, call) to a number. */
 export interface Script {
   to: string;
+  /** Which request it is for (default: the next of any kind to this number). */
+  kind?: "message" | "call" | "verification";
   /** Refuse the next request with this HTTP status and Twilio error code. */
   status?: number;
   code?: number;
@@ -128,7 +130,11 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
   let sessions = new Map<string, number>(); // number -> last inbound message time
   let pending = 0;
 
-  const nextScript = (to: string): Script => scripts.get(to)?.shift() ?? { to };
+  const nextScript = (to: string, kind: Script["kind"]): Script => {
+    const queue = scripts.get(to) ?? [];
+    const i = queue.findIndex((s) => !s.kind || s.kind === kind);
+    return i < 0 ? { to } : queue.splice(i, 1)[0];
+  };
 
   /** Posts a signed form to Aide, as Twilio does for callbacks and incoming messages. */
   async function callback(url: string, params: URLSearchParams) {
@@ -207,7 +213,7 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
         return twilioError(400, 21656, "The ContentVariables Parameter is invalid.");
       }
     }
-    const script = nextScript(number);
+    const script = nextScript(number, "message");
     if (script.status) return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
     const m: MessageRecord = {
       sid: sid("SM"),
@@ -304,7 +310,7 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     const url = p.get("Url");
     if (!twiml && !url) return twilioError(400, 21205, "Url parameter is required.");
     if (twiml && twiml.length > 4000) return twilioError(400, 13105, "Twiml exceeds 4000 characters");
-    const script = nextScript(to);
+    const script = nextScript(to, "call");
     if (script.status) return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
     const call: CallRecord = {
       sid: sid("CA"),
@@ -353,7 +359,7 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     if (!["sms", "call", "whatsapp", "email"].includes(channel)) {
       return twilioError(400, 60200, "Invalid parameter: Channel");
     }
-    const script = nextScript(to);
+    const script = nextScript(to, "verification");
     if (script.status) return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
     const now = Date.now();
     const existing = verifications.get(to);

@@ -52,6 +52,7 @@ create table public.phone_verifications (
 alter table public.phone_verifications enable row level security;
 create policy "phone_verifications: owner reads" on public.phone_verifications
   for select to authenticated using (user_id = (select auth.uid()));
+select private.restrict_to_allowed_accounts('public.phone_verifications');
 revoke insert, update, delete on public.phone_verifications from anon, authenticated;
 create trigger phone_verifications_touch before update on public.phone_verifications
   for each row execute function private.touch_updated_at();
@@ -183,6 +184,7 @@ create policy "push_subscriptions: owner reads" on public.push_subscriptions
   for select to authenticated using (user_id = (select auth.uid()));
 create policy "push_subscriptions: owner deletes" on public.push_subscriptions
   for delete to authenticated using (user_id = (select auth.uid()));
+select private.restrict_to_allowed_accounts('public.push_subscriptions');
 revoke insert, update on public.push_subscriptions from anon, authenticated;
 revoke delete on public.push_subscriptions from anon;
 

@@ -5,7 +5,7 @@
 -- moved or cancelled.
 --
 --   tasks (trigger) -> private.reminder_chains: which stage is next, and when
---   pg_cron every minute: call private.run_reminder_tick()
+--   pg_cron every minute (aide-reminders): private.start_reminder_tick() and reminder_tick_batch()
 --     claims due stages in bounded batches (compare-and-set on the stage's column), writes one
 --     public.notification_log row per (task, start, round, stage), and posts the pending ones'
 --     ids through pg_net to the `reminders` function, which sends them
@@ -91,6 +91,7 @@ create index notification_log_created on public.notification_log (created_at);
 alter table public.notification_log enable row level security;
 create policy "notification_log: owner reads" on public.notification_log
   for select to authenticated using (user_id = (select auth.uid()));
+select private.restrict_to_allowed_accounts('public.notification_log');
 revoke insert, update, delete on public.notification_log from anon, authenticated;
 create trigger notification_log_touch before update on public.notification_log
   for each row execute function private.touch_updated_at();
@@ -302,54 +303,60 @@ begin
 end $$;
 revoke execute on function private.claim_reminder_batch(int, timestamptz) from public, anon, authenticated;
 
--- The pg_cron job's entry point: claims batch after batch, committing each (so a send is
--- posted as soon as its batch is claimed and no batch holds its locks for long), until nothing
--- is due or the time budget is spent, and records the run in public.job_runs (job 'reminders').
--- Any number may run at once: the claims divide the work between them. A procedure (for the
--- commits), so not SECURITY DEFINER: it runs as its owner (pg_cron, tests).
-create or replace procedure private.run_reminder_tick(
-  p_now timestamptz default null,
-  p_batch_size int default null,
-  inout p_claimed int default 0)
-language plpgsql as $$
+-- The pg_cron job: a run starts with a record in public.job_runs (job 'reminders', step
+-- 'tick'), then claims batch after batch, each its own transaction (the DO block of the cron
+-- command commits between them, so a send is posted as soon as its batch is claimed and no batch
+-- holds its locks for long), until nothing is due or the time budget is spent. Any number of
+-- runs may go at once: the claims divide the work between them. By hand (as postgres):
+--   do $$ declare run bigint := private.start_reminder_tick();
+--   begin commit; while private.reminder_tick_batch(run) loop commit; end loop; end $$;
+create function private.start_reminder_tick() returns bigint
+language sql set search_path = '' as $$
+  insert into public.job_runs (run_id, job, step)
+  values (pg_catalog.gen_random_uuid(), 'reminders', 'tick') returning id
+$$;
+revoke execute on function private.start_reminder_tick() from public, anon, authenticated;
+
+-- One batch of the run `p_record_id`; true while there may be more. p_now: the tick's clock
+-- (tests); p_batch_size: instead of reminders.tick_batch_size.
+create function private.reminder_tick_batch(
+  p_record_id bigint, p_now timestamptz default null, p_batch_size int default null)
+returns boolean
+language plpgsql set search_path = '' as $$
 declare
-  record_id bigint;
+  run public.job_runs;
   batch int := coalesce(p_batch_size, private.int_setting('reminders.tick_batch_size', 500));
-  deadline timestamptz := pg_catalog.clock_timestamp()
-    + coalesce(private.interval_setting('reminders.tick_time_budget'), interval '50 seconds');
+  batch_started timestamptz := pg_catalog.clock_timestamp();
   n int;
-  batches int := 0;
-  longest int := 0;
-  started timestamptz;
   err text;
 begin
-  insert into public.job_runs (run_id, job, step)
-  values (pg_catalog.gen_random_uuid(), 'reminders', 'tick') returning id into record_id;
-  commit;
-  p_claimed := 0;
-  loop
-    started := pg_catalog.clock_timestamp();
-    begin
-      n := private.claim_reminder_batch(batch, p_now);
-    exception when others then
-      err := sqlerrm;
-      exit;
-    end;
-    batches := batches + 1;
-    p_claimed := p_claimed + n;
-    longest := greatest(longest, (extract(epoch from pg_catalog.clock_timestamp() - started) * 1000)::int);
-    update public.job_runs set rows_affected = p_claimed, batches = batches where id = record_id;
-    commit;
-    exit when n < batch or pg_catalog.clock_timestamp() >= deadline;
-  end loop;
+  select * into run from public.job_runs where id = p_record_id and status = 'running';
+  if not found then
+    return false;
+  end if;
+  begin
+    n := private.claim_reminder_batch(batch, p_now);
+  exception when others then
+    err := sqlerrm;
+  end;
   update public.job_runs set
-    status = case when err is not null then 'failed' when n >= batch then 'partial' else 'done' end,
-    error = err, longest_batch_ms = longest, finished_at = pg_catalog.clock_timestamp(),
-    duration_ms = (extract(epoch from pg_catalog.clock_timestamp() - started_at) * 1000)::int
-  where id = record_id;
-  commit;
+    rows_affected = rows_affected + coalesce(n, 0), batches = batches + 1,
+    longest_batch_ms = greatest(coalesce(longest_batch_ms, 0),
+      (extract(epoch from pg_catalog.clock_timestamp() - batch_started) * 1000)::int)
+  where id = p_record_id;
+  if err is not null then
+    perform private.finish_job_step(p_record_id, 'failed', err);
+  elsif n < batch then
+    perform private.finish_job_step(p_record_id, 'done', null);
+  elsif pg_catalog.clock_timestamp() >= run.started_at
+        + coalesce(private.interval_setting('reminders.tick_time_budget'), interval '50 seconds') then
+    perform private.finish_job_step(p_record_id, 'partial', null);
+  else
+    return true;
+  end if;
+  return false;
 end $$;
-revoke execute on procedure private.run_reminder_tick(timestamptz, int, int) from public, anon, authenticated;
+revoke execute on function private.reminder_tick_batch(bigint, timestamptz, int) from public, anon, authenticated;
 
 -- Recovery: sends nobody picked up, and dispatchers that died mid-send ----------------------
 -- pending past reminders.dispatch_retry_after: posted again (the function's own claim,
@@ -477,4 +484,4 @@ begin
 end $$;
 revoke execute on function private.acknowledge_reminder(uuid, text, text) from public, anon, authenticated;
 
-select cron.schedule('aide-reminders', '* * * * *', $$call private.run_reminder_tick()$$);
+select cron.schedule('aide-reminders', '* * * * *', $cmd$do $$ declare run bigint := private.start_reminder_tick(); begin commit; while private.reminder_tick_batch(run) loop commit; end loop; end $$$cmd$);

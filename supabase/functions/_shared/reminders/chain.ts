@@ -63,7 +63,8 @@ export async function snoozeMinutes(): Promise<number> {
 export async function userByVerifiedPhone(phone: string) {
   const [row] = await sql<{ id: string; whatsapp_opted_in: boolean }[]>`
     select id, whatsapp_opted_in_at is not null as whatsapp_opted_in
-    from public.profiles where phone = ${phone} and phone_verified`;
+    from public.profiles
+    where phone = ${phone} and phone_verified and private.account_access(id) = 'allowed'`;
   return row ?? null;
 }
 
