@@ -8,7 +8,8 @@
  *
  *   POST /push/{id}                         a push message
  *   POST /__fake/push/subscriptions         a new browser subscription: {endpoint, keys}
- *   POST /__fake/push/script {endpoint, status, times?}   the next `times` pushes answer `status`
+ *   POST /__fake/push/script {endpoint, status?, hold_ms?, times?}   the next `times` pushes
+ *        answer `status` (default 201), after holding the answer `hold_ms`
  *   GET  /__fake/push/messages              what each subscription received, decrypted
  *   POST /__fake/push/reset
  */
@@ -20,7 +21,7 @@ interface Subscription {
   publicRaw: Uint8Array<ArrayBuffer>;
   auth: Uint8Array<ArrayBuffer>;
   /** Scripted answers, used one per push. */
-  script: number[];
+  script: { status: number; hold_ms: number }[];
   gone: boolean;
 }
 
@@ -195,13 +196,14 @@ export function createPushHandler() {
       record(400, null, `cannot decrypt: ${e}`);
       return json({ error: `cannot decrypt: ${e}` }, 400);
     }
-    const scripted = sub.script.shift();
-    if (scripted && scripted !== 201) {
-      if (scripted === 410) sub.gone = true;
-      record(scripted, payload, "scripted");
-      return json({ error: "scripted" }, scripted, scripted === 429 ? { "retry-after": "30" } : {});
+    const scripted = sub.script.shift() ?? { status: 201, hold_ms: 0 };
+    // Recorded on receipt (the browser has it), before any scripted hold of the answer.
+    const r = record(scripted.status, payload, scripted.status === 201 ? null : "scripted");
+    if (scripted.hold_ms) await new Promise((resolve) => setTimeout(resolve, scripted.hold_ms));
+    if (scripted.status !== 201) {
+      if (scripted.status === 410) sub.gone = true;
+      return json({ error: "scripted" }, scripted.status, scripted.status === 429 ? { "retry-after": "30" } : {});
     }
-    const r = record(201, payload, null);
     return new Response(null, { status: 201, headers: { location: `${origin}/messages/${r.id}` } });
   }
 
@@ -218,7 +220,8 @@ export function createPushHandler() {
         const id = String(body.endpoint ?? "").match(/\/push\/([0-9a-f-]{36})$/)?.[1];
         const sub = id && subscriptions.get(id);
         if (!sub) return json({ error: "unknown endpoint" }, 404);
-        for (let i = 0; i < Number(body.times ?? 1); i++) sub.script.push(Number(body.status));
+        const entry = { status: Number(body.status ?? 201), hold_ms: Number(body.hold_ms ?? 0) };
+        for (let i = 0; i < Number(body.times ?? 1); i++) sub.script.push(entry);
         return json({ ok: true });
       }
       case "GET /__fake/push/messages":
