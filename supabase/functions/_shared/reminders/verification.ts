@@ -41,9 +41,22 @@ export interface VerificationState {
   attempts_left: number;
 }
 
-async function maxChecks(claims: JwtClaims): Promise<number> {
-  const [{ n }] = await asUser(claims, (tx) => tx`select private.int_setting('reminders.verify_max_checks', 5) as n`);
-  return n;
+interface VerificationRow {
+  phone: string;
+  status: VerificationState["status"];
+  expires_at: Date;
+  wrong_checks: number;
+  max_checks: number;
+}
+
+/** The caller's verification in progress (as their RLS lets them read it), or undefined. */
+async function current(claims: JwtClaims): Promise<VerificationRow | undefined> {
+  const [row] = await asUser(claims, (tx) => tx<VerificationRow[]>`
+    select v.phone, v.status, v.expires_at, v.wrong_checks,
+           coalesce((select (s.value #>> '{}')::int from public.app_settings s
+                     where s.key = 'reminders.verify_max_checks'), 5) as max_checks
+    from public.phone_verifications v where v.user_id = auth.uid()`);
+  return row;
 }
 
 /** Sends a code to `phone` (E.164) for the signed-in user. */
@@ -69,17 +82,15 @@ export async function sendCode(claims: JwtClaims, phone: string): Promise<Verifi
 }
 
 async function state(claims: JwtClaims): Promise<VerificationState> {
-  const max = await maxChecks(claims);
-  const [v] = await asUser(claims, (tx) => tx`
-    select phone, status, expires_at, wrong_checks from public.phone_verifications where user_id = auth.uid()`);
-  return { phone: v.phone, status: v.status, expires_at: v.expires_at, attempts_left: Math.max(0, max - v.wrong_checks) };
+  const v = (await current(claims))!;
+  const attempts_left = Math.max(0, v.max_checks - v.wrong_checks);
+  return { phone: v.phone, status: v.status, expires_at: v.expires_at, attempts_left };
 }
 
 /** Checks the code the user typed; on success the number becomes the profile's verified phone. */
 export async function confirmCode(claims: JwtClaims, code: string) {
   const cfg = configured();
-  const [v] = await asUser(claims, (tx) => tx`
-    select phone, status, expires_at, wrong_checks from public.phone_verifications where user_id = auth.uid()`);
+  const v = await current(claims);
   if (!v || v.status === "approved") {
     throw new ApiError(409, "no_pending_verification", "Ask for a code first (POST /account/phone/verify/send)");
   }
@@ -87,7 +98,7 @@ export async function confirmCode(claims: JwtClaims, code: string) {
     await asUser(claims, (tx) => tx`select private.record_verification_check('expired')`);
     throw new ApiError(410, "code_expired", "The code has expired; ask for a new one");
   }
-  if (v.wrong_checks >= await maxChecks(claims)) throw tooMany("Too many wrong codes; ask for a new code", 60);
+  if (v.wrong_checks >= v.max_checks) throw tooMany("Too many wrong codes; ask for a new code", 60);
   let status: string;
   try {
     status = (await checkVerification(cfg, v.phone, code)).status;
