@@ -6,7 +6,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuthedEnv } from "../_shared/auth.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { jsonBody } from "../_shared/validate.ts";
 import { confirmCode, sendCode, setWhatsAppOptIn } from "../_shared/reminders/verification.ts";
 

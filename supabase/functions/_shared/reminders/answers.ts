@@ -66,7 +66,7 @@ export async function statusCallback(dispatchId: string | null, form: URLSearchP
 }
 
 /** POST /reminders/ack: a push notification's action button (the token proves the push). */
-export async function pushAction(dispatchId: string, action: AckAction) {
+export async function pushAction<A extends AckAction>(dispatchId: string, action: A) {
   const d = await dispatchById(dispatchId);
   if (!d) return null;
   const result = await acknowledge(d.task_id, action, "push");
