@@ -225,7 +225,9 @@ revoke execute on function private.post_reminder_dispatches(uuid[]) from public,
 -- claimed once whatever number of ticks run; a stage in quiet hours moves to their end instead;
 -- a stage the user has no channel for is recorded as skipped. The chain moves on to the next
 -- stage one escalation window later. Pending sends are posted to the function after the claims.
-create function private.claim_reminder_batch(p_limit int, p_now timestamptz default null)
+-- p_now: the tick's clock; p_users: only these users' chains (tests, manual runs).
+create function private.claim_reminder_batch(
+  p_limit int, p_now timestamptz default null, p_users uuid[] default null)
 returns int
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -236,7 +238,7 @@ declare
   following text;
   skip text;
   log_id uuid;
-  pending uuid[] := '{}';
+  pending uuid[] := '{}'::uuid[];
   claimed int := 0;
 begin
   for r in
@@ -246,6 +248,7 @@ begin
     join public.tasks t on t.id = c.task_id
     join public.profiles p on p.id = c.user_id
     where c.next_stage is not null and c.next_at <= at_
+      and (p_users is null or c.user_id = any (p_users))
     order by c.next_at
     limit p_limit
     for update of c skip locked
@@ -301,7 +304,7 @@ begin
   perform private.post_reminder_dispatches(pending);
   return claimed;
 end $$;
-revoke execute on function private.claim_reminder_batch(int, timestamptz) from public, anon, authenticated;
+revoke execute on function private.claim_reminder_batch(int, timestamptz, uuid[]) from public, anon, authenticated;
 
 -- The pg_cron job: a run starts with a record in public.job_runs (job 'reminders', step
 -- 'tick'), then claims batch after batch, each its own transaction (the DO block of the cron
@@ -317,10 +320,11 @@ language sql set search_path = '' as $$
 $$;
 revoke execute on function private.start_reminder_tick() from public, anon, authenticated;
 
--- One batch of the run `p_record_id`; true while there may be more. p_now: the tick's clock
--- (tests); p_batch_size: instead of reminders.tick_batch_size.
+-- One batch of the run `p_record_id`; true while there may be more. p_now, p_users: as for
+-- claim_reminder_batch; p_batch_size: instead of reminders.tick_batch_size.
 create function private.reminder_tick_batch(
-  p_record_id bigint, p_now timestamptz default null, p_batch_size int default null)
+  p_record_id bigint, p_now timestamptz default null, p_batch_size int default null,
+  p_users uuid[] default null)
 returns boolean
 language plpgsql set search_path = '' as $$
 declare
@@ -335,7 +339,7 @@ begin
     return false;
   end if;
   begin
-    n := private.claim_reminder_batch(batch, p_now);
+    n := private.claim_reminder_batch(batch, p_now, p_users);
   exception when others then
     err := sqlerrm;
   end;
@@ -356,7 +360,7 @@ begin
   end if;
   return false;
 end $$;
-revoke execute on function private.reminder_tick_batch(bigint, timestamptz, int) from public, anon, authenticated;
+revoke execute on function private.reminder_tick_batch(bigint, timestamptz, int, uuid[]) from public, anon, authenticated;
 
 -- Recovery: sends nobody picked up, and dispatchers that died mid-send ----------------------
 -- pending past reminders.dispatch_retry_after: posted again (the function's own claim,

@@ -36,7 +36,7 @@ Deno.test("concurrency: 50 rounds of two ticks at once never send a stage twice"
     for (let round = 0; round < 50; round++) {
       // Both clocks at the same instant: rounds 0, 5, 10 and 15 reach a new stage.
       const at = minutes(start, -10 + round);
-      await Promise.all([tick(a, at), tick(b, at)]);
+      await Promise.all([tick(a, at, people), tick(b, at, people)]);
     }
     for (const id of tasks) {
       const rows = await settled(a, id);
@@ -55,12 +55,14 @@ Deno.test("concurrency: 50 rounds of two ticks at once never send a stage twice"
 
 /**
  * Claims the task's next stage with the tick, as a tick whose post to the reminders function
- * was lost: the pg_net request is dropped in the tick's own transaction.
+ * was lost: the pg_net request carrying its id is dropped in the tick's own transaction.
  */
-async function claimWithoutPost(sql: ReturnType<typeof connect>, at: Date, taskId: string) {
+async function claimWithoutPost(sql: ReturnType<typeof connect>, at: Date, userId: string, taskId: string) {
   await sql.begin(async (tx) => {
-    await tx`select private.claim_reminder_batch(100, ${at.toISOString()}::timestamptz)`;
-    await tx`delete from net.http_request_queue where url like '%/reminders/dispatch'`;
+    await tx`select private.claim_reminder_batch(100, ${at.toISOString()}::timestamptz, ${[userId]}::uuid[])`;
+    await tx`delete from net.http_request_queue q using public.notification_log l
+             where l.task_id = ${taskId} and l.status = 'pending'
+               and convert_from(q.body, 'UTF8') like '%' || l.id || '%'`;
   });
   const rows = await log(sql, taskId);
   assert.equal(rows.at(-1)!.status, "pending");
@@ -83,7 +85,7 @@ Deno.test("recovery: a send nobody picked up is posted again by the recovery ste
     const p = await person(sql, { phone: false });
     const start = noonIn(13);
     const id = await task(sql, p.id, start);
-    const row = await claimWithoutPost(sql, minutes(start, -10), id);
+    const row = await claimWithoutPost(sql, minutes(start, -10), p.id, id);
     await runJob(sql, "recovery", { steps: ["reminder_dispatches"] });
     assert.equal((await log(sql, id))[0].status, "pending", "not yet: it may still be on its way");
 
@@ -107,7 +109,7 @@ Deno.test("recovery: a dispatcher killed mid-send is not sent again; the chain g
 
     // Push: the push service has it, the dispatcher dies before hearing back.
     await fake(PUSH, "POST", "/__fake/push/script", { endpoint: p.endpoint, hold_ms: 30_000 });
-    const push = await claimWithoutPost(sql, minutes(start, -10), id);
+    const push = await claimWithoutPost(sql, minutes(start, -10), p.id, id);
     const child = dispatcher([push.id]);
     await until("the push service to receive it", async () => (await pushesTo(p.endpoint!)).length === 1, 15_000);
     child.kill("SIGKILL");
@@ -123,7 +125,7 @@ Deno.test("recovery: a dispatcher killed mid-send is not sent again; the chain g
 
     // WhatsApp: Twilio accepted it and the dispatcher died; Twilio's status callback tells us.
     await fake(TWILIO, "POST", "/__fake/twilio/script", { to: p.phone, kind: "message", hold_ms: 30_000 });
-    const wa = await claimWithoutPost(sql, minutes(start, -5), id);
+    const wa = await claimWithoutPost(sql, minutes(start, -5), p.id, id);
     const child2 = dispatcher([wa.id]);
     await until("Twilio to accept it", async () => (await messagesTo(p.phone!)).length === 1, 15_000);
     child2.kill("SIGKILL");
@@ -138,7 +140,7 @@ Deno.test("recovery: a dispatcher killed mid-send is not sent again; the chain g
 
     // The chain goes on: the call comes at its time, and nothing was sent twice.
     assert.equal((await chain(sql, id)).next_stage, "call");
-    await tick(sql, start);
+    await tick(sql, start, [p]);
     await settled(sql, id);
     assert.equal((await pushesTo(p.endpoint!)).length, 1);
     assert.equal((await messagesTo(p.phone!)).length, 1);

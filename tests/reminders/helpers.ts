@@ -4,7 +4,7 @@
 //
 // The stack's own pg_cron runs the tick every minute at the real time, so tests schedule their
 // tasks days ahead and run the tick with an explicit clock (`p_now`): the cron job never sees
-// them due.
+// them due. Test files run in parallel, so each tick is limited to the test's own users.
 import { call, connect, env, FUNCTIONS_URL, newUser, until } from "../_support/stack.ts";
 
 export type Sql = ReturnType<typeof connect>;
@@ -74,11 +74,17 @@ export function noonIn(days: number): Date {
 
 export const minutes = (at: Date, n: number) => new Date(at.getTime() + n * 60_000);
 
-/** One run of the reminder tick with its clock at `now`, as pg_cron runs it; returns what it claimed. */
-export async function tick(sql: Sql, now: Date): Promise<number> {
+/**
+ * One run of the reminder tick with its clock at `now`, as pg_cron runs it, for these users'
+ * chains only; returns what it claimed.
+ */
+export async function tick(sql: Sql, now: Date, users: (string | { id: string })[]): Promise<number> {
   const at = now.toISOString();
+  const ids = users.map((u) => typeof u === "string" ? u : u.id);
   const [{ id }] = await sql`select private.start_reminder_tick() as id`;
-  while ((await sql`select private.reminder_tick_batch(${id}, ${at}::timestamptz) as more`)[0].more) { /* next */ }
+  while (
+    (await sql`select private.reminder_tick_batch(${id}, ${at}::timestamptz, null, ${ids}::uuid[]) as more`)[0].more
+  ) { /* next batch */ }
   const [run] = await sql`select rows_affected::int as n, status from public.job_runs where id = ${id}`;
   if (run.status !== "done") throw new Error(`tick ended ${run.status}`);
   return run.n;

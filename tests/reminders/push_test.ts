@@ -68,7 +68,7 @@ Deno.test("push: a 410 from the push service removes the subscription; other bro
   await fake(PUSH, "POST", "/__fake/push/script", { endpoint: p.endpoint, status: 410 });
   const start = noonIn(10);
   const id = await task(sql, p.id, start);
-  await tick(sql, minutes(start, -10));
+  await tick(sql, minutes(start, -10), [p]);
   const [row] = await settled(sql, id);
   assert.equal(row.status, "sent");
   const left = await sql`select endpoint from public.push_subscriptions where user_id = ${p.id}`;
@@ -78,7 +78,7 @@ Deno.test("push: a 410 from the push service removes the subscription; other bro
   // Only an expired one (404 counts the same): skipped, and deleted.
   await fake(PUSH, "POST", "/__fake/push/script", { endpoint: second.endpoint, status: 404 });
   const id2 = await task(sql, p.id, start);
-  await tick(sql, minutes(start, -10));
+  await tick(sql, minutes(start, -10), [p]);
   const [row2] = await settled(sql, id2);
   assert.deepEqual([row2.status, row2.error], ["skipped", "every push subscription has expired (deleted)"]);
   const [{ n }] = await sql`select count(*)::int as n from public.push_subscriptions where user_id = ${p.id}`;

@@ -26,8 +26,8 @@ async function awaitingAnswer(days: number) {
   const p = await person(sql);
   const start = noonIn(days);
   const id = await task(sql, p.id, start);
-  await tick(sql, minutes(start, -10));
-  await tick(sql, minutes(start, -5));
+  await tick(sql, minutes(start, -10), [p]);
+  await tick(sql, minutes(start, -5), [p]);
   await settled(sql, id);
   return { p, id };
 }
@@ -110,7 +110,7 @@ Deno.test("push: the notification's action, with the token from its payload, sno
   const p = await person(sql, { phone: false });
   const start = noonIn(9);
   const id = await task(sql, p.id, start);
-  await tick(sql, minutes(start, -10));
+  await tick(sql, minutes(start, -10), [p]);
   await settled(sql, id);
   const [push] = await pushesTo(p.endpoint!);
   const payload = JSON.parse(push.payload);
