@@ -2222,6 +2222,15 @@ export interface operations {
         };
         content?: never;
       };
+      /** @description Document quota reached (quota_exceeded) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Duplicate source_id */
       409: {
         headers: {
@@ -2415,7 +2424,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Not the owner */
+      /** @description Not the owner, or document quota reached */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2485,6 +2494,24 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description Monthly budget spent */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many searches */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
