@@ -58,7 +58,7 @@ export async function reminders(b: Bench, note: (text: string) => void): Promise
   const due = new Date(start.getTime() - 10 * 60_000);
 
   const t0 = performance.now();
-  const [x, y] = X
+  const [x, y] = await Promise.all([tick(b, due), tick(b, due)]);
   const tickMs = performance.now() - t0;
   note(`two concurrent ticks claimed ${x.n} + ${y.n} push stages in ${x.batches} + ${y.batches} batches`);
   const ids = await b.sql`select l.id from public.notification_log l join public.tasks t on t.id = l.task_id
