@@ -206,6 +206,7 @@ export type Database = {
           "content_hash": string | null;
           "created_at": string;
           "error": string | null;
+          "error_code": string | null;
           "id": string;
           "indexed_hash": string | null;
           "kind": string;
@@ -229,6 +230,7 @@ export type Database = {
           "content_hash"?: string | null;
           "created_at"?: string;
           "error"?: string | null;
+          "error_code"?: string | null;
           "id"?: string;
           "indexed_hash"?: string | null;
           "kind": string;
@@ -251,6 +253,7 @@ export type Database = {
           "content_hash"?: string | null;
           "created_at"?: string;
           "error"?: string | null;
+          "error_code"?: string | null;
           "id"?: string;
           "indexed_hash"?: string | null;
           "kind"?: string;
@@ -1242,6 +1245,7 @@ export type Database = {
           "phone": string | null;
           "phone_verified": boolean;
           "preferences": NonNullable<Json>;
+          "quotas": NonNullable<Json>;
           "rate_limits": NonNullable<Json>;
           "role": string;
           "timezone": string;
@@ -1259,6 +1263,7 @@ export type Database = {
           "phone"?: string | null;
           "phone_verified"?: boolean;
           "preferences"?: NonNullable<Json>;
+          "quotas"?: NonNullable<Json>;
           "rate_limits"?: NonNullable<Json>;
           "role"?: string;
           "timezone"?: string;
@@ -1275,6 +1280,7 @@ export type Database = {
           "phone"?: string | null;
           "phone_verified"?: boolean;
           "preferences"?: NonNullable<Json>;
+          "quotas"?: NonNullable<Json>;
           "rate_limits"?: NonNullable<Json>;
           "role"?: string;
           "timezone"?: string;
@@ -1926,6 +1932,7 @@ export type Database = {
       "hybrid_search": {
         Args: {
           "document_ids"?: (string)[];
+          "document_kinds"?: (string)[];
           "full_text_weight"?: number;
           "match_count"?: number;
           "object_types"?: (string)[];
