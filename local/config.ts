@@ -25,6 +25,7 @@ export interface StackConfig {
     anthropic: number; // fake Anthropic
     twilio: number; // fake Twilio (REST API and Verify)
     push: number; // fake Web Push service
+    web: number; // the example web app (examples/web)
   };
   /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
   durable: boolean;
@@ -63,6 +64,7 @@ export function stackConfig(name = "dev"): StackConfig {
       anthropic: base + 11,
       twilio: base + 15,
       push: base + 16,
+      web: base + 17,
     },
     durable: name === "dev",
   };

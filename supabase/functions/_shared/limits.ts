@@ -77,7 +77,9 @@ function throwIfBudgetSpent(b: BudgetStatus) {
   throw new ApiError(
     402,
     "budget_exceeded",
-    `You have used your monthly budget of $${b.budget_usd}; it resets on ${b.resets_at.slice(0, 10)}`,
+    `You have used your monthly budget of $${b.budget_usd}; it resets on ${
+      b.resets_at.slice(0, 10)
+    }`,
     { budget_usd: b.budget_usd, spent_usd: b.spent_usd, resets_at: b.resets_at },
   );
 }
