@@ -1407,40 +1407,6 @@ export type Database = {
         };
         Relationships: [];
       };
-      "push_subscriptions": {
-        Row: {
-          "auth": string;
-          "created_at": string;
-          "endpoint": string;
-          "id": string;
-          "last_used_at": string;
-          "p256dh": string;
-          "user_agent": string | null;
-          "user_id": string;
-        };
-        ComputedFields: never;
-        Insert: {
-          "auth": string;
-          "created_at"?: string;
-          "endpoint": string;
-          "id"?: string;
-          "last_used_at"?: string;
-          "p256dh": string;
-          "user_agent"?: string | null;
-          "user_id": string;
-        };
-        Update: {
-          "auth"?: string;
-          "created_at"?: string;
-          "endpoint"?: string;
-          "id"?: string;
-          "last_used_at"?: string;
-          "p256dh"?: string;
-          "user_agent"?: string | null;
-          "user_id"?: string;
-        };
-        Relationships: [];
-      };
       "prompts": {
         Row: {
           "context": NonNullable<Json>;
@@ -1591,6 +1557,40 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "push_subscriptions": {
+        Row: {
+          "auth": string;
+          "created_at": string;
+          "endpoint": string;
+          "id": string;
+          "last_used_at": string;
+          "p256dh": string;
+          "user_agent": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "auth": string;
+          "created_at"?: string;
+          "endpoint": string;
+          "id"?: string;
+          "last_used_at"?: string;
+          "p256dh": string;
+          "user_agent"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "auth"?: string;
+          "created_at"?: string;
+          "endpoint"?: string;
+          "id"?: string;
+          "last_used_at"?: string;
+          "p256dh"?: string;
+          "user_agent"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
       };
       "rate_limit_counters": {
         Row: {
