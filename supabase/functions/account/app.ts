@@ -13,6 +13,7 @@ import { Budget, budgetStatus, limitWrites } from "../_shared/limits.ts";
 import { json, jsonBody, route } from "../_shared/openapi.ts";
 import { userStorage } from "../_shared/storage.ts";
 import { IanaTimeZone } from "../_shared/timezone.ts";
+import { phoneRoutes } from "./phone.ts";
 
 export const app = createApp<AuthedEnv>("account");
 app.use("*", requireUser);
@@ -47,6 +48,7 @@ interface ProfileRow {
   role: "user" | "admin";
   phone: string | null;
   phone_verified: boolean;
+  whatsapp_opted_in_at: Date | null;
   preferences: Record<string, unknown>;
   monthly_budget_usd: string | null;
   created_at: Date;
@@ -61,6 +63,7 @@ const Profile = z.object({
   role: z.enum(["user", "admin"]),
   phone: z.string().nullable(),
   phone_verified: z.boolean(),
+  whatsapp_opted_in: z.boolean(),
   preferences: z.record(z.string(), z.unknown()),
   monthly_budget_usd: z.number().nullable(),
   created_at: z.iso.datetime({ offset: true }),
@@ -92,6 +95,7 @@ function profileJson(p: ProfileRow) {
     role: p.role,
     phone: p.phone,
     phone_verified: p.phone_verified,
+    whatsapp_opted_in: p.whatsapp_opted_in_at !== null,
     preferences: p.preferences,
     monthly_budget_usd: p.monthly_budget_usd === null ? null : Number(p.monthly_budget_usd),
     created_at: p.created_at,
@@ -142,6 +146,8 @@ async function removeMyFiles(c: C) {
     throw new ApiError(500, "storage_failed", `${left.length} file(s) could not be removed`);
   }
 }
+
+phoneRoutes(app);
 
 const Me = Profile.extend({ budget: Budget }).openapi("Me");
 
