@@ -60,7 +60,7 @@ export interface SummarizeInput {
   topic: string | null;
   timeZone: string;
   /** Called as the work goes, for the event stream. */
-  progress?: (p: { stage: string; part?: number; parts?: number }) => void;
+  progress?: (p: { stage: string; part?: number; parts?: number; overview?: string }) => void;
 }
 
 export interface SummarizeResult {
@@ -238,7 +238,13 @@ async function summarizeParts(
         `${header}\n${part.text}${focus}`,
         new Set(part.events.map((e) => e.id)),
       );
-      input.progress?.({ stage: "summarizing", part: ++done, parts: parts.length });
+      // Each part's overview as it is ready: a client can show the summary forming.
+      input.progress?.({
+        stage: "summarizing",
+        part: ++done,
+        parts: parts.length,
+        overview: outputs[i].output.overview,
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, parts.length) }, worker));
