@@ -85,6 +85,22 @@ export const jsonBody = <S extends z.ZodType, O extends boolean = false>(
   content: { "application/json": { schema } },
 });
 
+/**
+ * A JSON body the document shows but the router does not validate: the handler does, after
+ * checking what must come first (a webhook's signature over the raw bytes).
+ */
+export const describedJsonBody = (schema: z.ZodType) => ({
+  required: true,
+  content: {
+    "application/json": {
+      schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+        string,
+        unknown
+      > as { type: "object" },
+    },
+  },
+});
+
 /** A JSON response. */
 export const json = <S extends z.ZodType>(schema: S, description: string) => ({
   description,
