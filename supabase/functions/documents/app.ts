@@ -418,11 +418,16 @@ app.openapi(
         required: true,
         content: {
           "application/json": { schema: CreateDocument },
-          // Handled by the `uploads` middleware (the router never validates it).
+          // Answered by the `uploads` middleware: described here, never validated by the router.
           "multipart/form-data": {
-            schema: UploadFields.extend({
-              file: z.any().openapi({ type: "string", format: "binary" }),
-            }),
+            schema: {
+              ...z.toJSONSchema(UploadFields, { io: "input" }),
+              properties: {
+                file: { type: "string", format: "binary" },
+                ...z.toJSONSchema(UploadFields, { io: "input" }).properties,
+              },
+              required: ["file"],
+            } as Record<string, unknown> as { type: "object" },
           },
         },
       },
@@ -439,8 +444,9 @@ app.openapi(
     },
   }),
   async (c) => {
-    // The route declares both bodies; a multipart one never gets here (see `uploads`).
-    const body = c.req.valid("json") as z.output<typeof CreateDocument>;
+    // Validated by the route's JSON schema (the multipart one is only described, so Hono's types
+    // cannot name the JSON target; a multipart body never gets here, see `uploads`).
+    const body = c.req.valid("json" as never) as z.output<typeof CreateDocument>;
     const row = await asUser(me(c).claims, async (tx) => {
       const [created] = await tx<{ id: string }[]>`
       insert into public.documents (kind, title, visibility, content, source, source_id, occurred_at, metadata)

@@ -894,6 +894,45 @@ export interface components {
         summary_id?: string;
       }[];
     };
+    Document: {
+      chunk_count: number;
+      content?: string;
+      /** Format: date-time */
+      created_at: string;
+      error: string | null;
+      error_code: string | null;
+      grants?: string[];
+      /** Format: uuid */
+      id: string;
+      ingestion?: {
+        attempts: number;
+        last_error: string | null;
+        next_run_at: string | null;
+        status: string;
+      } | null;
+      is_owner: boolean;
+      /** @enum {string} */
+      kind: "transcript" | "document" | "note";
+      metadata: {
+        [key: string]: unknown;
+      };
+      mime_type: string | null;
+      /** Format: date-time */
+      occurred_at: string | null;
+      size_bytes: number | null;
+      source: string | null;
+      source_id: string | null;
+      status: string;
+      title: string;
+      /** Format: date-time */
+      updated_at: string;
+      /** @enum {string} */
+      visibility: "private" | "shared";
+    };
+    DocumentPage: {
+      documents: components["schemas"]["Document"][];
+      next_cursor: string | null;
+    };
     Draft: {
       content_hash: string;
       content_json: {
@@ -1331,6 +1370,24 @@ export interface components {
       calls: number;
       cost_micro_usd: number;
     };
+    SearchResults: {
+      results: {
+        chunk_index: number;
+        content: string;
+        /** Format: uuid */
+        document_id: string | null;
+        /** Format: date-time */
+        occurred_at: string | null;
+        scores: {
+          full_text_rank: number | null;
+          score: number;
+          semantic_rank: number | null;
+        };
+        snippet: string;
+        source: string | null;
+        title: string | null;
+      }[];
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -1380,6 +1437,12 @@ export interface components {
         /** Format: uuid */
         user_id: string;
       })[];
+    };
+    TranscriptReceived: {
+      /** Format: uuid */
+      document_id: string;
+      /** @enum {string} */
+      status: "created" | "duplicate";
     };
     UsageReport: {
       budget: components["schemas"]["Budget"];
@@ -3123,7 +3186,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["DocumentPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -3140,7 +3203,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -3198,7 +3265,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Invalid body */
@@ -3215,7 +3282,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Document quota reached (quota_exceeded) */
       403: {
@@ -3262,6 +3333,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   getDocumentsId: {
@@ -3281,7 +3361,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Bad id */
@@ -3298,7 +3378,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3343,7 +3427,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not the owner */
       403: {
@@ -3409,7 +3497,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Invalid body */
@@ -3426,7 +3514,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not the owner, or document quota reached */
       403: {
@@ -3439,6 +3531,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -3480,7 +3590,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["SearchResults"];
         };
       };
       /** @description Bad query */
@@ -3497,7 +3607,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget spent */
       402: {
@@ -3559,7 +3673,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TranscriptReceived"];
         };
       };
       /** @description Stored */
@@ -3568,7 +3682,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TranscriptReceived"];
         };
       };
       /** @description Invalid body */
