@@ -5,7 +5,7 @@
 import { jsonb, type JwtClaims, sql } from "../db.ts";
 import { log } from "../http.ts";
 import { LlmError } from "../llm/errors.ts";
-import { type AttemptRecord, streamChat } from "../llm/stream.ts";
+import { streamChat } from "../llm/stream.ts";
 import type {
   FinishReason as LlmFinishReason,
   LlmMessage,
@@ -20,7 +20,7 @@ import {
 } from "../stream/events.ts";
 import { ReplyEvents } from "./broadcast.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
-import { estimateTokens, recordUsage } from "./ledger.ts";
+import { estimateTokens, meter } from "./ledger.ts";
 import type { ChatSettings } from "./models.ts";
 import { summarize, writeTitle } from "./utility.ts";
 import { chatTools } from "./tools.ts";
@@ -79,6 +79,8 @@ const PROGRESS_INTERVAL_MS = 250;
 const HEARTBEAT_MS = 1000;
 const ATTEMPT_TIMEOUT_MS = Number(Deno.env.get("AIDE_LLM_TIMEOUT_MS") ?? 120_000);
 const TITLE_WAIT_MS = 10_000;
+/** The longest reply step we ask for; a model with a smaller cap gets its own. */
+const REPLY_MAX_OUTPUT_TOKENS = 8192;
 
 const FINISH: Record<LlmFinishReason, FinishReason> = {
   stop: "stop",
@@ -159,29 +161,18 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   const changed = () => saver.update(parts, content(), served, ttftMs);
   const pending: Promise<void>[] = [];
   /** Meters every provider call of this reply as `step` (chat, title, summary). */
-  const metered = (step: string) => (a: AttemptRecord) => {
-    const usage = { ...a.usage };
-    if (a.status !== "ok" && a.ttftMs !== null && usage.outputTokens === 0) {
-      usage.outputTokens = estimateTokens(stepText); // cut short before the provider reported usage
-    }
-    pending.push(recordUsage({
-      requestId: plan.requestId,
-      userId: plan.userId,
-      conversationId: plan.conversationId,
-      messageId: step === "chat" ? plan.assistantId : null,
-      productStep: step,
-      provider: a.provider,
-      model: a.model,
-      providerModel: a.providerModel,
-      attempt: a.attempt,
-      status: a.status,
-      usage,
-      latencyMs: a.latencyMs,
-      ttftMs: a.ttftMs,
-      errorType: a.errorKind,
-      errorMessage: a.errorMessage,
-    }));
-  };
+  const metered = (step: string) =>
+    meter(
+      {
+        requestId: plan.requestId,
+        userId: plan.userId,
+        conversationId: plan.conversationId,
+        messageId: step === "chat" ? plan.assistantId : null,
+        productStep: step,
+      },
+      pending,
+      () => estimateTokens(stepText),
+    ); // cut short before the provider reported usage
 
   emit({ type: "start", messageId: plan.assistantId, conversationId: plan.conversationId });
   if (plan.notice) emit({ type: "notice", ...plan.notice });
@@ -212,17 +203,18 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   let finish: FinishReason = "stop";
   let failure: { code: string; message: string } | null = null;
   try {
-    const mentioned = mentionsPrompt(
-      plan.mentions,
-      plan.chain[0],
-      plan.settings.contextBudgetRatio,
-    );
+    // The context must fit every model of the chain: a fallback may have a smaller window.
+    const contextSpec = {
+      ...plan.chain[0],
+      contextWindow: Math.min(...plan.chain.map((m) => m.contextWindow)),
+    };
+    const mentioned = mentionsPrompt(plan.mentions, contextSpec, plan.settings.contextBudgetRatio);
     mentioned.citations.forEach(cite);
     const context = await buildContext({
       system: plan.system + mentioned.prompt,
       history: plan.history,
       summary: plan.summary,
-      spec: plan.chain[0],
+      spec: contextSpec,
       budgetRatio: plan.settings.contextBudgetRatio,
       summarize: (previous, turns) => summarize(plan, previous, turns, metered("summary")),
     });
@@ -237,7 +229,9 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
       requestId: plan.requestId,
       cite,
     };
-    const tools = plan.chain[0].capabilities?.tools ? chatTools : [];
+    // Offered when a model of the chain can use them; the LLM layer leaves them out for one
+    // that cannot (each attempt gets its own model's limits and capabilities).
+    const tools = plan.chain.some((m) => m.capabilities?.tools) ? chatTools : [];
 
     for (let step = 1;; step++) {
       emit({ type: "step-start" });
@@ -252,10 +246,10 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
         system: context.system,
         messages,
         tools: tools.map((t) => t.spec),
-        maxOutputTokens: Math.min(plan.chain[0].maxOutputTokens, 8192),
+        maxOutputTokens: REPLY_MAX_OUTPUT_TOKENS, // and each model's own cap
         signal: abort.signal,
         timeoutMs: ATTEMPT_TIMEOUT_MS,
-      }, { onAttempt: metered("chat") });
+      }, metered("chat"));
 
       let stepFinish: LlmFinishReason = "stop";
       for await (const event of stream) {
