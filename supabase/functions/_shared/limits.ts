@@ -8,7 +8,8 @@ import type { AuthedEnv } from "./auth.ts";
 import { sql } from "./db.ts";
 import { ApiError } from "./http.ts";
 
-export type RouteClass = "chat" | "write" | "search";
+/** chat: sends and regenerations; prompts: POST /prompts (inbox); search: searches; write: every other write. */
+export type RouteClass = "chat" | "write" | "search" | "prompts";
 
 interface RateLimitRow {
   allowed: boolean;
@@ -106,15 +107,18 @@ function budgetGate(b: BudgetStatus): ModelOverride | undefined {
 }
 
 /**
- * Before a chat reply, in one round trip: counts the request against the "chat" rate limit
- * (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
+ * Before a chat reply (or another call of models: routeClass "prompts"), in one round trip:
+ * counts the request against its rate limit (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
  * cheaper model to answer with.
  */
-export async function chatGate(c: Context<AuthedEnv>): Promise<ModelOverride | undefined> {
+export async function chatGate(
+  c: Context<AuthedEnv>,
+  routeClass: RouteClass = "chat",
+): Promise<ModelOverride | undefined> {
   const userId = c.get("user").id;
   const [r] = await sql<(RateLimitRow & { budget: BudgetStatus })[]>`
     select l.*, case when l.allowed then private.budget_status(${userId}) end as budget
-    from private.check_rate_limit(${userId}, 'chat') l`;
-  throwIfLimited(r, "chat");
+    from private.check_rate_limit(${userId}, ${routeClass}) l`;
+  throwIfLimited(r, routeClass);
   return budgetGate(r.budget);
 }
