@@ -1872,6 +1872,7 @@ export type Database = {
           "created_at": string;
           "error_message": string | null;
           "error_type": string | null;
+          "estimated": boolean;
           "id": number;
           "input_tokens": number;
           "latency_ms": number | null;
@@ -1900,6 +1901,7 @@ export type Database = {
           "created_at"?: string;
           "error_message"?: string | null;
           "error_type"?: string | null;
+          "estimated"?: boolean;
           "id"?: never;
           "input_tokens"?: number;
           "latency_ms"?: number | null;
@@ -1927,6 +1929,7 @@ export type Database = {
           "created_at"?: string;
           "error_message"?: string | null;
           "error_type"?: string | null;
+          "estimated"?: boolean;
           "id"?: never;
           "input_tokens"?: number;
           "latency_ms"?: number | null;
