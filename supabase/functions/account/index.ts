@@ -13,6 +13,7 @@ import { ApiError } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi_legacy.ts";
 import { budgetStatus, limitWrites } from "../_shared/limits.ts";
 import { jsonBody, query } from "../_shared/validate.ts";
+import { phoneOperations, phoneRoutes } from "./phone.ts";
 
 const app = createApp<AuthedEnv>("account");
 app.use("*", requireUser);
@@ -65,6 +66,7 @@ function profileJson(p: Row) {
     role: p.role,
     phone: p.phone,
     phone_verified: p.phone_verified,
+    whatsapp_opted_in: p.whatsapp_opted_in_at !== null,
     preferences: p.preferences,
     monthly_budget_usd: p.monthly_budget_usd === null ? null : Number(p.monthly_budget_usd),
     created_at: p.created_at,
@@ -119,6 +121,8 @@ async function removeMyFiles(c: C) {
   }
 }
 
+phoneRoutes(app);
+
 app.get("/me", async (c) => {
   const [profile, budget] = await Promise.all([myProfile(c), budgetStatus(me(c).id)]);
   return c.json({ ...profileJson(profile), budget });
@@ -169,7 +173,14 @@ app.get("/export", async (c) => {
 
 /** Deletes the caller's account and everything they own. Body: {"confirm": "DELETE"}. */
 app.delete("/", async (c) => {
-  await jsonBody(c, DeleteAccount);
+  const confirmationRequired = () =>
+    new ApiError(400, "confirmation_required", 'Send {"confirm": "DELETE"} to delete your account');
+  if (!c.req.header("content-type") && !Number(c.req.header("content-length") ?? 0)) {
+    throw confirmationRequired();
+  }
+  await jsonBody(c, DeleteAccount).catch((e) => {
+    throw e instanceof ApiError && e.code === "invalid_request" ? confirmationRequired() : e;
+  });
   await removeMyFiles(c);
   await asUser(me(c).claims, (tx) => tx`select private.delete_account()`);
   return c.body(null, 204);
@@ -208,6 +219,7 @@ export const operations: Operation[] = [
     body: DeleteAccount,
     responses: { 204: "Deleted", 400: "Missing confirmation" },
   },
+  ...phoneOperations,
 ];
 
 export { app };

@@ -206,6 +206,7 @@ export type Database = {
           "content_hash": string | null;
           "created_at": string;
           "error": string | null;
+          "error_code": string | null;
           "id": string;
           "indexed_hash": string | null;
           "kind": string;
@@ -229,6 +230,7 @@ export type Database = {
           "content_hash"?: string | null;
           "created_at"?: string;
           "error"?: string | null;
+          "error_code"?: string | null;
           "id"?: string;
           "indexed_hash"?: string | null;
           "kind": string;
@@ -251,6 +253,7 @@ export type Database = {
           "content_hash"?: string | null;
           "created_at"?: string;
           "error"?: string | null;
+          "error_code"?: string | null;
           "id"?: string;
           "indexed_hash"?: string | null;
           "kind"?: string;
@@ -268,6 +271,69 @@ export type Database = {
           "visibility"?: string;
         };
         Relationships: [];
+      };
+      "drafts": {
+        Row: {
+          "content_hash": string;
+          "content_json": NonNullable<Json>;
+          "created_at": string;
+          "id": string;
+          "kind": string;
+          "prompt_id": string | null;
+          "send_attempts": number;
+          "send_error": string | null;
+          "sent_at": string | null;
+          "sent_external_id": string | null;
+          "source_event_id": string | null;
+          "source_refs": NonNullable<Json>;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_hash"?: string;
+          "content_json": NonNullable<Json>;
+          "created_at"?: string;
+          "id"?: string;
+          "kind": string;
+          "prompt_id"?: string | null;
+          "send_attempts"?: number;
+          "send_error"?: string | null;
+          "sent_at"?: string | null;
+          "sent_external_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "content_hash"?: string;
+          "content_json"?: NonNullable<Json>;
+          "created_at"?: string;
+          "id"?: string;
+          "kind"?: string;
+          "prompt_id"?: string | null;
+          "send_attempts"?: number;
+          "send_error"?: string | null;
+          "sent_at"?: string | null;
+          "sent_external_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "drafts_prompt_id_fkey";
+            columns: ["prompt_id"];
+            isOneToOne: false;
+            referencedRelation: "prompts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "entities": {
         Row: {
@@ -455,6 +521,60 @@ export type Database = {
             columns: ["plan_id"];
             isOneToOne: false;
             referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "inbox_digests": {
+        Row: {
+          "created_at": string;
+          "enabled": boolean;
+          "frequency": string;
+          "id": string;
+          "last_error": string | null;
+          "last_run_at": string | null;
+          "last_summary_id": string | null;
+          "local_time": string;
+          "next_run_at": string | null;
+          "sources": (string)[] | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "frequency": string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_run_at"?: string | null;
+          "last_summary_id"?: string | null;
+          "local_time"?: string;
+          "next_run_at"?: string | null;
+          "sources"?: (string)[] | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "frequency"?: string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_run_at"?: string | null;
+          "last_summary_id"?: string | null;
+          "local_time"?: string;
+          "next_run_at"?: string | null;
+          "sources"?: (string)[] | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "inbox_digests_last_summary_id_fkey";
+            columns: ["last_summary_id"];
+            isOneToOne: false;
+            referencedRelation: "summaries";
             referencedColumns: ["id"];
           },
         ];
@@ -940,6 +1060,72 @@ export type Database = {
         };
         Relationships: [];
       };
+      "notification_log": {
+        Row: {
+          "created_at": string;
+          "delivery_status": string | null;
+          "error": string | null;
+          "id": string;
+          "posted_at": string | null;
+          "posts": number;
+          "provider_id": string | null;
+          "round": number;
+          "sending_at": string | null;
+          "sent_at": string | null;
+          "stage": string;
+          "starts_at": string;
+          "status": string;
+          "task_id": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "delivery_status"?: string | null;
+          "error"?: string | null;
+          "id"?: string;
+          "posted_at"?: string | null;
+          "posts"?: number;
+          "provider_id"?: string | null;
+          "round"?: number;
+          "sending_at"?: string | null;
+          "sent_at"?: string | null;
+          "stage": string;
+          "starts_at": string;
+          "status"?: string;
+          "task_id": string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "delivery_status"?: string | null;
+          "error"?: string | null;
+          "id"?: string;
+          "posted_at"?: string | null;
+          "posts"?: number;
+          "provider_id"?: string | null;
+          "round"?: number;
+          "sending_at"?: string | null;
+          "sent_at"?: string | null;
+          "stage"?: string;
+          "starts_at"?: string;
+          "status"?: string;
+          "task_id"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "notification_log_task_id_fkey";
+            columns: ["task_id"];
+            isOneToOne: false;
+            referencedRelation: "tasks";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "oauth_tokens": {
         Row: {
           "access_token_enc": string;
@@ -1049,6 +1235,46 @@ export type Database = {
         };
         Relationships: [];
       };
+      "phone_verifications": {
+        Row: {
+          "created_at": string;
+          "expires_at": string;
+          "last_sent_at": string | null;
+          "phone": string;
+          "sends": number;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+          "window_started_at": string;
+          "wrong_checks": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "expires_at": string;
+          "last_sent_at"?: string | null;
+          "phone": string;
+          "sends"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_started_at"?: string;
+          "wrong_checks"?: number;
+        };
+        Update: {
+          "created_at"?: string;
+          "expires_at"?: string;
+          "last_sent_at"?: string | null;
+          "phone"?: string;
+          "sends"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_started_at"?: string;
+          "wrong_checks"?: number;
+        };
+        Relationships: [];
+      };
       "planner_categories": {
         Row: {
           "description": string;
@@ -1136,10 +1362,13 @@ export type Database = {
           "phone": string | null;
           "phone_verified": boolean;
           "preferences": NonNullable<Json>;
+          "quotas": NonNullable<Json>;
           "rate_limits": NonNullable<Json>;
           "role": string;
           "timezone": string;
           "updated_at": string;
+          "whatsapp_last_inbound_at": string | null;
+          "whatsapp_opted_in_at": string | null;
         };
         ComputedFields: never;
         Insert: {
@@ -1151,10 +1380,13 @@ export type Database = {
           "phone"?: string | null;
           "phone_verified"?: boolean;
           "preferences"?: NonNullable<Json>;
+          "quotas"?: NonNullable<Json>;
           "rate_limits"?: NonNullable<Json>;
           "role"?: string;
           "timezone"?: string;
           "updated_at"?: string;
+          "whatsapp_last_inbound_at"?: string | null;
+          "whatsapp_opted_in_at"?: string | null;
         };
         Update: {
           "created_at"?: string;
@@ -1165,10 +1397,198 @@ export type Database = {
           "phone"?: string | null;
           "phone_verified"?: boolean;
           "preferences"?: NonNullable<Json>;
+          "quotas"?: NonNullable<Json>;
           "rate_limits"?: NonNullable<Json>;
           "role"?: string;
           "timezone"?: string;
           "updated_at"?: string;
+          "whatsapp_last_inbound_at"?: string | null;
+          "whatsapp_opted_in_at"?: string | null;
+        };
+        Relationships: [];
+      };
+      "prompts": {
+        Row: {
+          "context": NonNullable<Json>;
+          "conversation_id": string | null;
+          "created_at": string;
+          "digest_id": string | null;
+          "draft_ids": (string)[];
+          "error": Json | null;
+          "id": string;
+          "intent": string | null;
+          "priority": string | null;
+          "prompt": string;
+          "proposal_ids": (string)[];
+          "response": Json | null;
+          "sources": (string)[] | null;
+          "status": string;
+          "summary_id": string | null;
+          "task_ids": (string)[];
+          "topic": string | null;
+          "updated_at": string;
+          "user_id": string;
+          "window_end": string | null;
+          "window_from": string | null;
+          "window_start": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "context"?: NonNullable<Json>;
+          "conversation_id"?: string | null;
+          "created_at"?: string;
+          "digest_id"?: string | null;
+          "draft_ids"?: (string)[];
+          "error"?: Json | null;
+          "id"?: string;
+          "intent"?: string | null;
+          "priority"?: string | null;
+          "prompt": string;
+          "proposal_ids"?: (string)[];
+          "response"?: Json | null;
+          "sources"?: (string)[] | null;
+          "status"?: string;
+          "summary_id"?: string | null;
+          "task_ids"?: (string)[];
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_end"?: string | null;
+          "window_from"?: string | null;
+          "window_start"?: string | null;
+        };
+        Update: {
+          "context"?: NonNullable<Json>;
+          "conversation_id"?: string | null;
+          "created_at"?: string;
+          "digest_id"?: string | null;
+          "draft_ids"?: (string)[];
+          "error"?: Json | null;
+          "id"?: string;
+          "intent"?: string | null;
+          "priority"?: string | null;
+          "prompt"?: string;
+          "proposal_ids"?: (string)[];
+          "response"?: Json | null;
+          "sources"?: (string)[] | null;
+          "status"?: string;
+          "summary_id"?: string | null;
+          "task_ids"?: (string)[];
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_end"?: string | null;
+          "window_from"?: string | null;
+          "window_start"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "prompts_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "prompts_summary_id_fkey";
+            columns: ["summary_id"];
+            isOneToOne: false;
+            referencedRelation: "summaries";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "proposals": {
+        Row: {
+          "content_json": NonNullable<Json>;
+          "created_at": string;
+          "decided_at": string | null;
+          "id": string;
+          "kind": string;
+          "prompt_id": string | null;
+          "source_event_id": string | null;
+          "source_refs": NonNullable<Json>;
+          "status": string;
+          "task_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_json": NonNullable<Json>;
+          "created_at"?: string;
+          "decided_at"?: string | null;
+          "id"?: string;
+          "kind": string;
+          "prompt_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "task_id"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        Update: {
+          "content_json"?: NonNullable<Json>;
+          "created_at"?: string;
+          "decided_at"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "prompt_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "task_id"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_end"?: string;
+          "window_start"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "proposals_prompt_id_fkey";
+            columns: ["prompt_id"];
+            isOneToOne: false;
+            referencedRelation: "prompts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "push_subscriptions": {
+        Row: {
+          "auth": string;
+          "created_at": string;
+          "endpoint": string;
+          "id": string;
+          "last_used_at": string;
+          "p256dh": string;
+          "user_agent": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "auth": string;
+          "created_at"?: string;
+          "endpoint": string;
+          "id"?: string;
+          "last_used_at"?: string;
+          "p256dh": string;
+          "user_agent"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "auth"?: string;
+          "created_at"?: string;
+          "endpoint"?: string;
+          "id"?: string;
+          "last_used_at"?: string;
+          "p256dh"?: string;
+          "user_agent"?: string | null;
+          "user_id"?: string;
         };
         Relationships: [];
       };
@@ -1259,6 +1679,52 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "summaries": {
+        Row: {
+          "content_json": NonNullable<Json>;
+          "created_at": string;
+          "fingerprint": string;
+          "id": string;
+          "meta": NonNullable<Json>;
+          "source_refs": NonNullable<Json>;
+          "sources": (string)[] | null;
+          "topic": string | null;
+          "updated_at": string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_json": NonNullable<Json>;
+          "created_at"?: string;
+          "fingerprint": string;
+          "id"?: string;
+          "meta"?: NonNullable<Json>;
+          "source_refs"?: NonNullable<Json>;
+          "sources"?: (string)[] | null;
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        Update: {
+          "content_json"?: NonNullable<Json>;
+          "created_at"?: string;
+          "fingerprint"?: string;
+          "id"?: string;
+          "meta"?: NonNullable<Json>;
+          "source_refs"?: NonNullable<Json>;
+          "sources"?: (string)[] | null;
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_end"?: string;
+          "window_start"?: string;
+        };
+        Relationships: [];
       };
       "task_series": {
         Row: {
@@ -1780,6 +2246,7 @@ export type Database = {
       "hybrid_search": {
         Args: {
           "document_ids"?: (string)[];
+          "document_kinds"?: (string)[];
           "full_text_weight"?: number;
           "match_count"?: number;
           "object_types"?: (string)[];
