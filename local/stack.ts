@@ -20,6 +20,7 @@ import {
   startPostgres,
   waitForPostgres,
 } from "./postgres.ts";
+import { reminderEnv } from "./reminders_env.ts";
 import { startRelay } from "./relay.ts";
 import { issueUserToken } from "./token.ts";
 
@@ -145,14 +146,18 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     Deno.addSignalListener(signal, () => shutdown(0));
   }
   const retired = new Set<Child>(); // stopped on purpose, e.g. to reload the functions
-  const track = (child: Child) => {
+  /** Watches a child: its death stops the stack, unless `restart` brings it back. */
+  const track = (child: Child, restart?: () => void) => {
     children.push(child);
     child.exited.then((status) => {
       if (stopping || retired.has(child)) return;
       log(
         `${child.name} exited unexpectedly (code ${status.code}); see ${p.logs}/${child.name}.log`,
       );
-      shutdown(1);
+      if (!restart) return shutdown(1);
+      children.splice(children.indexOf(child), 1);
+      log(`restarting ${child.name}; Postgres and PostgREST keep running`);
+      restart();
     });
     return child;
   };
@@ -199,7 +204,8 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     // Fake providers for whichever provider has no real key.
     const secrets = readEnvFile(join(ROOT, "supabase/functions/.env"));
     const providers = providerEnv(cfg, secrets);
-    if (providers.fake.openai || providers.fake.anthropic) {
+    const reminders = reminderEnv(cfg, apiUrl, secrets);
+    if (providers.fake.openai || providers.fake.anthropic || reminders.fakeTwilio || reminders.fakePush) {
       track(spawnLogged("fakes", BIN.deno, [
         "run",
         "-A",
@@ -208,7 +214,9 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
         String(cfg.ports.openai),
         "--anthropic-port",
         String(cfg.ports.anthropic),
-      ], { logDir: p.logs }));
+        ...(reminders.fakeTwilio ? ["--twilio-port", String(cfg.ports.twilio)] : []),
+        ...(reminders.fakePush ? ["--push-port", String(cfg.ports.push)] : []),
+      ], { logDir: p.logs, env: reminders.env }));
       await waitFor(
         "fake providers",
         () => httpOk(`http://127.0.0.1:${cfg.ports.openai}/__fake/requests`),
@@ -223,6 +231,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     const functionEnv = {
       ...secrets,
       ...providers.env,
+      ...reminders.env,
       ...(llmTimeout ? { AIDE_LLM_TIMEOUT_MS: llmTimeout } : {}),
       SUPABASE_URL: apiUrl,
       SUPABASE_ANON_KEY: anonKey,
@@ -232,14 +241,27 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_POSTGREST_URL: `http://127.0.0.1:${cfg.ports.postgrest}`,
       AIDE_JWKS_FILE: p.jwks,
       AIDE_KEYS_FILE: p.keys,
+      AIDE_LOG_DIR: p.logs,
+      AIDE_RUN_DIR: join(cfg.dir, "run"),
+      ...(Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")
+        ? { AIDE_FUNCTIONS_WALL_CLOCK_SECONDS: Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")! }
+        : {}),
+      // Test stacks also serve tests/functions: fixtures that break Supabase's limits on purpose.
+      ...(cfg.name.startsWith("test")
+        ? { AIDE_EXTRA_FUNCTIONS_DIR: join(ROOT, "tests/functions") }
+        : {}),
       ...(cfg.durable ? {} : { AIDE_AUTH_EMAIL_SENT_PER_HOUR: "100000" }),
       AIDE_STORAGE_DIR: join(cfg.dir, "storage"),
     };
-    const startFunctions = () =>
-      track(spawnLogged("functions", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {
-        logDir: p.logs,
-        env: functionEnv,
-      }));
+    // The gateway comes back if it dies (each function's worker restarts inside it).
+    const startFunctions = (): Child =>
+      track(
+        spawnLogged("gateway", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {
+          logDir: p.logs,
+          env: functionEnv,
+        }),
+        () => (functions = startFunctions()),
+      );
     let functions = startFunctions();
     if (cfg.name === "dev") {
       // Hot reload, like `supabase functions serve`: restart the functions when their code changes.
@@ -266,6 +288,9 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_FAKE_OPENAI_URL: providers.fake.openai ? providers.env.OPENAI_BASE_URL : "",
       AIDE_FAKE_ANTHROPIC_URL: providers.fake.anthropic ? providers.env.ANTHROPIC_BASE_URL : "",
       AIDE_LLM_TIMEOUT_MS: llmTimeout ?? "",
+      ...reminders.env,
+      AIDE_FAKE_TWILIO_URL: reminders.fakeTwilio ?? "",
+      AIDE_FAKE_PUSH_URL: reminders.fakePush ?? "",
     };
     Deno.writeTextFileSync(
       p.env,

@@ -52,6 +52,58 @@ export interface paths {
     patch: operations["patchAccountMe"];
     trace?: never;
   };
+  "/account/phone/verify/confirm": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Confirm the code: the number becomes the verified phone */
+    post: operations["postAccountPhoneVerifyConfirm"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/account/phone/verify/send": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a verification code to a phone number (Twilio Verify) */
+    post: operations["postAccountPhoneVerifySend"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/account/whatsapp/opt-in": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Consent to WhatsApp reminders */
+    post: operations["postAccountWhatsappOptIn"];
+    /** Withdraw WhatsApp consent */
+    delete: operations["deleteAccountWhatsappOptIn"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/admin/models": {
     parameters: {
       query?: never;
@@ -486,6 +538,142 @@ export interface paths {
     patch: operations["patchProposalsId"];
     trace?: never;
   };
+  "/push/config": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The VAPID public key for PushManager.subscribe() */
+    get: operations["getPushConfig"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/push/subscriptions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Save this browser's push subscription (PushSubscription.toJSON()) */
+    post: operations["postPushSubscriptions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/push/subscriptions/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Forget a push subscription */
+    delete: operations["deletePushSubscriptionsId"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/reminders/ack": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A push notification's action (done, snooze), with the token from its payload */
+    post: operations["postRemindersAck"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/reminders/dispatch": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a batch of claimed reminder stages (called by the reminder tick through pg_net) */
+    post: operations["postRemindersDispatch"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/reminders/twilio/status": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Twilio: message and call status callbacks */
+    post: operations["postRemindersTwilioStatus"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/reminders/twilio/voice": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Twilio: the key pressed in a reminder call */
+    post: operations["postRemindersTwilioVoice"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/reminders/twilio/whatsapp": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Twilio: a WhatsApp message to our sender */
+    post: operations["postRemindersTwilioWhatsapp"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/summaries": {
     parameters: {
       query?: never;
@@ -593,6 +781,109 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccountExport: {
+      data: {
+        [key: string]: {
+          [key: string]: unknown;
+        }[];
+      };
+      /** Format: date-time */
+      exported_at: string;
+      files: {
+        bucket_id: string;
+        /** Format: date-time */
+        created_at: string;
+        name: string;
+        size: number | null;
+      }[];
+      user: {
+        email: string | null;
+        /** Format: uuid */
+        id: string;
+      };
+    };
+    AdminModel: {
+      alias: string;
+      api_key_env: string | null;
+      base_url: string | null;
+      capabilities: {
+        [key: string]: unknown;
+      };
+      context_window: number;
+      /** Format: date-time */
+      created_at: string;
+      current_price: components["schemas"]["ModelPriceRow"];
+      display_name: string;
+      enabled: boolean;
+      fallback: string[];
+      max_output_tokens: number;
+      /** @enum {string} */
+      provider: "anthropic" | "openai" | "openai_compatible";
+      provider_model: string;
+      /** @enum {string} */
+      purpose: "chat" | "utility" | "embedding";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    AdminModels: {
+      models: components["schemas"]["AdminModel"][];
+    };
+    Budget: {
+      budget_usd: number | null;
+      downgrade_model: string | null;
+      period_start: string;
+      resets_at: string;
+      soft_limit_usd: number | null;
+      spent_usd: number;
+      /** @enum {string} */
+      state: "ok" | "soft" | "hard";
+    };
+    Conversation: {
+      /** Format: uuid */
+      active_leaf_id: string | null;
+      archived: boolean;
+      /** Format: date-time */
+      archived_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** @enum {string} */
+      group?: "pinned" | "today" | "yesterday" | "previous_7_days" | "previous_30_days" | "older";
+      /** Format: uuid */
+      id: string;
+      /** Format: date-time */
+      last_message_at: string | null;
+      model: string;
+      pinned: boolean;
+      /** Format: date-time */
+      pinned_at: string | null;
+      system_prompt: string | null;
+      title: string | null;
+      /** Format: date-time */
+      updated_at: string;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    ConversationPage: {
+      conversations: components["schemas"]["Conversation"][];
+      next_cursor: string | null;
+    };
+    ConversationWithMessages: components["schemas"]["Conversation"] & {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    CostByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: (components["schemas"]["ReportTotals"] & {
+        model: string;
+        /** Format: date */
+        period_start: string;
+        users: number;
+      })[];
+      /** Format: date */
+      to: string;
+    };
     DigestResults: {
       results: {
         /** Format: uuid */
@@ -691,6 +982,114 @@ export interface components {
       title: string;
       updated_at: string;
     };
+    IngestResult: {
+      /** @enum {string} */
+      status: "skipped";
+    } | {
+      chunks: number;
+      /** @enum {string} */
+      status: "ready";
+    } | {
+      /** @enum {string} */
+      status: "superseded";
+    } | {
+      error: string;
+      job: string;
+      /** @enum {string} */
+      status: "failed";
+    };
+    Me: components["schemas"]["Profile"] & {
+      budget: components["schemas"]["Budget"];
+    };
+    Message: {
+      client_message_id: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      error: {
+        details?: unknown;
+        type: string;
+      } | null;
+      /** @enum {string|null} */
+      finish_reason: "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other" | null;
+      /** Format: uuid */
+      id: string;
+      latency_ms: number | null;
+      model: string | null;
+      /** Format: uuid */
+      parent_id: string | null;
+      parts: components["schemas"]["MessagePart"][];
+      provider: string | null;
+      /** @enum {string} */
+      role: "user" | "assistant" | "system";
+      /** @enum {string} */
+      status: "pending" | "streaming" | "complete" | "error" | "aborted";
+      ttft_ms: number | null;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    MessagePage: {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    MessagePart: {
+      /** @enum {string} */
+      type: "step_start";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "text";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "reasoning";
+    } | {
+      id: string;
+      input?: unknown;
+      name: string;
+      /** @enum {string} */
+      type: "tool_call";
+    } | {
+      duration_ms: number;
+      is_error: boolean;
+      name: string;
+      output?: unknown;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "tool_result";
+    } | {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      snippet: string;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      document_id: string;
+      title: string;
+      /** @enum {string} */
+      type: "file";
+    } | {
+      title: string;
+      /** @enum {string} */
+      type: "title";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "notice";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "error";
+    };
     ModelPrice: {
       cache_write: number;
       cached_read: number;
@@ -698,6 +1097,19 @@ export interface components {
       input: number;
       output: number;
       reasoning: number;
+    } | null;
+    ModelPriceHistory: {
+      model: string;
+      prices: components["schemas"]["ModelPriceRow"][];
+    };
+    ModelPriceRow: {
+      cache_write_per_mtok: number;
+      cached_read_per_mtok: number;
+      effective_from: string;
+      id: number;
+      input_per_mtok: number;
+      output_per_mtok: number;
+      reasoning_per_mtok: number | null;
     } | null;
     Models: {
       default_model: string;
@@ -717,9 +1129,41 @@ export interface components {
         provider_model: string;
       }[];
     };
+    PhoneVerification: {
+      attempts_left: number;
+      /** Format: date-time */
+      expires_at: string;
+      phone: string;
+      /** @enum {string} */
+      status: "pending" | "approved" | "expired";
+    };
+    PhoneVerified: {
+      phone: string;
+      phone_verified: boolean;
+    };
     PlatformError: {
       code: number;
       message: string;
+    };
+    Profile: {
+      /** Format: date-time */
+      created_at: string;
+      display_name: string | null;
+      email: string | null;
+      /** Format: uuid */
+      id: string;
+      monthly_budget_usd: number | null;
+      phone: string | null;
+      phone_verified: boolean;
+      preferences: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      role: "user" | "admin";
+      timezone: string;
+      /** Format: date-time */
+      updated_at: string;
+      whatsapp_opted_in: boolean;
     };
     PromptAnswer: {
       /** @enum {string} */
@@ -844,6 +1288,49 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    PushConfig: {
+      vapid_public_key: string;
+    };
+    PushSubscribe: {
+      /** Format: uri */
+      endpoint: string;
+      expirationTime?: number | null;
+      keys: {
+        auth: string;
+        p256dh: string;
+      };
+      user_agent?: string;
+    };
+    PushSubscription: {
+      created_at: string;
+      endpoint: string;
+      /** Format: uuid */
+      id: string;
+      last_used_at: string;
+      user_agent: string | null;
+    };
+    ReminderAck: {
+      /** @enum {string} */
+      action: "done" | "snooze";
+      /** Format: uuid */
+      dispatch_id: string;
+      token: string;
+    };
+    ReminderAckResult: {
+      /** @enum {string} */
+      action: "done" | "snooze";
+      /** @enum {string} */
+      result: "ok" | "closed" | "no_chain";
+      /** Format: uuid */
+      task_id: string;
+    };
+    ReminderDispatchCounts: {
+      [key: string]: number;
+    };
+    ReportTotals: components["schemas"]["UsageTotals"] & {
+      calls: number;
+      cost_micro_usd: number;
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -882,6 +1369,68 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    TopUsers: {
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        display_name: string | null;
+        email: string | null;
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    UsageReport: {
+      budget: components["schemas"]["Budget"];
+      by_day: (components["schemas"]["ReportTotals"] & {
+        /** Format: date */
+        day: string;
+      })[];
+      by_model: (components["schemas"]["ReportTotals"] & {
+        model: string;
+      })[];
+      by_step: (components["schemas"]["ReportTotals"] & {
+        product: string;
+        product_step: string;
+      })[];
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      totals: components["schemas"]["ReportTotals"];
+    };
+    UsageTotals: {
+      cache_write_tokens: number;
+      cached_read_tokens: number;
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      reasoning_tokens: number;
+    };
+    UsersUsage: {
+      /** Format: date */
+      from: string;
+      next_cursor: string | null;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        /** Format: date-time */
+        created_at: string;
+        display_name: string | null;
+        email: string | null;
+        monthly_budget_usd: number | null;
+        /** @enum {string} */
+        role: "user" | "admin";
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    WhatsAppConsent: {
+      /** Format: date-time */
+      opted_in_at: string | null;
+      whatsapp_opted_in: boolean;
+    };
   };
   responses: never;
   parameters: never;
@@ -898,10 +1447,10 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
-          /** @constant */
+          /** @enum {string} */
           confirm: "DELETE";
         };
       };
@@ -914,7 +1463,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Missing confirmation */
+      /** @description Missing confirmation (confirmation_required) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -928,7 +1477,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the files */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -947,7 +1518,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AccountExport"];
         };
       };
       /** @description Bad query */
@@ -964,7 +1535,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -983,7 +1558,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Me"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -991,7 +1566,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1020,7 +1608,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Profile"];
         };
       };
       /** @description Invalid body */
@@ -1037,7 +1625,38 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Rate limited */
       429: {
@@ -1046,6 +1665,241 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postAccountPhoneVerifyConfirm: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Verified */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PhoneVerified"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No code pending, or the number is on another account */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Code expired */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Wrong code */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many wrong codes */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postAccountPhoneVerifySend: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          phone: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Code sent */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PhoneVerification"];
+        };
+      };
+      /** @description Invalid number */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Already verified */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Twilio refuses the number */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many codes */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postAccountWhatsappOptIn: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Opted in */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WhatsAppConsent"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No verified phone */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteAccountWhatsappOptIn: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Opted out */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WhatsAppConsent"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
         };
       };
     };
@@ -1065,7 +1919,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModels"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1073,7 +1927,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1099,7 +1957,10 @@ export interface operations {
           alias: string;
           /** @default null */
           api_key_env?: string | null;
-          /** @default null */
+          /**
+           * Format: uri
+           * @default null
+           */
           base_url?: string | null;
           /** @default {} */
           capabilities?: {
@@ -1139,7 +2000,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1156,7 +2017,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1169,6 +2034,24 @@ export interface operations {
       };
       /** @description Alias taken */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1200,6 +2083,7 @@ export interface operations {
       content: {
         "application/json": {
           api_key_env?: string | null;
+          /** Format: uri */
           base_url?: string | null;
           capabilities?: {
             [key: string]: boolean | number | string;
@@ -1224,7 +2108,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1241,7 +2125,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1254,6 +2142,33 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown fallback */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1280,7 +2195,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceHistory"];
         };
       };
       /** @description Bad alias */
@@ -1297,7 +2212,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1348,7 +2267,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceRow"];
         };
       };
       /** @description Invalid body */
@@ -1365,7 +2284,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1387,6 +2310,24 @@ export interface operations {
       };
       /** @description A price from that date exists */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1417,7 +2358,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -1434,7 +2375,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1461,7 +2406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -1478,7 +2423,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Unknown model */
       422: {
@@ -1508,7 +2475,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationWithMessages"];
         };
       };
       /** @description Bad id */
@@ -1525,7 +2492,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -1570,7 +2541,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -1612,7 +2587,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -1629,10 +2604,32 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1672,7 +2669,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["MessagePage"];
         };
       };
       /** @description Bad query or cursor */
@@ -1689,7 +2686,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -1720,6 +2721,7 @@ export interface operations {
           content: string;
           mentions?: string[];
           model?: string;
+          /** Format: uuid */
           parent_id?: string | null;
         } | {
           id?: string;
@@ -1768,7 +2770,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -1847,7 +2853,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
           model?: string;
@@ -1878,7 +2884,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -1891,6 +2901,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1927,7 +2955,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Asked to stop; still finishing */
@@ -1936,7 +2964,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Bad id */
@@ -1953,7 +2981,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2003,7 +3035,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2033,7 +3069,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Bad id */
@@ -2050,7 +3086,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2863,7 +3903,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
       /** @description Invalid body */
@@ -2884,13 +3924,31 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Indexing failed; retried later */
       500: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Error"];
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
     };
@@ -3300,6 +4358,318 @@ export interface operations {
       };
     };
   };
+  getPushConfig: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PushConfig"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Web Push is not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postPushSubscriptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PushSubscribe"];
+      };
+    };
+    responses: {
+      /** @description Saved */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PushSubscription"];
+        };
+      };
+      /** @description Invalid subscription */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deletePushSubscriptionsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such subscription */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postRemindersAck: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReminderAck"];
+      };
+    };
+    responses: {
+      /** @description Applied (closed: the task was no longer open) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ReminderAckResult"];
+        };
+      };
+      /** @description The token does not match */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such reminder */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postRemindersDispatch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          ids: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description How many sends ended in each status */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ReminderDispatchCounts"];
+        };
+      };
+      /** @description Missing or invalid webhook secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postRemindersTwilioStatus: {
+    parameters: {
+      query?: {
+        dispatch?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description TwiML */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/xml": string;
+        };
+      };
+      /** @description Missing or invalid X-Twilio-Signature */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postRemindersTwilioVoice: {
+    parameters: {
+      query?: {
+        dispatch?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description TwiML */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/xml": string;
+        };
+      };
+      /** @description Missing or invalid X-Twilio-Signature */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postRemindersTwilioWhatsapp: {
+    parameters: {
+      query?: {
+        dispatch?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description TwiML */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/xml": string;
+        };
+      };
+      /** @description Missing or invalid X-Twilio-Signature */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   getSummaries: {
     parameters: {
       query?: {
@@ -3473,7 +4843,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description Bad period */
@@ -3490,7 +4860,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -3513,7 +4887,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["CostByModel"];
         };
       };
       /** @description Bad query */
@@ -3530,7 +4904,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -3562,7 +4940,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TopUsers"];
         };
       };
       /** @description Bad query */
@@ -3579,7 +4957,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -3612,7 +4994,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsersUsage"];
         };
       };
       /** @description Bad query or cursor */
@@ -3629,7 +5011,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
