@@ -22,6 +22,9 @@ export interface StackConfig {
     postgrestAdmin: number;
     openai: number; // fake OpenAI, when no real key is configured
     anthropic: number; // fake Anthropic
+    slack: number; // fake Slack (Web API, OAuth, Events API sender)
+    microsoft: number; // fake Microsoft identity platform and Graph
+    telegram: number; // fake Telegram Bot API
   };
   /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
   durable: boolean;
@@ -58,6 +61,9 @@ export function stackConfig(name = "dev"): StackConfig {
       postgrestAdmin: base + 8,
       openai: base + 10,
       anthropic: base + 11,
+      slack: base + 12,
+      microsoft: base + 13,
+      telegram: base + 14,
     },
     durable: name === "dev",
   };
