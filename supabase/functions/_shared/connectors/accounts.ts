@@ -137,3 +137,13 @@ export async function consumeState(token: string, purpose: StatePurpose) {
     returning user_id, code_verifier, expires_at > now() as live`;
   return row && (row as unknown as { live: boolean }).live ? row : null;
 }
+
+// ---- webhook deliveries -----------------------------------------------------------------------------
+
+/** Records a delivery id; false when it was seen before (a retry). */
+export async function firstDelivery(provider: string, deliveryId: string): Promise<boolean> {
+  const rows = await sql`
+    insert into private.webhook_deliveries (provider, delivery_id) values (${provider}, ${deliveryId})
+    on conflict do nothing returning 1`;
+  return rows.length === 1;
+}

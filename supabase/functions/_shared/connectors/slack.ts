@@ -184,14 +184,6 @@ export async function verifySlackSignature(
   return await constantTimeEqual(signature, expected);
 }
 
-/** Records a delivery id; false when it was seen before (a retry). */
-export async function firstDelivery(provider: string, deliveryId: string): Promise<boolean> {
-  const rows = await sql`
-    insert into private.webhook_deliveries (provider, delivery_id) values (${provider}, ${deliveryId})
-    on conflict do nothing returning 1`;
-  return rows.length === 1;
-}
-
 // deno-lint-ignore no-explicit-any
 type SlackEvent = Record<string, any>;
 
