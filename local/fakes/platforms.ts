@@ -29,9 +29,14 @@ const hex = (bytes: number) =>
   Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
     .join("");
 
-/** Fresh credentials for the fakes (and a token encryption key), as a stack generates them. */
-export function generatePlatformSecrets(): PlatformSecrets {
-  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+const newKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+
+/**
+ * Fresh credentials for the fakes and a token encryption key, as a stack generates them. With
+ * `retiredKey` (the throwaway test stacks) the key ring also holds an older key, k0, so tests can
+ * write rows under it and watch the rotation job move them to k1.
+ */
+export function generatePlatformSecrets(retiredKey = false): PlatformSecrets {
   return {
     SLACK_CLIENT_ID: `${Date.now()}.${hex(6)}`,
     SLACK_CLIENT_SECRET: hex(16),
@@ -40,7 +45,7 @@ export function generatePlatformSecrets(): PlatformSecrets {
     MS_CLIENT_SECRET: `fake~${hex(16)}`,
     TELEGRAM_BOT_TOKEN: `7000001:${hex(17)}`,
     TELEGRAM_WEBHOOK_SECRET: hex(24),
-    AIDE_TOKEN_KEYS: JSON.stringify({ k1: key }),
+    AIDE_TOKEN_KEYS: JSON.stringify(retiredKey ? { k0: newKey(), k1: newKey() } : { k1: newKey() }),
     AIDE_TOKEN_KEY_ID: "k1",
   };
 }
@@ -171,7 +176,7 @@ export function platformSetup(opts: {
   try {
     generated = JSON.parse(Deno.readTextFileSync(file));
   } catch {
-    generated = generatePlatformSecrets();
+    generated = generatePlatformSecrets(!opts.dev);
     Deno.writeTextFileSync(file, JSON.stringify(generated), { mode: 0o600 });
   }
   const given = (name: string) =>
