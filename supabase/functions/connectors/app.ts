@@ -275,7 +275,7 @@ function graphRoute(kind: "notifications" | "lifecycle") {
       200: { description: "The validation token, as text/plain", content: { "text/plain": { schema: z.string() } } },
       202: { description: "Accepted; handled in the background (unknown or mismatched clientState: ignored)" },
     },
-    errors: { 400: "Not JSON", 413: "Too large" },
+    errors: { 400: "Not JSON, or not a notification collection", 413: "Too large" },
   });
 }
 
@@ -285,8 +285,9 @@ async function graphWebhook(c: C, kind: "notifications" | "lifecycle") {
     return c.text(validationToken, 200, { "content-type": "text/plain; charset=utf-8" });
   }
   const body = parseJson(await rawBody(c));
-  const values = Array.isArray(body.value) ? body.value : [];
-  const authentic = await authenticNotifications(values);
+  if (!Array.isArray(body.value)) throw new ApiError(400, "invalid_request", "Not a Graph notification collection");
+  // Unknown subscriptions and mismatched clientStates are dropped, but still acknowledged (202).
+  const authentic = await authenticNotifications(body.value);
   runInBackground((async () => {
     for (const { n, account } of authentic) {
       if (kind === "lifecycle" || n.lifecycleEvent) {

@@ -27,7 +27,8 @@ export function listEvents(user: JwtClaims, f: EventFilters) {
         and (${f.thread ?? null}::uuid is null or e.thread_id = ${f.thread ?? null})
         and (${f.from ?? null}::timestamptz is null or e.occurred_at >= ${f.from ?? null})
         and (${f.to ?? null}::timestamptz is null or e.occurred_at < ${f.to ?? null})
-        and (${f.q ?? null}::text is null or e.text_for_embedding ilike ${f.q ? containsPattern(f.q) : null})
+        and (${f.q ?? null}::text is null
+             or coalesce(e.text_for_embedding, concat_ws(' ', e.title, e.body)) ilike ${f.q ? containsPattern(f.q) : null})
         and (${f.after?.t ?? null}::timestamptz is null
              or (e.occurred_at, e.id) < (${f.after?.t ?? null}::timestamptz, ${f.after?.id ?? null}::uuid))
       order by e.occurred_at desc, e.id desc
