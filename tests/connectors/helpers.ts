@@ -11,18 +11,26 @@ export const FAKE = {
 };
 
 /** Calls a fake's /__fake/* control route. */
-export async function fake(platform: keyof typeof FAKE, method: string, path: string, body?: unknown) {
+export async function fake(
+  platform: keyof typeof FAKE,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
   const res = await fetch(`${FAKE[platform]}${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await res.json();
-  if (!res.ok) throw new Error(`${platform} ${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  if (!res.ok) {
+    throw new Error(`${platform} ${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  }
   return data;
 }
 
-export const uid = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 10).toUpperCase()}`;
+export const uid = (prefix: string) =>
+  `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 10).toUpperCase()}`;
 
 /** Follows an authorize URL through the fake (which redirects straight back) to Aide's callback. */
 export async function completeAuthorize(authUrl: string, extra: Record<string, string> = {}) {
@@ -41,14 +49,24 @@ export async function installSlack(token: string, team: string) {
   if (init.status !== 200) throw new Error(`initiate: ${init.status} ${init.text}`);
   const { result } = await completeAuthorize(init.body.auth_url, { team });
   if (result.status !== 200) throw new Error(`callback: ${result.status} ${result.text}`);
-  return result.body as { linked_account_id: string; provider: string; provider_account_id: string; status: string };
+  return result.body as {
+    linked_account_id: string;
+    provider: string;
+    provider_account_id: string;
+    status: string;
+  };
 }
 
 /** Creates a fake Slack workspace. */
 export function slackTeam(team: {
   id: string;
   users?: { id: string; name: string; real_name?: string; email?: string }[];
-  channels?: { id: string; name?: string; is_im?: boolean; messages?: { ts: string; user: string; text: string; thread_ts?: string }[] }[];
+  channels?: {
+    id: string;
+    name?: string;
+    is_im?: boolean;
+    messages?: { ts: string; user: string; text: string; thread_ts?: string }[];
+  }[];
   rate?: { requests_per_minute?: number; window_seconds?: number; max_limit?: number };
 }) {
   return fake("slack", "POST", "/__fake/teams", team);
@@ -56,14 +74,19 @@ export function slackTeam(team: {
 
 /** Has the fake Slack post an Events API delivery to Aide (signed, with Slack's retries). */
 export function deliverSlack(body: Record<string, unknown>) {
-  return fake("slack", "POST", "/__fake/deliver", { url: `${CONNECTORS}/slack/events`, retry_delays_ms: [0, 0, 0], ...body });
+  return fake("slack", "POST", "/__fake/deliver", {
+    url: `${CONNECTORS}/slack/events`,
+    retry_delays_ms: [0, 0, 0],
+    ...body,
+  });
 }
 
 let webhookSecret: string | undefined;
 export async function tick(body: Record<string, unknown> = {}) {
   if (!webhookSecret) {
     const sql = connect();
-    const [row] = await sql`select decrypted_secret from vault.decrypted_secrets where name = 'aide_webhook_secret'`;
+    const [row] =
+      await sql`select decrypted_secret from vault.decrypted_secrets where name = 'aide_webhook_secret'`;
     await sql.end();
     webhookSecret = row.decrypted_secret;
   }
@@ -75,9 +98,15 @@ export async function tick(body: Record<string, unknown> = {}) {
 }
 
 /** Waits for an events row of `userId` with `externalId` (background work after the ack). */
-export function eventuallyEvent(sql: ReturnType<typeof connect>, userId: string, externalId: string, timeoutMs = 10_000) {
+export function eventuallyEvent(
+  sql: ReturnType<typeof connect>,
+  userId: string,
+  externalId: string,
+  timeoutMs = 10_000,
+) {
   return until(`event ${externalId}`, async () => {
-    const [row] = await sql`select * from public.events where user_id = ${userId} and external_id = ${externalId}`;
+    const [row] =
+      await sql`select * from public.events where user_id = ${userId} and external_id = ${externalId}`;
     return row;
   }, timeoutMs);
 }

@@ -19,12 +19,17 @@ async function search(token: string, query: string, extra: Record<string, unknow
     body: JSON.stringify({ query_text: query, query_embedding: embedding, ...extra }),
   });
   assert.equal(res.status, 200, res.text);
-  return { body: res.body.filter((h: { full_text_rank: number | null }) => h.full_text_rank !== null) };
+  return {
+    body: res.body.filter((h: { full_text_rank: number | null }) => h.full_text_rank !== null),
+  };
 }
 
 async function seedEvents(sql: ReturnType<typeof connect>, userId: string) {
-  const [thread] = await sql`insert into public.threads (user_id, source, external_id, subject, last_event_at)
-                             values (${userId}, 'slack', ${marker("C")}, 'launch', '2026-11-30T12:00:00Z') returning id`;
+  const [thread] =
+    await sql`insert into public.threads (user_id, source, external_id, subject, last_event_at)
+                             values (${userId}, 'slack', ${
+      marker("C")
+    }, 'launch', '2026-11-30T12:00:00Z') returning id`;
   const rows = [
     ["slack", "2026-11-30T09:00:00Z", "standup moved to ten", thread.id],
     ["slack", "2026-11-30T12:00:00Z", "launch checklist ready", thread.id],
@@ -33,8 +38,11 @@ async function seedEvents(sql: ReturnType<typeof connect>, userId: string) {
   ];
   const ids: string[] = [];
   for (const [source, at, body, threadId] of rows) {
-    const [e] = await sql`insert into public.events (user_id, source, external_id, thread_id, event_type, body, occurred_at)
-                          values (${userId}, ${source}, ${marker("x")}, ${threadId}, 'message', ${body}, ${at}) returning id`;
+    const [e] =
+      await sql`insert into public.events (user_id, source, external_id, thread_id, event_type, body, occurred_at)
+                          values (${userId}, ${source}, ${
+        marker("x")
+      }, ${threadId}, 'message', ${body}, ${at}) returning id`;
     ids.push(e.id);
   }
   return { thread: thread.id as string, ids };
@@ -47,7 +55,12 @@ Deno.test("events: listed newest first with source, time, thread and text filter
     const { thread, ids } = await seedEvents(sql, user.userId);
     const all = await api(user.token, "/events");
     assert.equal(all.status, 200, all.text);
-    assert.deepEqual(all.body.events.map((e: { id: string }) => e.id), [ids[1], ids[2], ids[0], ids[3]]);
+    assert.deepEqual(all.body.events.map((e: { id: string }) => e.id), [
+      ids[1],
+      ids[2],
+      ids[0],
+      ids[3],
+    ]);
 
     const slack = await api(user.token, "/events?source=slack&from=2026-11-30T10:00:00Z");
     assert.deepEqual(slack.body.events.map((e: { id: string }) => e.id), [ids[1]]);
@@ -69,12 +82,18 @@ Deno.test("events: listed newest first with source, time, thread and text filter
 
     const stranger = await newUser("inbox");
     assert.equal((await api(stranger.token, `/events/${ids[2]}`)).status, 404);
-    assert.equal((await api(stranger.token, `/events/${ids[2]}`, { method: "DELETE" })).status, 404);
+    assert.equal(
+      (await api(stranger.token, `/events/${ids[2]}`, { method: "DELETE" })).status,
+      404,
+    );
     assert.deepEqual((await api(stranger.token, "/events")).body.events, []);
 
     const threads = await api(user.token, "/threads?source=slack");
     assert.equal(threads.status, 200);
-    assert.deepEqual(threads.body.threads.map((t: { id: string; event_count: number }) => [t.id, t.event_count]), [[thread, 2]]);
+    assert.deepEqual(
+      threads.body.threads.map((t: { id: string; event_count: number }) => [t.id, t.event_count]),
+      [[thread, 2]],
+    );
   } finally {
     await sql.end();
   }
@@ -85,13 +104,17 @@ Deno.test("events: DELETE /events/{id} removes the event and its index rows at o
   try {
     const user = await newUser("inbox");
     const word = marker("walrus");
-    const [e] = await sql`insert into public.events (user_id, source, external_id, event_type, body, occurred_at)
-                          values (${user.userId}, 'slack', ${marker("x")}, 'message', ${`the ${word} memo`}, now()) returning id`;
+    const [e] =
+      await sql`insert into public.events (user_id, source, external_id, event_type, body, occurred_at)
+                          values (${user.userId}, 'slack', ${
+        marker("x")
+      }, 'message', ${`the ${word} memo`}, now()) returning id`;
     await until("indexed", async () => (await search(user.token, word)).body?.length === 1, 20_000);
     const res = await api(user.token, `/events/${e.id}`, { method: "DELETE" });
     assert.equal(res.status, 204);
     assert.deepEqual((await search(user.token, word)).body, []);
-    const [left] = await sql`select count(*)::int as n from public.search_index where object_id = ${e.id}`;
+    const [left] =
+      await sql`select count(*)::int as n from public.search_index where object_id = ${e.id}`;
     assert.equal(left.n, 0);
   } finally {
     await sql.end();
@@ -103,7 +126,10 @@ Deno.test("notes: create, read, change, delete; indexed for search like events, 
   try {
     const user = await newUser("notes");
     const word = marker("narwhal");
-    const created = await api(user.token, "/notes", { method: "POST", body: JSON.stringify({ title: "Ideas", body: `a ${word} plan` }) });
+    const created = await api(user.token, "/notes", {
+      method: "POST",
+      body: JSON.stringify({ title: "Ideas", body: `a ${word} plan` }),
+    });
     assert.equal(created.status, 201, created.text);
     const id = created.body.id;
     assert.equal(created.body.title, "Ideas");
@@ -114,12 +140,26 @@ Deno.test("notes: create, read, change, delete; indexed for search like events, 
     assert.equal((await api(user.token, `/notes/${id}`)).body.index_status, "done");
 
     const other = marker("otter");
-    const changed = await api(user.token, `/notes/${id}`, { method: "PATCH", body: JSON.stringify({ body: `an ${other} plan` }) });
+    const changed = await api(user.token, `/notes/${id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ body: `an ${other} plan` }),
+    });
     assert.equal(changed.status, 200);
     assert.equal(changed.body.title, "Ideas", "the title stays");
-    await until("re-indexed", async () => (await search(user.token, other)).body?.length === 1, 20_000);
-    assert.deepEqual((await search(user.token, word)).body, [], "the old text is gone from the index");
-    const titled = await api(user.token, `/notes/${id}`, { method: "PATCH", body: JSON.stringify({ title: null }) });
+    await until(
+      "re-indexed",
+      async () => (await search(user.token, other)).body?.length === 1,
+      20_000,
+    );
+    assert.deepEqual(
+      (await search(user.token, word)).body,
+      [],
+      "the old text is gone from the index",
+    );
+    const titled = await api(user.token, `/notes/${id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ title: null }),
+    });
     assert.equal(titled.body.title, null);
 
     const list = await api(user.token, `/notes?q=${other}`);
@@ -127,12 +167,19 @@ Deno.test("notes: create, read, change, delete; indexed for search like events, 
 
     const stranger = await newUser("notes");
     assert.equal((await api(stranger.token, `/notes/${id}`)).status, 404);
-    assert.equal((await api(stranger.token, `/notes/${id}`, { method: "PATCH", body: JSON.stringify({ body: "mine now" }) })).status, 404);
+    assert.equal(
+      (await api(stranger.token, `/notes/${id}`, {
+        method: "PATCH",
+        body: JSON.stringify({ body: "mine now" }),
+      })).status,
+      404,
+    );
     assert.equal((await api(stranger.token, `/notes/${id}`, { method: "DELETE" })).status, 404);
 
     assert.equal((await api(user.token, `/notes/${id}`, { method: "DELETE" })).status, 204);
     assert.equal((await api(user.token, `/notes/${id}`)).status, 404);
-    const [left] = await sql`select count(*)::int as n from public.search_index where object_id = ${id}`;
+    const [left] =
+      await sql`select count(*)::int as n from public.search_index where object_id = ${id}`;
     assert.equal(left.n, 0);
   } finally {
     await sql.end();
@@ -156,7 +203,8 @@ Deno.test("notes: bad input is a 4xx and writes nothing", async () => {
       assert.equal(res.status, status, JSON.stringify(body).slice(0, 40));
       assert.equal(typeof res.body.error.code, "string");
     }
-    const [n] = await sql`select count(*)::int as n from public.notes where user_id = ${user.userId}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.notes where user_id = ${user.userId}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();

@@ -3,7 +3,14 @@
 // resync (and its 410), renewal from pg_cron, and refresh-token rotation under concurrency.
 import assert from "node:assert/strict";
 import { call, connect, newUser, until } from "../_support/stack.ts";
-import { CONNECTORS, completeAuthorize, eventuallyEvent, fake, tick, uid, withStackEnv } from "./helpers.ts";
+import {
+  completeAuthorize,
+  CONNECTORS,
+  eventuallyEvent,
+  fake,
+  uid,
+  withStackEnv,
+} from "./helpers.ts";
 
 type Sql = ReturnType<typeof connect>;
 
@@ -25,12 +32,22 @@ function mail(subject: string, from: string, to: string[], extra: Record<string,
 async function connectMailbox() {
   const user = await newUser("outlook");
   const mailbox = uid("mbx").toLowerCase();
-  await fake("microsoft", "POST", "/__fake/mailboxes", { id: mailbox, mail: `${mailbox}@contoso.test`, displayName: "Olivia" });
+  await fake("microsoft", "POST", "/__fake/mailboxes", {
+    id: mailbox,
+    mail: `${mailbox}@contoso.test`,
+    displayName: "Olivia",
+  });
   const init = await call(`${CONNECTORS}/outlook/oauth/initiate`, { token: user.token });
   assert.equal(init.status, 200, init.text);
   const { result } = await completeAuthorize(init.body.auth_url, { login_hint: mailbox });
   assert.equal(result.status, 200, result.text);
-  return { user, mailbox, address: `${mailbox}@contoso.test`, accountId: result.body.linked_account_id as string, init };
+  return {
+    user,
+    mailbox,
+    address: `${mailbox}@contoso.test`,
+    accountId: result.body.linked_account_id as string,
+    init,
+  };
 }
 
 const addMessage = (mailbox: string, message: Record<string, unknown>) =>
@@ -40,7 +57,8 @@ const state = (mailbox: string) => fake("microsoft", "GET", `/__fake/state?mailb
 
 async function initialSyncDone(sql: Sql, accountId: string) {
   await until("the initial delta sync", async () => {
-    const [s] = await sql`select delta_link from private.graph_subscriptions where linked_account_id = ${accountId}`;
+    const [s] =
+      await sql`select delta_link from private.graph_subscriptions where linked_account_id = ${accountId}`;
     return s?.delta_link;
   });
 }
@@ -58,11 +76,17 @@ Deno.test("outlook: connect with PKCE S256; the subscription is created after Gr
     assert.equal(s.subscriptions[0].notificationUrl, `${CONNECTORS}/outlook/notifications`);
     assert.equal(s.subscriptions[0].lifecycleNotificationUrl, `${CONNECTORS}/outlook/lifecycle`);
     assert.equal(s.subscriptions[0].resource, "me/mailFolders('inbox')/messages");
-    const [sub] = await sql`select subscription_id, client_state_hash, expires_at from private.graph_subscriptions
+    const [sub] =
+      await sql`select subscription_id, client_state_hash, expires_at from private.graph_subscriptions
                             where linked_account_id = ${accountId}`;
     assert.equal(sub.subscription_id, s.subscriptions[0].id);
-    assert.match(sub.client_state_hash, /^[A-Za-z0-9_-]{43}$/, "only a hash of clientState is kept");
-    const [a] = await sql`select provider_account_id, metadata from public.linked_accounts where id = ${accountId}`;
+    assert.match(
+      sub.client_state_hash,
+      /^[A-Za-z0-9_-]{43}$/,
+      "only a hash of clientState is kept",
+    );
+    const [a] =
+      await sql`select provider_account_id, metadata from public.linked_accounts where id = ${accountId}`;
     assert.equal(a.provider_account_id, mailbox);
     await initialSyncDone(sql, accountId);
   } finally {
@@ -81,7 +105,8 @@ Deno.test("outlook: a code whose PKCE verifier does not match is refused and con
     const { result } = await completeAuthorize(url.toString(), { login_hint: mailbox });
     assert.equal(result.status, 400);
     assert.equal(result.body.error.code, "exchange_failed");
-    const [n] = await sql`select count(*)::int as n from public.linked_accounts where user_id = ${user.userId}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.linked_accounts where user_id = ${user.userId}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();
@@ -90,7 +115,10 @@ Deno.test("outlook: a code whose PKCE verifier does not match is refused and con
 
 Deno.test("outlook: the validationToken handshake is answered as text/plain on both URLs", async () => {
   for (const path of ["notifications", "lifecycle"]) {
-    const res = await fetch(`${CONNECTORS}/outlook/${path}?validationToken=${encodeURIComponent("Validation: abc 123")}`, { method: "POST" });
+    const res = await fetch(
+      `${CONNECTORS}/outlook/${path}?validationToken=${encodeURIComponent("Validation: abc 123")}`,
+      { method: "POST" },
+    );
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type")!, /^text\/plain/);
     assert.equal(await res.text(), "Validation: abc 123");
@@ -102,7 +130,10 @@ Deno.test("outlook: a notification becomes an event (mail to the user ranks abov
   try {
     const { user, mailbox, address, accountId } = await connectMailbox();
     await initialSyncDone(sql, accountId);
-    const direct = await addMessage(mailbox, mail("Contract renewal due Friday", "dana@acme.test", [address]));
+    const direct = await addMessage(
+      mailbox,
+      mail("Contract renewal due Friday", "dana@acme.test", [address]),
+    );
     const res = await notify({ mailbox, message_id: direct.id });
     assert.equal(res.status, 202);
     const e = await eventuallyEvent(sql, user.userId, direct.id);
@@ -111,20 +142,31 @@ Deno.test("outlook: a notification becomes an event (mail to the user ranks abov
     assert.match(e.body, /Contract renewal due Friday\nThanks,\nSender/);
     assert.ok(!e.body.includes("<p>"), "HTML is reduced to text");
 
-    const copied = await addMessage(mailbox, mail("FYI: offsite agenda", "ops@acme.test", ["team@acme.test"], {
-      ccRecipients: [{ emailAddress: { address } }],
-    }));
+    const copied = await addMessage(
+      mailbox,
+      mail("FYI: offsite agenda", "ops@acme.test", ["team@acme.test"], {
+        ccRecipients: [{ emailAddress: { address } }],
+      }),
+    );
     await notify({ mailbox, message_id: copied.id });
     const cc = await eventuallyEvent(sql, user.userId, copied.id);
-    assert.ok(e.importance_score > cc.importance_score, `to ${e.importance_score} > cc ${cc.importance_score}`);
+    assert.ok(
+      e.importance_score > cc.importance_score,
+      `to ${e.importance_score} > cc ${cc.importance_score}`,
+    );
 
     const forged = await addMessage(mailbox, mail("Wire the money", "ceo@evil.test", [address]));
-    const wrong = await notify({ mailbox, message_id: forged.id, client_state: "not-the-client-state" });
+    const wrong = await notify({
+      mailbox,
+      message_id: forged.id,
+      client_state: "not-the-client-state",
+    });
     assert.equal(wrong.status, 202, "acknowledged, as Graph expects");
     const missing = await notify({ mailbox, message_id: forged.id, client_state: null });
     assert.equal(missing.status, 202);
     await new Promise((r) => setTimeout(r, 700));
-    const [n] = await sql`select count(*)::int as n from public.events where user_id = ${user.userId} and external_id = ${forged.id}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.events where user_id = ${user.userId} and external_id = ${forged.id}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();
@@ -136,21 +178,33 @@ Deno.test("outlook: `missed` resyncs through the delta query; a 410 starts a bou
   try {
     const { user, mailbox, address, accountId } = await connectMailbox();
     await initialSyncDone(sql, accountId);
-    const quiet = await addMessage(mailbox, mail("Missed while offline", "dana@acme.test", [address]));
+    const quiet = await addMessage(
+      mailbox,
+      mail("Missed while offline", "dana@acme.test", [address]),
+    );
     assert.equal((await notify({ mailbox, lifecycle_event: "missed" })).status, 202);
     await eventuallyEvent(sql, user.userId, quiet.id);
-    const deltaCalls = await fake("microsoft", "GET", `/__fake/requests?api=GET%20delta&mailbox=${mailbox}`);
+    const deltaCalls = await fake(
+      "microsoft",
+      "GET",
+      `/__fake/requests?api=GET%20delta&mailbox=${mailbox}`,
+    );
     assert.ok(deltaCalls.length >= 2, "initial round, then the resync from the deltaLink");
 
     await fake("microsoft", "POST", "/__fake/delta_gone", { mailbox });
-    const after = await addMessage(mailbox, mail("After the sync state expired", "dana@acme.test", [address]));
+    const after = await addMessage(
+      mailbox,
+      mail("After the sync state expired", "dana@acme.test", [address]),
+    );
     await notify({ mailbox, lifecycle_event: "missed" });
     await eventuallyEvent(sql, user.userId, after.id);
-    const statuses = (await fake("microsoft", "GET", `/__fake/requests?api=GET%20delta&mailbox=${mailbox}`))
-      .map((r: { status: number }) => r.status);
+    const statuses =
+      (await fake("microsoft", "GET", `/__fake/requests?api=GET%20delta&mailbox=${mailbox}`))
+        .map((r: { status: number }) => r.status);
     assert.ok(statuses.includes(410));
     assert.equal(statuses.at(-1), 200);
-    const [n] = await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
     assert.equal(n.n, 2, "the full resync stored each message once");
   } finally {
     await sql.end();
@@ -164,12 +218,19 @@ Deno.test("outlook: lifecycle reauthorizationRequired renews, subscriptionRemove
     await initialSyncDone(sql, accountId);
     const before = (await state(mailbox)).subscriptions[0];
     await notify({ mailbox, lifecycle_event: "reauthorizationRequired" });
-    await until("the renewal", async () =>
-      (await fake("microsoft", "GET", `/__fake/requests?api=PATCH%20/subscriptions/{id}&mailbox=${mailbox}`)).length === 1
+    await until(
+      "the renewal",
+      async () =>
+        (await fake(
+          "microsoft",
+          "GET",
+          `/__fake/requests?api=PATCH%20/subscriptions/{id}&mailbox=${mailbox}`,
+        )).length === 1,
     );
     await notify({ mailbox, lifecycle_event: "subscriptionRemoved" });
     await until("a new subscription", async () => {
-      const [s] = await sql`select subscription_id from private.graph_subscriptions where linked_account_id = ${accountId}`;
+      const [s] =
+        await sql`select subscription_id from private.graph_subscriptions where linked_account_id = ${accountId}`;
       return s.subscription_id !== before.id;
     });
   } finally {
@@ -183,14 +244,20 @@ Deno.test("outlook: the pg_cron tick renews subscriptions before they expire", a
     const { mailbox, accountId } = await connectMailbox();
     await initialSyncDone(sql, accountId);
     await sql`update private.graph_subscriptions set expires_at = now() + interval '1 hour' where linked_account_id = ${accountId}`;
-    const [job] = await sql`select schedule, command from cron.job where jobname = 'aide-connectors'`;
+    const [job] =
+      await sql`select schedule, command from cron.job where jobname = 'aide-connectors'`;
     assert.equal(job.schedule, "* * * * *");
     await sql.unsafe(job.command); // what pg_cron runs each minute
     await until("renewed", async () => {
-      const [s] = await sql`select expires_at from private.graph_subscriptions where linked_account_id = ${accountId}`;
+      const [s] =
+        await sql`select expires_at from private.graph_subscriptions where linked_account_id = ${accountId}`;
       return s.expires_at.getTime() > Date.now() + 24 * 3600_000;
     }, 20_000);
-    const patches = await fake("microsoft", "GET", `/__fake/requests?api=PATCH%20/subscriptions/{id}&mailbox=${mailbox}`);
+    const patches = await fake(
+      "microsoft",
+      "GET",
+      `/__fake/requests?api=PATCH%20/subscriptions/{id}&mailbox=${mailbox}`,
+    );
     assert.equal(patches.length, 1);
     assert.equal(patches[0].status, 200);
   } finally {
@@ -207,17 +274,26 @@ Deno.test("outlook: two concurrent refreshes keep the rotated refresh token", as
     const b = await addMessage(mailbox, mail("Second", "dana@acme.test", [address]));
     // The access token is about to expire: both deliveries need a refresh at once.
     await sql`update public.oauth_tokens set expires_at = now() - interval '1 minute' where linked_account_id = ${accountId}`;
-    await Promise.all([notify({ mailbox, message_id: a.id }), notify({ mailbox, message_id: b.id })]);
+    await Promise.all([
+      notify({ mailbox, message_id: a.id }),
+      notify({ mailbox, message_id: b.id }),
+    ]);
     await eventuallyEvent(sql, user.userId, a.id);
     await eventuallyEvent(sql, user.userId, b.id);
     const s = await state(mailbox);
     assert.equal(s.refresh_count, 1, "one refresh: the second waited and used its result");
     assert.equal(s.valid_refresh_tokens, 1);
-    const { readTokens } = await withStackEnv(() => import("../../supabase/functions/_shared/connectors/tokens.ts"));
+    const { readTokens } = await withStackEnv(() =>
+      import("../../supabase/functions/_shared/connectors/tokens.ts")
+    );
     const stored = await readTokens(accountId);
-    const valid = await fake("microsoft", "POST", "/__fake/valid_refresh", { mailbox, refresh_token: stored!.refreshToken });
+    const valid = await fake("microsoft", "POST", "/__fake/valid_refresh", {
+      mailbox,
+      refresh_token: stored!.refreshToken,
+    });
     assert.equal(valid.valid, true, "the stored refresh token is the current one");
-    const [row] = await sql`select last_refreshed_at, expires_at from public.oauth_tokens where linked_account_id = ${accountId}`;
+    const [row] =
+      await sql`select last_refreshed_at, expires_at from public.oauth_tokens where linked_account_id = ${accountId}`;
     assert.ok(row.last_refreshed_at && row.expires_at > new Date());
   } finally {
     await sql.end();
@@ -232,7 +308,8 @@ Deno.test("outlook: disconnect deletes the Graph subscription", async () => {
     const res = await call(`${CONNECTORS}/${accountId}`, { method: "DELETE", token: user.token });
     assert.equal(res.status, 204);
     assert.equal((await state(mailbox)).subscriptions.length, 0);
-    const [n] = await sql`select count(*)::int as n from private.graph_subscriptions where linked_account_id = ${accountId}`;
+    const [n] =
+      await sql`select count(*)::int as n from private.graph_subscriptions where linked_account_id = ${accountId}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();

@@ -2,7 +2,16 @@
 // finds her messages from both sources.
 import assert from "node:assert/strict";
 import { call, connect, newUser, rest, until } from "../_support/stack.ts";
-import { CONNECTORS, completeAuthorize, deliverSlack, eventuallyEvent, fake, installSlack, slackTeam, uid } from "./helpers.ts";
+import {
+  completeAuthorize,
+  CONNECTORS,
+  deliverSlack,
+  eventuallyEvent,
+  fake,
+  installSlack,
+  slackTeam,
+  uid,
+} from "./helpers.ts";
 
 Deno.test("entities: Dana from Slack (users.info email) and from mail (sender address) is one person, found everywhere", async () => {
   const sql = connect();
@@ -11,14 +20,35 @@ Deno.test("entities: Dana from Slack (users.info email) and from mail (sender ad
     const surname = uid("Scully").toLowerCase();
     const email = `dana.${surname}@acme.test`;
     const team = uid("T");
-    await slackTeam({ id: team, users: [{ id: "UOWNER", name: "olivia" }, { id: "UDANA", name: "dana", real_name: `Dana ${surname}`, email }] });
+    await slackTeam({
+      id: team,
+      users: [{ id: "UOWNER", name: "olivia" }, {
+        id: "UDANA",
+        name: "dana",
+        real_name: `Dana ${surname}`,
+        email,
+      }],
+    });
     await installSlack(user.token, team);
     const slackTs = `${Math.floor(Date.now() / 1000)}.000200`;
-    await deliverSlack({ team_id: team, event: { type: "message", channel: "C9", user: "UDANA", text: "can you review the budget?", ts: slackTs, channel_type: "channel" } });
+    await deliverSlack({
+      team_id: team,
+      event: {
+        type: "message",
+        channel: "C9",
+        user: "UDANA",
+        text: "can you review the budget?",
+        ts: slackTs,
+        channel_type: "channel",
+      },
+    });
     const fromSlack = await eventuallyEvent(sql, user.userId, `C9:${slackTs}`);
 
     const mailbox = uid("mbx").toLowerCase();
-    await fake("microsoft", "POST", "/__fake/mailboxes", { id: mailbox, mail: `${mailbox}@contoso.test` });
+    await fake("microsoft", "POST", "/__fake/mailboxes", {
+      id: mailbox,
+      mail: `${mailbox}@contoso.test`,
+    });
     const init = await call(`${CONNECTORS}/outlook/oauth/initiate`, { token: user.token });
     const { result } = await completeAuthorize(init.body.auth_url, { login_hint: mailbox });
     assert.equal(result.status, 200, result.text);
@@ -36,7 +66,8 @@ Deno.test("entities: Dana from Slack (users.info email) and from mail (sender ad
     const fromMail = await eventuallyEvent(sql, user.userId, message.id);
 
     assert.equal(fromMail.sender_entity_id, fromSlack.sender_entity_id, "one person");
-    const people = await sql`select name, aliases from public.entities where user_id = ${user.userId} and kind = 'person'
+    const people =
+      await sql`select name, aliases from public.entities where user_id = ${user.userId} and kind = 'person'
                              and aliases ? ${`email:${email}`}`;
     assert.equal(people.length, 1);
     assert.equal(people[0].name, `Dana ${surname}`, "the real name, not the address");
@@ -54,7 +85,10 @@ Deno.test("entities: Dana from Slack (users.info email) and from mail (sender ad
       });
       return res.body?.length === 2 ? res.body : null;
     }, 20_000);
-    assert.deepEqual(hits.map((h: { object_id: string }) => h.object_id).sort(), [fromMail.id, fromSlack.id].sort());
+    assert.deepEqual(
+      hits.map((h: { object_id: string }) => h.object_id).sort(),
+      [fromMail.id, fromSlack.id].sort(),
+    );
   } finally {
     await sql.end();
   }

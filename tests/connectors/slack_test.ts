@@ -3,11 +3,23 @@
 import assert from "node:assert/strict";
 import { call, connect, env, newUser, until } from "../_support/stack.ts";
 import { hmacHex } from "../../local/fakes/platform_kit.ts";
-import { CONNECTORS, completeAuthorize, deliverSlack, eventuallyEvent, fake, installSlack, slackTeam, tick, uid } from "./helpers.ts";
+import {
+  completeAuthorize,
+  CONNECTORS,
+  deliverSlack,
+  eventuallyEvent,
+  fake,
+  installSlack,
+  slackTeam,
+  tick,
+  uid,
+} from "./helpers.ts";
 
 const ts = (offsetSeconds = 0) => `${Math.floor(Date.now() / 1000) + offsetSeconds}.000100`;
 
-async function workspace(extra: Parameters<typeof slackTeam>[0] extends infer T ? Partial<T> : never = {}) {
+async function workspace(
+  extra: Parameters<typeof slackTeam>[0] extends infer T ? Partial<T> : never = {},
+) {
   const team = uid("T");
   await slackTeam({
     id: team,
@@ -34,7 +46,12 @@ Deno.test("slack: install through the fake (curl -L style), state single use, to
 
     const { callback, result } = await completeAuthorize(init.body.auth_url, { team });
     assert.equal(result.status, 200, result.text);
-    assert.deepEqual(Object.keys(result.body).sort(), ["linked_account_id", "provider", "provider_account_id", "status"]);
+    assert.deepEqual(Object.keys(result.body).sort(), [
+      "linked_account_id",
+      "provider",
+      "provider_account_id",
+      "status",
+    ]);
     assert.equal(result.body.provider, "slack");
     assert.equal(result.body.provider_account_id, team);
     assert.equal(result.body.status, "active");
@@ -50,11 +67,13 @@ Deno.test("slack: install through the fake (curl -L style), state single use, to
     assert.equal(list.body.accounts[0].metadata.slack_user_id, "UOWNER");
     assert.ok(!JSON.stringify(list.body).includes("xoxb-"), "no token in the listing");
 
-    const [tokenRow] = await sql`select access_token_enc, key_id, token_type from public.oauth_tokens
+    const [tokenRow] =
+      await sql`select access_token_enc, key_id, token_type from public.oauth_tokens
                                  where linked_account_id = ${result.body.linked_account_id}`;
     assert.match(tokenRow.access_token_enc, /^v1\.k1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
     assert.equal(tokenRow.token_type, "bot");
-    const [backfill] = await sql`select status from private.slack_backfills where linked_account_id = ${result.body.linked_account_id}`;
+    const [backfill] =
+      await sql`select status from private.slack_backfills where linked_account_id = ${result.body.linked_account_id}`;
     assert.equal(backfill.status, "running");
   } finally {
     await sql.end();
@@ -64,7 +83,9 @@ Deno.test("slack: install through the fake (curl -L style), state single use, to
 Deno.test("slack: a callback with an unknown, missing or someone else's state connects nothing", async () => {
   const sql = connect();
   try {
-    const res = await call(`${CONNECTORS}/slack/oauth/callback?code=whatever&state=${"x".repeat(32)}`);
+    const res = await call(
+      `${CONNECTORS}/slack/oauth/callback?code=whatever&state=${"x".repeat(32)}`,
+    );
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, "invalid_state");
     const missing = await call(`${CONNECTORS}/slack/oauth/callback?code=whatever`);
@@ -81,32 +102,60 @@ Deno.test("slack: url_verification echoes the challenge; bad signature and stale
   try {
     const verification = await fake("slack", "POST", "/__fake/deliver", {
       url: `${CONNECTORS}/slack/events`,
-      body: { token: "x", challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", type: "url_verification" },
+      body: {
+        token: "x",
+        challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        type: "url_verification",
+      },
       retries: 0,
     });
     assert.equal(verification.attempts[0].status, 200);
-    assert.deepEqual(JSON.parse(verification.attempts[0].body), { challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" });
+    assert.deepEqual(JSON.parse(verification.attempts[0].body), {
+      challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+    });
 
     const user = await newUser("slack");
     const team = await workspace();
     await installSlack(user.token, team);
-    const event = { type: "message", channel: "C1", user: "UDANA", text: "forged", ts: ts(), channel_type: "channel" };
+    const event = {
+      type: "message",
+      channel: "C1",
+      user: "UDANA",
+      text: "forged",
+      ts: ts(),
+      channel_type: "channel",
+    };
     const forged = await deliverSlack({ team_id: team, event, signature: "bad", retries: 0 });
     assert.equal(forged.attempts[0].status, 401);
-    const stale = await deliverSlack({ team_id: team, event, timestamp: Math.floor(Date.now() / 1000) - 301, retries: 0 });
+    const stale = await deliverSlack({
+      team_id: team,
+      event,
+      timestamp: Math.floor(Date.now() / 1000) - 301,
+      retries: 0,
+    });
     assert.equal(stale.attempts[0].status, 401);
     // A correct signature over other bytes (the body changed after signing) is refused too.
-    const raw = JSON.stringify({ type: "event_callback", team_id: team, event_id: uid("Ev"), event });
+    const raw = JSON.stringify({
+      type: "event_callback",
+      team_id: team,
+      event_id: uid("Ev"),
+      event,
+    });
     const stamp = String(Math.floor(Date.now() / 1000));
     const sig = await hmacHex(env.SLACK_SIGNING_SECRET, `v0:${stamp}:${raw}`);
     const tampered = await call(`${CONNECTORS}/slack/events`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-slack-request-timestamp": stamp, "x-slack-signature": `v0=${sig}` },
+      headers: {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": `v0=${sig}`,
+      },
       body: raw.replace("forged", "FORGED"),
     });
     assert.equal(tampered.status, 401);
     await new Promise((r) => setTimeout(r, 500));
-    const [n] = await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();
@@ -123,23 +172,35 @@ Deno.test("slack: an event delivered twice (Slack's retry) is stored once; edits
     const delivery = await deliverSlack({
       team_id: team,
       event_id: uid("Ev"),
-      event: { type: "message", channel: "C1", user: "UDANA", text: "Can you send the Q3 deck by Friday?", ts: messageTs, channel_type: "channel" },
+      event: {
+        type: "message",
+        channel: "C1",
+        user: "UDANA",
+        text: "Can you send the Q3 deck by Friday?",
+        ts: messageTs,
+        channel_type: "channel",
+      },
       force_retries: 1,
     });
     assert.deepEqual(delivery.attempts.map((a: { status: number }) => a.status), [200, 200]);
     for (const a of delivery.attempts) assert.ok(a.ms < 3000, `acknowledged in ${a.ms} ms`);
     const e = await eventuallyEvent(sql, user.userId, `C1:${messageTs}`);
     await new Promise((r) => setTimeout(r, 300));
-    const rows = await sql`select id, body, event_type, source_account_id, thread_id, sender_entity_id, raw
+    const rows =
+      await sql`select id, body, event_type, source_account_id, thread_id, sender_entity_id, raw
                            from public.events where user_id = ${user.userId}`;
     assert.equal(rows.length, 1, "the retry added nothing");
     assert.equal(rows[0].event_type, "message");
     assert.equal(rows[0].source_account_id, linked_account_id);
     assert.equal(rows[0].raw.user, "UDANA");
-    const [person] = await sql`select name, aliases from public.entities where id = ${rows[0].sender_entity_id}`;
+    const [person] = await sql`select name, aliases from public.entities where id = ${
+      rows[0].sender_entity_id
+    }`;
     assert.equal(person.name, "Dana Scully");
     assert.ok(person.aliases.includes("email:dana@acme.test"));
-    const [thread] = await sql`select external_id from public.threads where id = ${rows[0].thread_id}`;
+    const [thread] = await sql`select external_id from public.threads where id = ${
+      rows[0].thread_id
+    }`;
     assert.equal(thread.external_id, `C1:${messageTs}`);
 
     await deliverSlack({
@@ -149,8 +210,18 @@ Deno.test("slack: an event delivered twice (Slack's retry) is stored once; edits
         subtype: "message_changed",
         channel: "C1",
         channel_type: "channel",
-        message: { type: "message", user: "UDANA", text: "Can you send the Q4 deck by Friday?", ts: messageTs },
-        previous_message: { type: "message", user: "UDANA", text: "Can you send the Q3 deck by Friday?", ts: messageTs },
+        message: {
+          type: "message",
+          user: "UDANA",
+          text: "Can you send the Q4 deck by Friday?",
+          ts: messageTs,
+        },
+        previous_message: {
+          type: "message",
+          user: "UDANA",
+          text: "Can you send the Q3 deck by Friday?",
+          ts: messageTs,
+        },
         ts: ts(1),
       },
     });
@@ -159,19 +230,28 @@ Deno.test("slack: an event delivered twice (Slack's retry) is stored once; edits
       return r.body.includes("Q4");
     });
     await until("indexed", async () => {
-      const [r] = await sql`select count(*)::int as n from public.search_index where object_id = ${e.id} and content like '%Q4%'`;
+      const [r] =
+        await sql`select count(*)::int as n from public.search_index where object_id = ${e.id} and content like '%Q4%'`;
       return r.n > 0;
     }, 20_000);
 
     await deliverSlack({
       team_id: team,
-      event: { type: "message", subtype: "message_deleted", channel: "C1", channel_type: "channel", deleted_ts: messageTs, ts: ts(2) },
+      event: {
+        type: "message",
+        subtype: "message_deleted",
+        channel: "C1",
+        channel_type: "channel",
+        deleted_ts: messageTs,
+        ts: ts(2),
+      },
     });
     await until("the delete", async () => {
       const [r] = await sql`select count(*)::int as n from public.events where id = ${e.id}`;
       return r.n === 0;
     });
-    const [left] = await sql`select count(*)::int as n from public.search_index where object_id = ${e.id}`;
+    const [left] =
+      await sql`select count(*)::int as n from public.search_index where object_id = ${e.id}`;
     assert.equal(left.n, 0);
   } finally {
     await sql.end();
@@ -191,9 +271,30 @@ Deno.test("slack: mentions and direct messages rank higher; every Aide user of t
     const dmTs = ts(2);
     for (
       const event of [
-        { type: "message", channel: "C1", user: "UDANA", text: "lunch?", ts: plainTs, channel_type: "channel" },
-        { type: "message", channel: "C1", user: "UDANA", text: "<@UOWNER> please review the contract", ts: mentionTs, channel_type: "channel" },
-        { type: "message", channel: "D1", user: "UDANA", text: "are you free at 3?", ts: dmTs, channel_type: "im" },
+        {
+          type: "message",
+          channel: "C1",
+          user: "UDANA",
+          text: "lunch?",
+          ts: plainTs,
+          channel_type: "channel",
+        },
+        {
+          type: "message",
+          channel: "C1",
+          user: "UDANA",
+          text: "<@UOWNER> please review the contract",
+          ts: mentionTs,
+          channel_type: "channel",
+        },
+        {
+          type: "message",
+          channel: "D1",
+          user: "UDANA",
+          text: "are you free at 3?",
+          ts: dmTs,
+          channel_type: "im",
+        },
       ]
     ) await deliverSlack({ team_id: team, event });
     await eventuallyEvent(sql, olivia.userId, `D1:${dmTs}`);
@@ -219,14 +320,27 @@ Deno.test("slack: app_uninstalled revokes the workspace's accounts; later events
     const { linked_account_id } = await installSlack(user.token, team);
     await deliverSlack({ team_id: team, event: { type: "app_uninstalled" } });
     await until("revoked", async () => {
-      const [a] = await sql`select status from public.linked_accounts where id = ${linked_account_id}`;
+      const [a] =
+        await sql`select status from public.linked_accounts where id = ${linked_account_id}`;
       return a.status === "revoked";
     });
-    const [t] = await sql`select revoked_at from public.oauth_tokens where linked_account_id = ${linked_account_id}`;
+    const [t] =
+      await sql`select revoked_at from public.oauth_tokens where linked_account_id = ${linked_account_id}`;
     assert.ok(t.revoked_at);
-    await deliverSlack({ team_id: team, event: { type: "message", channel: "C1", user: "UDANA", text: "hello?", ts: ts(), channel_type: "channel" } });
+    await deliverSlack({
+      team_id: team,
+      event: {
+        type: "message",
+        channel: "C1",
+        user: "UDANA",
+        text: "hello?",
+        ts: ts(),
+        channel_type: "channel",
+      },
+    });
     await new Promise((r) => setTimeout(r, 500));
-    const [n] = await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();
@@ -240,18 +354,36 @@ Deno.test("slack: disconnect revokes the token at Slack; ?purge=true deletes the
     const team = await workspace();
     const { linked_account_id } = await installSlack(user.token, team);
     const messageTs = ts();
-    await deliverSlack({ team_id: team, event: { type: "message", channel: "C1", user: "UDANA", text: "keep or purge", ts: messageTs, channel_type: "channel" } });
+    await deliverSlack({
+      team_id: team,
+      event: {
+        type: "message",
+        channel: "C1",
+        user: "UDANA",
+        text: "keep or purge",
+        ts: messageTs,
+        channel_type: "channel",
+      },
+    });
     const e = await eventuallyEvent(sql, user.userId, `C1:${messageTs}`);
     const other = await newUser("slack");
-    const forbidden = await call(`${CONNECTORS}/${linked_account_id}`, { method: "DELETE", token: other.token });
+    const forbidden = await call(`${CONNECTORS}/${linked_account_id}`, {
+      method: "DELETE",
+      token: other.token,
+    });
     assert.equal(forbidden.status, 404, "another user's account is not found");
-    const res = await call(`${CONNECTORS}/${linked_account_id}?purge=true`, { method: "DELETE", token: user.token });
+    const res = await call(`${CONNECTORS}/${linked_account_id}?purge=true`, {
+      method: "DELETE",
+      token: user.token,
+    });
     assert.equal(res.status, 204);
     const tokens = await fake("slack", "GET", `/__fake/tokens?team=${team}`);
     assert.deepEqual(tokens, [{ revoked: true }]);
     const [events] = await sql`select count(*)::int as n from public.events where id = ${e.id}`;
-    const [index] = await sql`select count(*)::int as n from public.search_index where object_id = ${e.id}`;
-    const [accounts] = await sql`select count(*)::int as n from public.linked_accounts where id = ${linked_account_id}`;
+    const [index] =
+      await sql`select count(*)::int as n from public.search_index where object_id = ${e.id}`;
+    const [accounts] =
+      await sql`select count(*)::int as n from public.linked_accounts where id = ${linked_account_id}`;
     assert.deepEqual([events.n, index.n, accounts.n], [0, 0, 0]);
   } finally {
     await sql.end();
@@ -260,10 +392,14 @@ Deno.test("slack: disconnect revokes the token at Slack; ?purge=true deletes the
 
 Deno.test("slack: the backfill keeps to the rate rule, and resumes from its cursor after a 429", async () => {
   const sql = connect();
-  const [saved] = await sql`select value from public.app_settings where key = 'connectors.slack_history'`;
+  const [saved] =
+    await sql`select value from public.app_settings where key = 'connectors.slack_history'`;
   try {
     const base = Math.floor(Date.now() / 1000) - 3600;
-    const messages = Array.from({ length: 7 }, (_, i) => ({ ts: `${base + i}.000100`, user: "UDANA", text: `history ${i}` }));
+    const messages = Array.from(
+      { length: 7 },
+      (_, i) => ({ ts: `${base + i}.000100`, user: "UDANA", text: `history ${i}` }),
+    );
     // The fake allows 1 history call per 2 s and 3 messages a page.
     const rule = { requests_per_minute: 1, window_seconds: 2, max_limit: 3 };
     const paced = await workspace({ channels: [{ id: "CHIST", messages }], rate: rule });
@@ -275,7 +411,11 @@ Deno.test("slack: the backfill keeps to the rate rule, and resumes from its curs
     const a = await newUser("slack");
     await installSlack(a.token, paced);
     await runBackfill(sql, a.userId, 7);
-    const pacedCalls = await fake("slack", "GET", `/__fake/requests?api=conversations.history&team=${paced}`);
+    const pacedCalls = await fake(
+      "slack",
+      "GET",
+      `/__fake/requests?api=conversations.history&team=${paced}`,
+    );
     assert.equal(pacedCalls.filter((c: { status: number }) => c.status === 429).length, 0);
     assert.equal(pacedCalls.length, 3, "7 messages, 3 a page");
 
@@ -285,7 +425,11 @@ Deno.test("slack: the backfill keeps to the rate rule, and resumes from its curs
     const b = await newUser("slack");
     await installSlack(b.token, hurried);
     await runBackfill(sql, b.userId, 7);
-    const calls = await fake("slack", "GET", `/__fake/requests?api=conversations.history&team=${hurried}`);
+    const calls = await fake(
+      "slack",
+      "GET",
+      `/__fake/requests?api=conversations.history&team=${hurried}`,
+    );
     const limited = calls.filter((c: { status: number }) => c.status === 429);
     const accepted = calls.filter((c: { status: number }) => c.status === 200);
     assert.ok(limited.length > 0, "the fake refused some calls");
@@ -299,7 +443,8 @@ Deno.test("slack: the backfill keeps to the rate rule, and resumes from its curs
       const next = accepted.find((c: { at: string }) => c.at > refused.at);
       assert.equal(next?.params.cursor, refused.params.cursor);
     }
-    const stored = await sql`select body from public.events where user_id = ${b.userId} order by occurred_at`;
+    const stored =
+      await sql`select body from public.events where user_id = ${b.userId} order by occurred_at`;
     assert.deepEqual(stored.map((r) => r.body), messages.map((m) => m.text));
   } finally {
     await sql`update public.app_settings set value = ${saved.value} where key = 'connectors.slack_history'`;
@@ -311,7 +456,8 @@ async function runBackfill(sql: ReturnType<typeof connect>, userId: string, expe
   await until("the backfill", async () => {
     const res = await tick({ jobs: ["slack_backfill"], budget_ms: 5000 });
     assert.equal(res.status, 200, res.text);
-    const [b] = await sql`select b.status, (select count(*)::int from public.events where user_id = ${userId}) as n
+    const [b] =
+      await sql`select b.status, (select count(*)::int from public.events where user_id = ${userId}) as n
                           from private.slack_backfills b join public.linked_accounts a on a.id = b.linked_account_id
                           where a.user_id = ${userId}`;
     return b.status === "done" && b.n === expected;

@@ -19,7 +19,10 @@ async function setupWebhook() {
 }
 
 const send = (update: Record<string, unknown>, secret?: string | null) =>
-  fake("telegram", "POST", "/__fake/update", { update, ...(secret === undefined ? {} : { secret }) });
+  fake("telegram", "POST", "/__fake/update", {
+    update,
+    ...(secret === undefined ? {} : { secret }),
+  });
 
 /** Links a new Aide user to a new Telegram user through the bot; answers both. */
 async function linkedUser() {
@@ -27,8 +30,22 @@ async function linkedUser() {
   const link = await call(`${CONNECTORS}/telegram/link`, { method: "POST", token: user.token });
   assert.equal(link.status, 200, link.text);
   const tgId = nextId();
-  const from = { id: tgId, is_bot: false, first_name: "Dana", last_name: "Scully", username: `dana${tgId}` };
-  const res = await send({ message: { message_id: 1, date: now(), chat: { id: tgId, type: "private" }, from, text: `/start ${link.body.code}` } });
+  const from = {
+    id: tgId,
+    is_bot: false,
+    first_name: "Dana",
+    last_name: "Scully",
+    username: `dana${tgId}`,
+  };
+  const res = await send({
+    message: {
+      message_id: 1,
+      date: now(),
+      chat: { id: tgId, type: "private" },
+      from,
+      text: `/start ${link.body.code}`,
+    },
+  });
   assert.equal(res.status, 200);
   return { user, tgId, from, code: link.body.code as string };
 }
@@ -56,10 +73,19 @@ Deno.test("telegram: a wrong or missing secret token gets 401 and changes nothin
   const sql = connect();
   try {
     const { user, tgId, from } = await linkedUser();
-    const update = { message: { message_id: 50, date: now(), chat: { id: tgId, type: "private" }, from, text: "forged" } };
+    const update = {
+      message: {
+        message_id: 50,
+        date: now(),
+        chat: { id: tgId, type: "private" },
+        from,
+        text: "forged",
+      },
+    };
     assert.equal((await send(update, "wrong-secret")).status, 401);
     assert.equal((await send(update, null)).status, 401);
-    const [n] = await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
+    const [n] =
+      await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();
@@ -76,23 +102,49 @@ Deno.test("telegram: the link code links the Telegram user once; direct messages
     assert.equal(account.provider_account_id, String(tgId));
     assert.equal(account.metadata.username, from.username);
     const replies = await fake("telegram", "GET", "/__fake/requests?api=sendMessage");
-    assert.ok(replies.some((r: { params: { chat_id: number; text: string } }) => r.params.chat_id === tgId && /Linked/.test(r.params.text)));
+    assert.ok(
+      replies.some((r: { params: { chat_id: number; text: string } }) =>
+        r.params.chat_id === tgId && /Linked/.test(r.params.text)
+      ),
+    );
 
     // The code is single use: someone else sending it links nothing.
     const intruder = nextId();
-    await send({ message: { message_id: 2, date: now(), chat: { id: intruder, type: "private" }, from: { id: intruder, is_bot: false, first_name: "Eve" }, text: `/start ${code}` } });
-    const [n] = await sql`select count(*)::int as n from public.linked_accounts where provider_account_id = ${String(intruder)}`;
+    await send({
+      message: {
+        message_id: 2,
+        date: now(),
+        chat: { id: intruder, type: "private" },
+        from: { id: intruder, is_bot: false, first_name: "Eve" },
+        text: `/start ${code}`,
+      },
+    });
+    const [n] =
+      await sql`select count(*)::int as n from public.linked_accounts where provider_account_id = ${
+        String(intruder)
+      }`;
     assert.equal(n.n, 0);
 
-    const update = { update_id: nextId() * 10, message: { message_id: 3, date: now(), chat: { id: tgId, type: "private" }, from, text: "Call me about the invoice" } };
+    const update = {
+      update_id: nextId() * 10,
+      message: {
+        message_id: 3,
+        date: now(),
+        chat: { id: tgId, type: "private" },
+        from,
+        text: "Call me about the invoice",
+      },
+    };
     assert.equal((await send(update)).status, 200);
     assert.equal((await send(update)).status, 200, "a redelivery is acknowledged");
     const e = await eventuallyEvent(sql, user.userId, `${tgId}:3`);
     assert.equal(e.source, "telegram");
     assert.equal(e.source_account_id, account.id);
-    const [count] = await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
+    const [count] =
+      await sql`select count(*)::int as n from public.events where user_id = ${user.userId}`;
     assert.equal(count.n, 1);
-    const [person] = await sql`select name, aliases from public.entities where id = ${e.sender_entity_id}`;
+    const [person] =
+      await sql`select name, aliases from public.entities where id = ${e.sender_entity_id}`;
     assert.equal(person.name, "Dana Scully");
     assert.ok(person.aliases.includes(`handle:${from.username}`));
   } finally {
@@ -106,25 +158,65 @@ Deno.test("telegram: business messages become events, edits update them, deleted
   try {
     const { user, tgId, from } = await linkedUser();
     const connection = `bc-${nextId()}`;
-    await send({ business_connection: { id: connection, user: from, user_chat_id: tgId, date: now(), is_enabled: true, rights: { can_reply: true } } });
+    await send({
+      business_connection: {
+        id: connection,
+        user: from,
+        user_chat_id: tgId,
+        date: now(),
+        is_enabled: true,
+        rights: { can_reply: true },
+      },
+    });
     const client = nextId();
     const chat = { id: client, type: "private", first_name: "Carl", username: `carl${client}` };
     const carl = { id: client, is_bot: false, first_name: "Carl", username: `carl${client}` };
-    await send({ business_message: { business_connection_id: connection, message_id: 10, date: now(), chat, from: carl, text: "Is the flat still available?" } });
-    await send({ business_message: { business_connection_id: connection, message_id: 11, date: now(), chat, from: carl, text: "I can visit Saturday" } });
+    await send({
+      business_message: {
+        business_connection_id: connection,
+        message_id: 10,
+        date: now(),
+        chat,
+        from: carl,
+        text: "Is the flat still available?",
+      },
+    });
+    await send({
+      business_message: {
+        business_connection_id: connection,
+        message_id: 11,
+        date: now(),
+        chat,
+        from: carl,
+        text: "I can visit Saturday",
+      },
+    });
     const first = await eventuallyEvent(sql, user.userId, `${client}:10`);
     await eventuallyEvent(sql, user.userId, `${client}:11`);
     assert.equal(first.body, "Is the flat still available?");
-    const [thread] = await sql`select external_id, subject from public.threads where id = ${first.thread_id}`;
+    const [thread] =
+      await sql`select external_id, subject from public.threads where id = ${first.thread_id}`;
     assert.deepEqual({ ...thread }, { external_id: String(client), subject: "Carl" });
 
-    await send({ edited_business_message: { business_connection_id: connection, message_id: 10, date: now(), edit_date: now(), chat, from: carl, text: "Is the flat still available in May?" } });
+    await send({
+      edited_business_message: {
+        business_connection_id: connection,
+        message_id: 10,
+        date: now(),
+        edit_date: now(),
+        chat,
+        from: carl,
+        text: "Is the flat still available in May?",
+      },
+    });
     await until("the edit", async () => {
       const [r] = await sql`select body from public.events where id = ${first.id}`;
       return r.body.endsWith("in May?");
     });
 
-    await send({ deleted_business_messages: { business_connection_id: connection, chat, message_ids: [10] } });
+    await send({
+      deleted_business_messages: { business_connection_id: connection, chat, message_ids: [10] },
+    });
     await until("the deletion", async () => {
       const rows = await sql`select external_id from public.events where user_id = ${user.userId}`;
       return rows.length === 1 && rows[0].external_id === `${client}:11`;
@@ -132,11 +224,15 @@ Deno.test("telegram: business messages become events, edits update them, deleted
 
     // A reply to the remaining message goes out through the business connection.
     const [kept] = await sql`select id from public.events where user_id = ${user.userId}`;
-    const { sendReply } = await withStackEnv(() => import("../../supabase/functions/_shared/connectors/send.ts"));
+    const { sendReply } = await withStackEnv(() =>
+      import("../../supabase/functions/_shared/connectors/send.ts")
+    );
     const sent = await sendReply(user.userId, kept.id, "Saturday at 11 works");
     assert.equal(sent.provider, "telegram");
     const log = await fake("telegram", "GET", "/__fake/requests?api=sendMessage");
-    const out = log.find((r: { params: { text: string } }) => r.params.text === "Saturday at 11 works");
+    const out = log.find((r: { params: { text: string } }) =>
+      r.params.text === "Saturday at 11 works"
+    );
     assert.equal(out.params.business_connection_id, connection);
     assert.equal(String(out.params.chat_id), String(client));
   } finally {
@@ -150,10 +246,28 @@ Deno.test("telegram: business updates for a user who never linked Aide are ignor
   try {
     const stranger = { id: nextId(), is_bot: false, first_name: "Stranger" };
     const connection = `bc-${nextId()}`;
-    await send({ business_connection: { id: connection, user: stranger, user_chat_id: stranger.id, date: now(), is_enabled: true } });
-    const res = await send({ business_message: { business_connection_id: connection, message_id: 1, date: now(), chat: { id: 1, type: "private" }, from: stranger, text: "hi" } });
+    await send({
+      business_connection: {
+        id: connection,
+        user: stranger,
+        user_chat_id: stranger.id,
+        date: now(),
+        is_enabled: true,
+      },
+    });
+    const res = await send({
+      business_message: {
+        business_connection_id: connection,
+        message_id: 1,
+        date: now(),
+        chat: { id: 1, type: "private" },
+        from: stranger,
+        text: "hi",
+      },
+    });
     assert.equal(res.status, 200);
-    const [n] = await sql`select count(*)::int as n from private.telegram_business_connections where id = ${connection}`;
+    const [n] =
+      await sql`select count(*)::int as n from private.telegram_business_connections where id = ${connection}`;
     assert.equal(n.n, 0);
   } finally {
     await sql.end();

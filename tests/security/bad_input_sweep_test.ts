@@ -204,13 +204,16 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     return row.decrypted_secret as string;
   });
   const inbox = await withDb(async (sql) => {
-    const [account] = await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
+    const [account] =
+      await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
                                 values (${alice.userId}, 'slack', ${crypto.randomUUID()}) returning id`;
-    const [event] = await sql`insert into public.events (user_id, source, source_account_id, external_id, event_type,
+    const [event] =
+      await sql`insert into public.events (user_id, source, source_account_id, external_id, event_type,
                                                           body, occurred_at)
                               values (${alice.userId}, 'slack', ${account.id}, ${crypto.randomUUID()}, 'message',
                                       'sweep', now()) returning id`;
-    const [note] = await sql`insert into public.notes (user_id, body) values (${alice.userId}, 'sweep') returning id`;
+    const [note] =
+      await sql`insert into public.notes (user_id, body) values (${alice.userId}, 'sweep') returning id`;
     return { account: account.id as string, event: event.id as string, note: note.id as string };
   });
   // Let the new event and note be indexed before the snapshot (the index is not the sweep's business).

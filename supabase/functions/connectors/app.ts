@@ -10,7 +10,7 @@ import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { sql } from "../_shared/db.ts";
 import { ApiError, log } from "../_shared/http.ts";
 import { limitWrites } from "../_shared/limits.ts";
-import { json, jsonBody, route, uuidParams } from "../_shared/openapi.ts";
+import { json, route, uuidParams } from "../_shared/openapi.ts";
 import { runInBackground } from "../_shared/runtime.ts";
 import { requireBearerSecret } from "../_shared/secrets.ts";
 import {
@@ -187,7 +187,11 @@ async function callbackAnswer(c: C, result: ConnectResult | { error: string; pro
     return c.redirect(target.toString(), 302);
   }
   if ("error" in result) {
-    throw new ApiError(400, result.error, "The authorization did not complete: start again from initiate");
+    throw new ApiError(
+      400,
+      result.error,
+      "The authorization did not complete: start again from initiate",
+    );
   }
   return c.json(result, 200);
 }
@@ -201,19 +205,30 @@ function callbackRoute(provider: "slack" | "outlook") {
     request: { query: Callback },
     responses: {
       200: json(Connected, "Connected"),
-      302: { description: "Redirect to connectors.return_url with the result (or error) as query parameters" },
+      302: {
+        description:
+          "Redirect to connectors.return_url with the result (or error) as query parameters",
+      },
     },
-    errors: { 400: "Missing, used or expired state, or the platform refused the code", 502: "The platform failed", 503: "Not configured" },
+    errors: {
+      400: "Missing, used or expired state, or the platform refused the code",
+      502: "The platform failed",
+      503: "Not configured",
+    },
   });
 }
 
 async function completeOAuth(c: C, provider: "slack" | "outlook", q: z.infer<typeof Callback>) {
   requireConfig(provider);
-  const state = q.state ? await consumeState(q.state, provider === "slack" ? "slack_oauth" : "outlook_oauth") : null;
+  const state = q.state
+    ? await consumeState(q.state, provider === "slack" ? "slack_oauth" : "outlook_oauth")
+    : null;
   if (!state) return await callbackAnswer(c, { error: "invalid_state", provider });
   if (q.error || !q.code) return await callbackAnswer(c, { error: "access_denied", provider });
   try {
-    if (provider === "slack") return await callbackAnswer(c, await connectSlack(state.user_id, q.code));
+    if (provider === "slack") {
+      return await callbackAnswer(c, await connectSlack(state.user_id, q.code));
+    }
     const { result, account } = await connectOutlook(state.user_id, q.code, state.code_verifier!);
     // The first sync reads recent mail after the answer (Graph's delta query, bounded).
     runInBackground(recording(account, "initial sync", () => resync(account)));
@@ -236,12 +251,21 @@ app.openapi(callbackRoute("outlook"), (c) => completeOAuth(c, "outlook", c.req.v
 const slackEvents = route({
   method: "post",
   path: "/slack/events",
-  summary: "Slack Events API deliveries (signed: X-Slack-Signature v0 over the raw body, 300 s window)",
+  summary:
+    "Slack Events API deliveries (signed: X-Slack-Signature v0 over the raw body, 300 s window)",
   auth: "signature",
   responses: {
-    200: json(z.object({ challenge: z.string() }).or(Ack), "Acknowledged (work continues in the background), or the url_verification challenge"),
+    200: json(
+      z.object({ challenge: z.string() }).or(Ack),
+      "Acknowledged (work continues in the background), or the url_verification challenge",
+    ),
   },
-  errors: { 400: "Not JSON", 401: "Bad signature or stale timestamp", 413: "Too large", 503: "Slack is not configured" },
+  errors: {
+    400: "Not JSON",
+    401: "Bad signature or stale timestamp",
+    413: "Too large",
+    503: "Slack is not configured",
+  },
 });
 app.openapi(slackEvents, async (c) => {
   requireConfig("slack");
@@ -250,7 +274,9 @@ app.openapi(slackEvents, async (c) => {
     throw new ApiError(401, "invalid_signature", "Bad Slack signature or timestamp");
   }
   const body = parseJson(raw);
-  if (body.type === "url_verification") return c.json({ challenge: String(body.challenge ?? "") }, 200);
+  if (body.type === "url_verification") {
+    return c.json({ challenge: String(body.challenge ?? "") }, 200);
+  }
   if (body.type === "event_callback" && typeof body.event_id === "string") {
     // A retry (X-Slack-Retry-Num) of a delivery already taken is acknowledged and dropped.
     if (await firstDelivery("slack", body.event_id)) runInBackground(handleSlackEnvelope(body));
@@ -272,8 +298,14 @@ function graphRoute(kind: "notifications" | "lifecycle") {
     auth: "signature",
     request: { query: ValidationQuery },
     responses: {
-      200: { description: "The validation token, as text/plain", content: { "text/plain": { schema: z.string() } } },
-      202: { description: "Accepted; handled in the background (unknown or mismatched clientState: ignored)" },
+      200: {
+        description: "The validation token, as text/plain",
+        content: { "text/plain": { schema: z.string() } },
+      },
+      202: {
+        description:
+          "Accepted; handled in the background (unknown or mismatched clientState: ignored)",
+      },
     },
     errors: { 400: "Not JSON, or not a notification collection", 413: "Too large" },
   });
@@ -285,13 +317,19 @@ async function graphWebhook(c: C, kind: "notifications" | "lifecycle") {
     return c.text(validationToken, 200, { "content-type": "text/plain; charset=utf-8" });
   }
   const body = parseJson(await rawBody(c));
-  if (!Array.isArray(body.value)) throw new ApiError(400, "invalid_request", "Not a Graph notification collection");
+  if (!Array.isArray(body.value)) {
+    throw new ApiError(400, "invalid_request", "Not a Graph notification collection");
+  }
   // Unknown subscriptions and mismatched clientStates are dropped, but still acknowledged (202).
   const authentic = await authenticNotifications(body.value);
   runInBackground((async () => {
     for (const { n, account } of authentic) {
       if (kind === "lifecycle" || n.lifecycleEvent) {
-        await recording(account, `lifecycle ${n.lifecycleEvent}`, () => handleLifecycle(account, String(n.lifecycleEvent)));
+        await recording(
+          account,
+          `lifecycle ${n.lifecycleEvent}`,
+          () => handleLifecycle(account, String(n.lifecycleEvent)),
+        );
       } else {
         await recording(account, "notification", () => handleChange(account, n));
       }
@@ -307,10 +345,16 @@ app.openapi(graphRoute("lifecycle"), (c) => graphWebhook(c, "lifecycle"));
 const telegramLink = route({
   method: "post",
   path: "/telegram/link",
-  summary: "A single-use link code: open url (the bot with /start <code>) to link your Telegram account",
+  summary:
+    "A single-use link code: open url (the bot with /start <code>) to link your Telegram account",
   auth: "user",
   middleware: userOnly,
-  responses: { 200: json(z.object({ code: z.string(), url: z.url() }).openapi("TelegramLink"), "The code and the bot link") },
+  responses: {
+    200: json(
+      z.object({ code: z.string(), url: z.url() }).openapi("TelegramLink"),
+      "The code and the bot link",
+    ),
+  },
   errors: { 502: "Telegram did not answer", 503: "Telegram is not configured" },
 });
 app.openapi(telegramLink, async (c) => {
@@ -324,12 +368,21 @@ const telegramSetup = route({
   summary: "Admins: point the bot's webhook here (setWebhook with the secret and allowed_updates)",
   auth: "user",
   middleware: userOnly,
-  responses: { 200: json(z.object({ url: z.string(), allowed_updates: z.array(z.string()) }), "The webhook as Telegram reports it") },
+  responses: {
+    200: json(
+      z.object({ url: z.string(), allowed_updates: z.array(z.string()) }),
+      "The webhook as Telegram reports it",
+    ),
+  },
   errors: { 403: "Admins only", 502: "Telegram refused", 503: "Telegram is not configured" },
 });
 app.openapi(telegramSetup, async (c) => {
-  const [me] = await sql<{ role: string }[]>`select role from public.profiles where id = ${c.get("user").id}`;
-  if (me?.role !== "admin") throw new ApiError(403, "forbidden", "Only admins configure the Telegram webhook");
+  const [me] = await sql<{ role: string }[]>`select role from public.profiles where id = ${
+    c.get("user").id
+  }`;
+  if (me?.role !== "admin") {
+    throw new ApiError(403, "forbidden", "Only admins configure the Telegram webhook");
+  }
   try {
     return c.json(await configureTelegramWebhook(), 200);
   } catch (e) {
@@ -344,7 +397,12 @@ const telegramWebhook = route({
   summary: "Telegram Bot API updates (X-Telegram-Bot-Api-Secret-Token)",
   auth: "signature",
   responses: { 200: json(Ack, "Handled (a redelivered update_id is a no-op)") },
-  errors: { 400: "Not JSON", 401: "Missing or wrong secret token", 413: "Too large", 503: "Telegram is not configured" },
+  errors: {
+    400: "Not JSON",
+    401: "Missing or wrong secret token",
+    413: "Too large",
+    503: "Telegram is not configured",
+  },
 });
 app.openapi(telegramWebhook, async (c) => {
   requireConfig("telegram");
@@ -352,7 +410,9 @@ app.openapi(telegramWebhook, async (c) => {
     throw new ApiError(401, "invalid_secret", "Missing or wrong X-Telegram-Bot-Api-Secret-Token");
   }
   const update = parseJson(await rawBody(c));
-  if (typeof update.update_id !== "number") throw new ApiError(400, "invalid_request", "Not a Telegram update");
+  if (typeof update.update_id !== "number") {
+    throw new ApiError(400, "invalid_request", "Not a Telegram update");
+  }
   // Telegram waits for the answer and redelivers on errors: the work is quick, done inline.
   await handleTelegramUpdate(update);
   return c.json({ ok: true as const }, 200);
@@ -363,7 +423,8 @@ app.openapi(telegramWebhook, async (c) => {
 const tick = route({
   method: "post",
   path: "/jobs/tick",
-  summary: "The connectors' scheduled work (pg_cron, Vault webhook secret): backfills, Graph renewals, key rotation",
+  summary:
+    "The connectors' scheduled work (pg_cron, Vault webhook secret): backfills, Graph renewals, key rotation",
   auth: "secret",
   request: {
     body: {

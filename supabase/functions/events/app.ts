@@ -64,7 +64,12 @@ const list = route({
   summary: "The caller's events, newest first, filtered by source, thread, time and text",
   auth: "user",
   request: { query: ListQuery },
-  responses: { 200: json(z.object({ events: z.array(Event), next_cursor: z.string().nullable() }), "A page of events") },
+  responses: {
+    200: json(
+      z.object({ events: z.array(Event), next_cursor: z.string().nullable() }),
+      "A page of events",
+    ),
+  },
   errors: { 400: "Bad query or cursor" },
 });
 app.openapi(list, async (c) => {

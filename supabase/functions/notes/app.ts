@@ -7,14 +7,24 @@ import { ApiError } from "../_shared/http.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { json, jsonBody, route, uuidParams } from "../_shared/openapi.ts";
 import { page, readCursor } from "../_shared/connectors/page.ts";
-import { createNote, deleteNote, getNote, listNotes, type NoteRow, updateNote } from "../_shared/notes/queries.ts";
+import {
+  createNote,
+  deleteNote,
+  getNote,
+  listNotes,
+  type NoteRow,
+  updateNote,
+} from "../_shared/notes/queries.ts";
 
 export const app = createApp<AuthedEnv>("notes");
 app.use("*", requireUser, limitWrites());
 
 /** Largest note text (also the database's limit). */
 export const MAX_NOTE_BYTES = 200_000;
-const body = z.string().min(1).refine((s) => new TextEncoder().encode(s).length <= MAX_NOTE_BYTES, `at most ${MAX_NOTE_BYTES} bytes`);
+const body = z.string().min(1).refine(
+  (s) => new TextEncoder().encode(s).length <= MAX_NOTE_BYTES,
+  `at most ${MAX_NOTE_BYTES} bytes`,
+);
 const title = z.string().trim().min(1).max(300).nullable();
 
 const Note = z.object({
@@ -48,7 +58,12 @@ const list = route({
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
   },
-  responses: { 200: json(z.object({ notes: z.array(Note), next_cursor: z.string().nullable() }), "A page of notes") },
+  responses: {
+    200: json(
+      z.object({ notes: z.array(Note), next_cursor: z.string().nullable() }),
+      "A page of notes",
+    ),
+  },
   errors: { 400: "Bad query or cursor" },
 });
 app.openapi(list, async (c) => {
@@ -68,7 +83,10 @@ const create = route({
   errors: { 400: "Invalid body", 413: "Body too large", 415: "Not JSON", 429: "Rate limited" },
   bodyLimit: MAX_NOTE_BYTES + 10_000,
 });
-app.openapi(create, async (c) => c.json(noteJson(await createNote(c.get("user").claims, c.req.valid("json"))), 201));
+app.openapi(
+  create,
+  async (c) => c.json(noteJson(await createNote(c.get("user").claims, c.req.valid("json"))), 201),
+);
 
 const get = route({
   method: "get",
@@ -98,7 +116,13 @@ const update = route({
     ),
   },
   responses: { 200: json(Note, "The note") },
-  errors: { 400: "Invalid id or body", 404: "No such note", 413: "Body too large", 415: "Not JSON", 429: "Rate limited" },
+  errors: {
+    400: "Invalid id or body",
+    404: "No such note",
+    413: "Body too large",
+    415: "Not JSON",
+    429: "Rate limited",
+  },
   bodyLimit: MAX_NOTE_BYTES + 10_000,
 });
 app.openapi(update, async (c) => {

@@ -33,13 +33,22 @@ const list = route({
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
   },
-  responses: { 200: json(z.object({ threads: z.array(Thread), next_cursor: z.string().nullable() }), "A page of threads") },
+  responses: {
+    200: json(
+      z.object({ threads: z.array(Thread), next_cursor: z.string().nullable() }),
+      "A page of threads",
+    ),
+  },
   errors: { 400: "Bad query or cursor" },
 });
 app.openapi(list, async (c) => {
   const q = c.req.valid("query");
   const rows = await listThreads(c.get("user").claims, { ...q, after: readCursor(q.cursor) });
-  const { items, next_cursor } = page(rows, q.limit, (r) => ({ t: r.last_event_at ?? r.created_at, id: r.id }));
+  const { items, next_cursor } = page(
+    rows,
+    q.limit,
+    (r) => ({ t: r.last_event_at ?? r.created_at, id: r.id }),
+  );
   return c.json({
     threads: items.map((r) => ({
       id: r.id,

@@ -226,16 +226,3 @@ export async function sendTelegramMessage(
   });
   return { externalId: `${target.chatId}:${sent.message_id}` };
 }
-
-/** The business connection an event arrived through, if any (from its stored raw update). */
-export async function businessConnectionOf(
-  account: LinkedAccount,
-  chatId: string,
-): Promise<string | null> {
-  const [row] = await sql<{ id: string }[]>`
-    select e.raw ->> 'business_connection_id' as id from public.events e
-    where e.source_account_id = ${account.id} and e.raw ->> 'business_connection_id' is not null
-      and e.external_id like ${`${chatId}:%`}
-    order by e.occurred_at desc limit 1`;
-  return row?.id ?? null;
-}

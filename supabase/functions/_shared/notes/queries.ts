@@ -19,7 +19,10 @@ const COLUMNS = (tx: Tx) =>
   tx.unsafe(`n.id, n.title, n.body, n.created_at, n.updated_at,
     (select j.status from public.index_jobs j where j.object_type = 'note' and j.object_id = n.id) as index_status`);
 
-export function listNotes(user: JwtClaims, f: { q?: string; after?: { t: string; id: string }; limit: number }) {
+export function listNotes(
+  user: JwtClaims,
+  f: { q?: string; after?: { t: string; id: string }; limit: number },
+) {
   return asUser(user, (tx) =>
     tx<NoteRow[]>`
       select ${COLUMNS(tx)} from public.notes n
@@ -27,15 +30,18 @@ export function listNotes(user: JwtClaims, f: { q?: string; after?: { t: string;
         and (${f.q ?? null}::text is null or n.title ilike ${f.q ? containsPattern(f.q) : null}
              or n.body ilike ${f.q ? containsPattern(f.q) : null})
         and (${f.after?.t ?? null}::timestamptz is null
-             or (n.updated_at, n.id) < (${f.after?.t ?? null}::timestamptz, ${f.after?.id ?? null}::uuid))
+             or (n.updated_at, n.id) < (${f.after?.t ?? null}::timestamptz, ${
+      f.after?.id ?? null
+    }::uuid))
       order by n.updated_at desc, n.id desc
-      limit ${f.limit + 1}`
-  );
+      limit ${f.limit + 1}`);
 }
 
 export function getNote(user: JwtClaims, id: string) {
   return asUser(user, async (tx) => {
-    const [row] = await tx<NoteRow[]>`select ${COLUMNS(tx)} from public.notes n where n.id = ${id} and n.deleted_at is null`;
+    const [row] = await tx<NoteRow[]>`select ${
+      COLUMNS(tx)
+    } from public.notes n where n.id = ${id} and n.deleted_at is null`;
     return row ?? null;
   });
 }
@@ -43,14 +49,20 @@ export function getNote(user: JwtClaims, id: string) {
 export function createNote(user: JwtClaims, note: { title?: string | null; body: string }) {
   return asUser(user, async (tx) => {
     const [{ id }] = await tx<{ id: string }[]>`
-      insert into public.notes (user_id, title, body) values (${user.sub}, ${note.title ?? null}, ${note.body})
+      insert into public.notes (user_id, title, body) values (${user.sub}, ${
+      note.title ?? null
+    }, ${note.body})
       returning id`;
     const [row] = await tx<NoteRow[]>`select ${COLUMNS(tx)} from public.notes n where n.id = ${id}`;
     return row;
   });
 }
 
-export function updateNote(user: JwtClaims, id: string, change: { title?: string | null; body?: string }) {
+export function updateNote(
+  user: JwtClaims,
+  id: string,
+  change: { title?: string | null; body?: string },
+) {
   return asUser(user, async (tx) => {
     const rows = await tx`
       update public.notes set
@@ -64,5 +76,8 @@ export function updateNote(user: JwtClaims, id: string, change: { title?: string
 }
 
 export function deleteNote(user: JwtClaims, id: string) {
-  return asUser(user, async (tx) => (await tx`delete from public.notes where id = ${id} returning id`).length > 0);
+  return asUser(
+    user,
+    async (tx) => (await tx`delete from public.notes where id = ${id} returning id`).length > 0,
+  );
 }
