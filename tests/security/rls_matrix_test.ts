@@ -702,10 +702,12 @@ function rest(
   body?: unknown,
 ) {
   const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
-  const query = filter
-    ? "?" +
-      Object.entries(filter).map(([k, v]) => `${k}=eq.${encodeURIComponent(String(v))}`).join("&")
-    : "";
+  const params = Object.entries(filter ?? {}).map(([k, v]) =>
+    `${k}=eq.${encodeURIComponent(String(v))}`
+  );
+  const columns = TABLE_ACCESS[name]?.columns;
+  if (columns) params.push(`select=${columns}`);
+  const query = params.length ? `?${params.join("&")}` : "";
   return call(`${REST_URL}/${name}${query}`, {
     method,
     token: who === "anon" ? undefined : users[who].token,
