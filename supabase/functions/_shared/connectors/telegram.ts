@@ -215,7 +215,7 @@ async function reply(chatId: number, text: string) {
 
 /** Sends as the bot; through the user's Business connection when the chat came from one. */
 export async function sendTelegramMessage(
-  account: LinkedAccount,
+  _account: LinkedAccount, // one bot for every account; the parameter keeps the senders alike
   target: { chatId: string; businessConnectionId?: string | null },
   text: string,
 ): Promise<{ externalId: string }> {
