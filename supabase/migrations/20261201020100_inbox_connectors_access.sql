@@ -26,25 +26,40 @@ language sql stable set search_path = '' as $$
 $$;
 revoke execute on function private.bounded_raw(jsonb) from public, anon, authenticated;
 
--- The connectors' scheduled work (Slack backfills, Graph subscription renewal, token key rotation)
--- runs in the connectors function, which holds the platform credentials and the token keys: every
--- minute pg_cron asks it to, through pg_net with the Vault webhook secret (jobs.ts).
-create function private.dispatch_connector_tick() returns void
+-- Calls a function of this project through pg_net with the Vault webhook secret (ids only in the
+-- body: pg_net stalls on bodies over 64 KB). Without the Vault secrets (see README) the call waits
+-- for them: a warning, and false.
+create function private.post_to_function(p_path text, p_body jsonb, p_timeout_ms int default 120000)
+returns boolean
 language plpgsql security definer set search_path = '' as $$
 declare
   base_url text := (select decrypted_secret from vault.decrypted_secrets where name = 'aide_functions_url');
   secret text := (select decrypted_secret from vault.decrypted_secrets where name = 'aide_webhook_secret');
 begin
   if base_url is null or secret is null then
-    raise warning 'aide: Vault secrets aide_functions_url / aide_webhook_secret are missing; connector jobs wait';
-    return;
+    raise warning 'aide: Vault secrets aide_functions_url / aide_webhook_secret are missing; % waits', p_path;
+    return false;
   end if;
   perform net.http_post(
-    url := base_url || '/connectors/jobs/tick',
-    body := '{}'::jsonb,
+    url := base_url || p_path,
+    body := p_body,
     headers := jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || secret),
-    timeout_milliseconds := 60000);
+    timeout_milliseconds := p_timeout_ms);
+  return true;
 end $$;
-revoke execute on function private.dispatch_connector_tick() from public, anon, authenticated;
+revoke execute on function private.post_to_function(text, jsonb, int) from public, anon, authenticated;
 
-select cron.schedule('aide-connectors', '* * * * *', 'select private.dispatch_connector_tick()');
+create or replace function private.dispatch_index(p_object_type text, p_object_id uuid) returns void
+language plpgsql security definer set search_path = '' as $$
+begin
+  if private.post_to_function('/ingest', jsonb_build_object('object_type', p_object_type, 'object_id', p_object_id)) then
+    update public.index_jobs set dispatched_at = now()
+    where object_type = p_object_type and object_id = p_object_id;
+  end if;
+end $$;
+
+-- The connectors' scheduled work (Slack backfills, Graph subscription renewal, token key rotation)
+-- runs in the connectors function, which holds the platform credentials and the token keys: every
+-- minute pg_cron asks it to (POST /connectors/jobs/tick; jobs.ts).
+select cron.schedule('aide-connectors', '* * * * *',
+  $$select private.post_to_function('/connectors/jobs/tick', '{}'::jsonb, 60000)$$);
