@@ -196,7 +196,11 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     await sql`update public.profiles set role = 'admin' where id = ${admin.userId}`;
     // Hundreds of requests: lift the rate limits for these two, so validation is what answers.
     await sql`update public.profiles set rate_limits = ${
-      sql.json({ write: { requests: 100000 }, chat: { requests: 100000 } })
+      sql.json({
+        write: { requests: 100000 },
+        chat: { requests: 100000 },
+        prompts: { requests: 100000 },
+      })
     }
               where id in (${alice.userId}, ${admin.userId})`;
     const [row] =
@@ -204,6 +208,21 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     return row.decrypted_secret as string;
   });
   const inbox = await withDb(async (sql) => {
+    const [prompt] = await sql`insert into public.prompts (user_id, prompt)
+                               values (${alice.userId}, 'sweep') returning id`;
+    const [summary] = await sql`
+      insert into public.summaries (user_id, window_start, window_end, fingerprint, content_json)
+      values (${alice.userId}, now() - interval '1 hour', now(), 'sweep', '{"overview": "sweep"}')
+      returning id`;
+    const [proposal] = await sql`
+      insert into public.proposals (user_id, window_start, window_end, content_json, kind)
+      values (${alice.userId}, now() - interval '1 hour', now(), '{"title": "sweep"}', 'other')
+      returning id`;
+    const [draft] = await sql`insert into public.drafts (user_id, kind, content_json)
+                              values (${alice.userId}, 'note', '{"text": "sweep"}') returning id`;
+    return { prompt: prompt.id, summary: summary.id, proposal: proposal.id, draft: draft.id };
+  });
+  const connectors = await withDb(async (sql) => {
     const [account] =
       await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
                                 values (${alice.userId}, 'slack', ${crypto.randomUUID()}) returning id`;
@@ -220,14 +239,18 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
   await withDb((sql) =>
     until("indexed", async () => {
       const [r] = await sql`select count(*)::int as n from public.index_jobs
-                            where object_id in (${inbox.event}, ${inbox.note}) and status = 'done'`;
+                            where object_id in (${connectors.event}, ${connectors.note}) and status = 'done'`;
       return r.n === 2;
     }, 20_000)
   );
   const ids = {
-    "connectors.id": inbox.account,
-    "events.id": inbox.event,
-    "notes.id": inbox.note,
+    "connectors.id": connectors.account,
+    "events.id": connectors.event,
+    "notes.id": connectors.note,
+    "prompts.id": inbox.prompt,
+    "summaries.id": inbox.summary,
+    "proposals.id": inbox.proposal,
+    "drafts.id": inbox.draft,
     "conversations.id": conversation,
     messageId: assistant,
     "documents.id": document,

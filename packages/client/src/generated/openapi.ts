@@ -520,15 +520,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+<<<<<<< HEAD
   "/events": {
+=======
+  "/drafts": {
+>>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
+<<<<<<< HEAD
     /** The caller's events, newest first, filtered by source, thread, time and text */
     get: operations["getEvents"];
+=======
+    /** The caller's drafts, newest first */
+    get: operations["getDrafts"];
+>>>>>>> main
     put?: never;
     post?: never;
     delete?: never;
@@ -537,19 +546,48 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+<<<<<<< HEAD
   "/events/{id}": {
+=======
+  "/drafts/{id}": {
+>>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
+<<<<<<< HEAD
     /** One event, with the platform's payload (raw) */
     get: operations["getEventsId"];
     put?: never;
     post?: never;
     /** Delete an event now, with its search index rows */
     delete: operations["deleteEventsId"];
+=======
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Edit a draft's text, or discard (or restore) it */
+    patch: operations["patchDraftsId"];
+    trace?: never;
+  };
+  "/drafts/{id}/send": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a draft through its source's connector, at most once */
+    post: operations["postDraftsIdSend"];
+    delete?: never;
+>>>>>>> main
     options?: never;
     head?: never;
     patch?: never;
@@ -606,31 +644,47 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+<<<<<<< HEAD
   "/notes": {
+=======
+  "/prompts": {
+>>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
+<<<<<<< HEAD
     /** The caller's notes, most recently changed first; q matches title and text */
     get: operations["getNotes"];
     put?: never;
     /** Create a note (indexed for search) */
     post: operations["postNotes"];
+=======
+    get?: never;
+    put?: never;
+    /** Run a free-text prompt: summarize, task detection, search or chat */
+    post: operations["postPrompts"];
+>>>>>>> main
     delete?: never;
     options?: never;
     head?: never;
     patch?: never;
     trace?: never;
   };
+<<<<<<< HEAD
   "/notes/{id}": {
+=======
+  "/prompts/{id}": {
+>>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
+<<<<<<< HEAD
     /** One note */
     get: operations["getNotesId"];
     put?: never;
@@ -652,6 +706,10 @@ export interface paths {
     };
     /** The caller's threads, most recent activity first */
     get: operations["getThreads"];
+=======
+    /** A prompt's record: intent, window, status and what it produced */
+    get: operations["getPromptsId"];
+>>>>>>> main
     put?: never;
     post?: never;
     delete?: never;
@@ -660,6 +718,95 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+<<<<<<< HEAD
+=======
+  "/prompts/digests": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run due digests (called by the pg_cron job aide-inbox-digests) */
+    post: operations["postPromptsDigests"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/proposals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's proposals, newest first */
+    get: operations["getProposals"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/proposals/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Accept (its task is opened) or dismiss a proposal */
+    patch: operations["patchProposalsId"];
+    trace?: never;
+  };
+  "/summaries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's summaries, newest first */
+    get: operations["getSummaries"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/summaries/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One summary */
+    get: operations["getSummariesId"];
+    put?: never;
+    post?: never;
+    /** Delete a summary */
+    delete: operations["deleteSummariesId"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+>>>>>>> main
   "/usage": {
     parameters: {
       query?: never;
@@ -732,6 +879,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+<<<<<<< HEAD
     ConnectResult: {
       /** Format: uuid */
       linked_account_id: string;
@@ -740,6 +888,41 @@ export interface components {
       provider_account_id: string;
       /** @enum {string} */
       status: "active";
+=======
+    DigestResults: {
+      results: {
+        /** Format: uuid */
+        digest_id: string;
+        error?: string;
+        status: string;
+        /** Format: uuid */
+        summary_id?: string;
+      }[];
+    };
+    Draft: {
+      content_hash: string;
+      content_json: {
+        subject?: string;
+        text: string;
+      };
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "slack_reply" | "telegram_reply" | "outlook_reply" | "note";
+      /** Format: uuid */
+      prompt_id: string | null;
+      send_attempts: number;
+      send_error: string | null;
+      sent_at: string | null;
+      sent_external_id: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: components["schemas"]["SourceRef"][];
+      /** @enum {string} */
+      status: "draft" | "sending" | "sent" | "failed" | "discarded";
+      updated_at: string;
+>>>>>>> main
     };
     Error: {
       error: {
@@ -770,6 +953,7 @@ export interface components {
       status: "ok" | "degraded";
       version: string;
     };
+<<<<<<< HEAD
     InboxEvent: {
       body: string | null;
       created_at: string;
@@ -823,6 +1007,42 @@ export interface components {
       scopes: string | null;
       /** @enum {string} */
       status: "active" | "revoked" | "error";
+=======
+    InboxCitation: {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      /** Format: uuid */
+      object_id: string;
+      object_type: string;
+      occurred_at: string | null;
+      snippet: string;
+      source: string | null;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+    };
+    InboxTask: {
+      created_at: string;
+      details: string | null;
+      due_at: string | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      priority: "low" | "medium" | "high";
+      reason: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: {
+        /** Format: uuid */
+        id: string;
+        source?: string;
+        type: string;
+      }[];
+      status: string;
+      title: string;
+      updated_at: string;
+>>>>>>> main
     };
     ModelPrice: {
       cache_write: number;
@@ -869,6 +1089,7 @@ export interface components {
       code: number;
       message: string;
     };
+<<<<<<< HEAD
     TelegramLink: {
       code: string;
       /** Format: uri */
@@ -877,6 +1098,168 @@ export interface components {
     WebhookAck: {
       /** @enum {boolean} */
       ok: true;
+=======
+    PromptAnswer: {
+      /** @enum {string} */
+      intent: "summarize" | "task_detection" | "search" | "chat";
+      /** Format: uuid */
+      prompt_id: string;
+      response:
+        | components["schemas"]["PromptSummary"]
+        | components["schemas"]["PromptTasks"]
+        | components["schemas"]["PromptSearch"]
+        | components["schemas"]["PromptChat"];
+    };
+    PromptChat: {
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: uuid */
+      message_id: string;
+      status: string;
+    };
+    PromptRecord: {
+      context: {
+        [key: string]: unknown;
+      };
+      /** Format: uuid */
+      conversation_id: string | null;
+      created_at: string;
+      draft_ids: string[];
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string|null} */
+      intent: "summarize" | "task_detection" | "search" | "chat" | null;
+      priority: string | null;
+      prompt: string;
+      proposal_ids: string[];
+      response: {
+        [key: string]: unknown;
+      } | null;
+      sources: string[] | null;
+      /** @enum {string} */
+      status: "running" | "complete" | "error";
+      /** Format: uuid */
+      summary_id: string | null;
+      task_ids: string[];
+      topic: string | null;
+      updated_at: string;
+      window_end: string | null;
+      window_from: string | null;
+      window_start: string | null;
+    };
+    PromptSearch: {
+      answer: string;
+      citations: components["schemas"]["InboxCitation"][];
+      results: (components["schemas"]["InboxCitation"] & {
+        score: number;
+      })[];
+    };
+    PromptSummary: {
+      content: {
+        key_events: {
+          /** Format: uuid */
+          event_id: string;
+          source: string;
+          /** Format: date-time */
+          timestamp: string;
+          title: string;
+        }[];
+        overview: string;
+        statistics: {
+          by_source: {
+            [key: string]: number;
+          };
+          total_events: number;
+        };
+        themes: string[];
+      };
+      created_at: string;
+      /** @description true: the stored summary of the same events, no model call */
+      reused: boolean;
+      /** Format: uuid */
+      summary_id: string;
+      time_range: {
+        end: string;
+        start: string;
+      };
+    };
+    PromptTasks: {
+      by_priority: {
+        high: number;
+        low: number;
+        medium: number;
+      };
+      draft_ids: string[];
+      proposal_ids: string[];
+      tasks: components["schemas"]["InboxTask"][];
+      total: number;
+    };
+    Proposal: {
+      content_json: {
+        [key: string]: unknown;
+      };
+      created_at: string;
+      decided_at: string | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "follow_up" | "schedule" | "reply" | "delegate" | "other";
+      /** Format: uuid */
+      prompt_id: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: components["schemas"]["SourceRef"][];
+      /** @enum {string} */
+      status: "pending" | "accepted" | "dismissed";
+      /** Format: uuid */
+      task_id: string | null;
+      updated_at: string;
+      window_end: string;
+      window_start: string;
+    };
+    SourceRef: {
+      /** Format: uuid */
+      id: string;
+      source?: string;
+      type: string;
+    };
+    Summary: {
+      content: {
+        key_events: {
+          /** Format: uuid */
+          event_id: string;
+          source: string;
+          /** Format: date-time */
+          timestamp: string;
+          title: string;
+        }[];
+        overview: string;
+        statistics: {
+          by_source: {
+            [key: string]: number;
+          };
+          total_events: number;
+        };
+        themes: string[];
+      };
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      meta: {
+        [key: string]: unknown;
+      };
+      source_refs: components["schemas"]["SourceRef"][];
+      sources: string[] | null;
+      topic: string | null;
+      updated_at: string;
+      window_end: string;
+      window_start: string;
+>>>>>>> main
     };
   };
   responses: never;
@@ -2970,6 +3353,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The stored file could not be removed; nothing was deleted */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   patchDocumentsId: {
@@ -3207,6 +3599,7 @@ export interface operations {
       };
     };
   };
+<<<<<<< HEAD
   getEvents: {
     parameters: {
       query?: {
@@ -3217,6 +3610,15 @@ export interface operations {
         source?: "slack" | "outlook" | "telegram" | "calendar";
         thread?: string;
         to?: string;
+=======
+  getDrafts: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        kind?: "slack_reply" | "telegram_reply" | "outlook_reply" | "note";
+        limit?: number;
+        status?: "draft" | "sending" | "sent" | "failed" | "discarded";
+>>>>>>> main
       };
       header?: never;
       path?: never;
@@ -3224,19 +3626,31 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+<<<<<<< HEAD
       /** @description A page of events */
+=======
+      /** @description A page of drafts */
+>>>>>>> main
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           "application/json": {
+<<<<<<< HEAD
             events: components["schemas"]["InboxEvent"][];
+=======
+            drafts: components["schemas"]["Draft"][];
+>>>>>>> main
             next_cursor: string | null;
           };
         };
       };
+<<<<<<< HEAD
       /** @description Bad query or cursor */
+=======
+      /** @description Invalid query parameters or cursor */
+>>>>>>> main
       400: {
         headers: {
           [name: string]: unknown;
@@ -3258,7 +3672,121 @@ export interface operations {
       };
     };
   };
+<<<<<<< HEAD
   getEventsId: {
+=======
+  patchDraftsId: {
+>>>>>>> main
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+<<<<<<< HEAD
+    requestBody?: never;
+    responses: {
+      /** @description The event */
+=======
+    requestBody: {
+      content: {
+        "application/json": {
+          content?: {
+            subject?: string;
+            text: string;
+          };
+          /** @enum {string} */
+          status?: "draft" | "discarded";
+        };
+      };
+    };
+    responses: {
+      /** @description The draft */
+>>>>>>> main
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+<<<<<<< HEAD
+          "application/json": components["schemas"]["InboxEvent"] & {
+            raw: {
+              [key: string]: unknown;
+            };
+=======
+          "application/json": components["schemas"]["Draft"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Already sent or being sent */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postDraftsIdSend: {
     parameters: {
       query?: never;
       header?: never;
@@ -3269,16 +3797,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The event */
+      /** @description Sent (sent_now: false when it had been sent before: nothing went out again) */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["InboxEvent"] & {
-            raw: {
-              [key: string]: unknown;
-            };
+          "application/json": {
+            draft: components["schemas"]["Draft"];
+            sent_now: boolean;
+>>>>>>> main
           };
         };
       };
@@ -3302,6 +3830,7 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
+<<<<<<< HEAD
       /** @description No such event */
       404: {
         headers: {
@@ -3352,6 +3881,9 @@ export interface operations {
         };
       };
       /** @description No such event */
+=======
+      /** @description Not found */
+>>>>>>> main
       404: {
         headers: {
           [name: string]: unknown;
@@ -3360,6 +3892,36 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+<<<<<<< HEAD
+=======
+      /** @description Discarded, being sent, its account revoked or disconnected, or no event to reply to */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform refused the message (the draft is failed and may be sent again) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+>>>>>>> main
     };
   };
   getHealth: {
@@ -3492,54 +4054,10 @@ export interface operations {
       };
     };
   };
+<<<<<<< HEAD
   getNotes: {
-    parameters: {
-      query?: {
-        cursor?: string;
-        limit?: number;
-        q?: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A page of notes */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": {
-            next_cursor: string | null;
-            notes: components["schemas"]["Note"][];
-          };
-        };
-      };
-      /** @description Bad query or cursor */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Missing, invalid or expired token */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json":
-            | components["schemas"]["Error"]
-            | components["schemas"]["PlatformError"];
-        };
-      };
-    };
-  };
-  postNotes: {
+=======
+  postPrompts: {
     parameters: {
       query?: never;
       header?: never;
@@ -3549,19 +4067,38 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
-          body: string;
-          title?: string | null;
+          /** @default {} */
+          context?: {
+            /**
+             * Format: uuid
+             * @description chat: continue this inbox conversation
+             */
+            conversation_id?: string;
+            /** @enum {string} */
+            intent?: "summarize" | "task_detection" | "search" | "chat";
+            /** @enum {string} */
+            priority?: "low" | "medium" | "high";
+            sources?: ("slack" | "outlook" | "telegram")[];
+            time_window?: {
+              /** Format: date-time */
+              end: string;
+              /** Format: date-time */
+              start: string;
+            } | null;
+          };
+          prompt: string;
         };
       };
     };
     responses: {
-      /** @description The note */
-      201: {
+      /** @description {prompt_id, intent, response} (seed 004 5.3); with Accept: text/event-stream the same work as a UI message stream (data-prompt, data-progress, data-<intent>) */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Note"];
+          "application/json": components["schemas"]["PromptAnswer"];
+          "text/event-stream": string;
         };
       };
       /** @description Invalid body */
@@ -3584,6 +4121,329 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
+      /** @description Monthly budget used up */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description context.conversation_id not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an inbox conversation, or an unknown model in the settings */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited (class prompts) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The model's output stayed invalid */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No model provider available */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getPromptsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The prompt */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PromptRecord"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postPromptsDigests: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          digest_ids: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description What each digest did */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DigestResults"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getProposals: {
+>>>>>>> main
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+<<<<<<< HEAD
+        q?: string;
+=======
+        status?: "pending" | "accepted" | "dismissed";
+>>>>>>> main
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+<<<<<<< HEAD
+      /** @description A page of notes */
+=======
+      /** @description A page of proposals */
+>>>>>>> main
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+<<<<<<< HEAD
+            notes: components["schemas"]["Note"][];
+          };
+        };
+      };
+      /** @description Bad query or cursor */
+=======
+            proposals: components["schemas"]["Proposal"][];
+          };
+        };
+      };
+      /** @description Invalid query parameters or cursor */
+>>>>>>> main
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+<<<<<<< HEAD
+  postNotes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+=======
+  patchProposalsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+>>>>>>> main
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+<<<<<<< HEAD
+          body: string;
+          title?: string | null;
+=======
+          /** @enum {string} */
+          status: "accepted" | "dismissed";
+>>>>>>> main
+        };
+      };
+    };
+    responses: {
+<<<<<<< HEAD
+      /** @description The note */
+      201: {
+=======
+      /** @description The decided proposal */
+      200: {
+>>>>>>> main
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+<<<<<<< HEAD
+          "application/json": components["schemas"]["Note"];
+=======
+          "application/json": components["schemas"]["Proposal"];
+>>>>>>> main
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+<<<<<<< HEAD
+=======
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Already decided the other way */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+>>>>>>> main
       /** @description Body too large */
       413: {
         headers: {
@@ -3613,7 +4473,57 @@ export interface operations {
       };
     };
   };
+<<<<<<< HEAD
   getNotesId: {
+=======
+  getSummaries: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of summaries */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+            summaries: components["schemas"]["Summary"][];
+          };
+        };
+      };
+      /** @description Invalid query parameters or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getSummariesId: {
+>>>>>>> main
     parameters: {
       query?: never;
       header?: never;
@@ -3624,13 +4534,21 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+<<<<<<< HEAD
       /** @description The note */
+=======
+      /** @description The summary */
+>>>>>>> main
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+<<<<<<< HEAD
           "application/json": components["schemas"]["Note"];
+=======
+          "application/json": components["schemas"]["Summary"];
+>>>>>>> main
         };
       };
       /** @description Invalid id */
@@ -3653,7 +4571,11 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
+<<<<<<< HEAD
       /** @description No such note */
+=======
+      /** @description Not found */
+>>>>>>> main
       404: {
         headers: {
           [name: string]: unknown;
@@ -3664,7 +4586,11 @@ export interface operations {
       };
     };
   };
+<<<<<<< HEAD
   deleteNotesId: {
+=======
+  deleteSummariesId: {
+>>>>>>> main
     parameters: {
       query?: never;
       header?: never;
@@ -3702,7 +4628,11 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
+<<<<<<< HEAD
       /** @description No such note */
+=======
+      /** @description Not found */
+>>>>>>> main
       404: {
         headers: {
           [name: string]: unknown;
@@ -3722,6 +4652,7 @@ export interface operations {
       };
     };
   };
+<<<<<<< HEAD
   patchNotesId: {
     parameters: {
       query?: never;
@@ -3854,6 +4785,8 @@ export interface operations {
       };
     };
   };
+=======
+>>>>>>> main
   getUsage: {
     parameters: {
       query?: {
