@@ -23,13 +23,10 @@ export interface StackConfig {
     postgrestAdmin: number;
     openai: number; // fake OpenAI, when no real key is configured
     anthropic: number; // fake Anthropic
-<<<<<<< HEAD
     slack: number; // fake Slack (Web API, OAuth, Events API sender)
     microsoft: number; // fake Microsoft identity platform and Graph
     telegram: number; // fake Telegram Bot API
-=======
     web: number; // the example web app (examples/web)
->>>>>>> main
   };
   /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
   durable: boolean;
@@ -66,13 +63,10 @@ export function stackConfig(name = "dev"): StackConfig {
       postgrestAdmin: base + 8,
       openai: base + 10,
       anthropic: base + 11,
-<<<<<<< HEAD
       slack: base + 12,
       microsoft: base + 13,
       telegram: base + 14,
-=======
       web: base + 17,
->>>>>>> main
     },
     durable: name === "dev",
   };

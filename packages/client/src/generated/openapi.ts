@@ -520,24 +520,15 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-<<<<<<< HEAD
-  "/events": {
-=======
   "/drafts": {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-<<<<<<< HEAD
-    /** The caller's events, newest first, filtered by source, thread, time and text */
-    get: operations["getEvents"];
-=======
     /** The caller's drafts, newest first */
     get: operations["getDrafts"];
->>>>>>> main
     put?: never;
     post?: never;
     delete?: never;
@@ -546,25 +537,13 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-<<<<<<< HEAD
-  "/events/{id}": {
-=======
   "/drafts/{id}": {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-<<<<<<< HEAD
-    /** One event, with the platform's payload (raw) */
-    get: operations["getEventsId"];
-    put?: never;
-    post?: never;
-    /** Delete an event now, with its search index rows */
-    delete: operations["deleteEventsId"];
-=======
     get?: never;
     put?: never;
     post?: never;
@@ -587,7 +566,41 @@ export interface paths {
     /** Send a draft through its source's connector, at most once */
     post: operations["postDraftsIdSend"];
     delete?: never;
->>>>>>> main
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's events, newest first, filtered by source, thread, time and text */
+    get: operations["getEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/events/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One event, with the platform's payload (raw) */
+    get: operations["getEventsId"];
+    put?: never;
+    post?: never;
+    /** Delete an event now, with its search index rows */
+    delete: operations["deleteEventsId"];
     options?: never;
     head?: never;
     patch?: never;
@@ -644,47 +657,31 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-<<<<<<< HEAD
   "/notes": {
-=======
-  "/prompts": {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-<<<<<<< HEAD
     /** The caller's notes, most recently changed first; q matches title and text */
     get: operations["getNotes"];
     put?: never;
     /** Create a note (indexed for search) */
     post: operations["postNotes"];
-=======
-    get?: never;
-    put?: never;
-    /** Run a free-text prompt: summarize, task detection, search or chat */
-    post: operations["postPrompts"];
->>>>>>> main
     delete?: never;
     options?: never;
     head?: never;
     patch?: never;
     trace?: never;
   };
-<<<<<<< HEAD
   "/notes/{id}": {
-=======
-  "/prompts/{id}": {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-<<<<<<< HEAD
     /** One note */
     get: operations["getNotesId"];
     put?: never;
@@ -697,19 +694,32 @@ export interface paths {
     patch: operations["patchNotesId"];
     trace?: never;
   };
-  "/threads": {
+  "/prompts": {
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-    /** The caller's threads, most recent activity first */
-    get: operations["getThreads"];
-=======
+    get?: never;
+    put?: never;
+    /** Run a free-text prompt: summarize, task detection, search or chat */
+    post: operations["postPrompts"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/prompts/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
     /** A prompt's record: intent, window, status and what it produced */
     get: operations["getPromptsId"];
->>>>>>> main
     put?: never;
     post?: never;
     delete?: never;
@@ -718,8 +728,6 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-<<<<<<< HEAD
-=======
   "/prompts/digests": {
     parameters: {
       query?: never;
@@ -806,7 +814,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
->>>>>>> main
+  "/threads": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's threads, most recent activity first */
+    get: operations["getThreads"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/usage": {
     parameters: {
       query?: never;
@@ -879,7 +903,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
-<<<<<<< HEAD
     ConnectResult: {
       /** Format: uuid */
       linked_account_id: string;
@@ -888,7 +911,7 @@ export interface components {
       provider_account_id: string;
       /** @enum {string} */
       status: "active";
-=======
+    };
     DigestResults: {
       results: {
         /** Format: uuid */
@@ -922,7 +945,6 @@ export interface components {
       /** @enum {string} */
       status: "draft" | "sending" | "sent" | "failed" | "discarded";
       updated_at: string;
->>>>>>> main
     };
     Error: {
       error: {
@@ -953,7 +975,20 @@ export interface components {
       status: "ok" | "degraded";
       version: string;
     };
-<<<<<<< HEAD
+    InboxCitation: {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      /** Format: uuid */
+      object_id: string;
+      object_type: string;
+      occurred_at: string | null;
+      snippet: string;
+      source: string | null;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+    };
     InboxEvent: {
       body: string | null;
       created_at: string;
@@ -977,6 +1012,27 @@ export interface components {
       thread_id: string | null;
       title: string | null;
       url: string | null;
+    };
+    InboxTask: {
+      created_at: string;
+      details: string | null;
+      due_at: string | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      priority: "low" | "medium" | "high";
+      reason: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: {
+        /** Format: uuid */
+        id: string;
+        source?: string;
+        type: string;
+      }[];
+      status: string;
+      title: string;
+      updated_at: string;
     };
     InboxThread: {
       content_preview: string | null;
@@ -1007,42 +1063,6 @@ export interface components {
       scopes: string | null;
       /** @enum {string} */
       status: "active" | "revoked" | "error";
-=======
-    InboxCitation: {
-      chunk_index: number;
-      /** Format: uuid */
-      document_id: string;
-      /** Format: uuid */
-      object_id: string;
-      object_type: string;
-      occurred_at: string | null;
-      snippet: string;
-      source: string | null;
-      title: string;
-      /** @enum {string} */
-      type: "citation";
-    };
-    InboxTask: {
-      created_at: string;
-      details: string | null;
-      due_at: string | null;
-      /** Format: uuid */
-      id: string;
-      /** @enum {string} */
-      priority: "low" | "medium" | "high";
-      reason: string | null;
-      /** Format: uuid */
-      source_event_id: string | null;
-      source_refs: {
-        /** Format: uuid */
-        id: string;
-        source?: string;
-        type: string;
-      }[];
-      status: string;
-      title: string;
-      updated_at: string;
->>>>>>> main
     };
     ModelPrice: {
       cache_write: number;
@@ -1089,16 +1109,6 @@ export interface components {
       code: number;
       message: string;
     };
-<<<<<<< HEAD
-    TelegramLink: {
-      code: string;
-      /** Format: uri */
-      url: string;
-    };
-    WebhookAck: {
-      /** @enum {boolean} */
-      ok: true;
-=======
     PromptAnswer: {
       /** @enum {string} */
       intent: "summarize" | "task_detection" | "search" | "chat";
@@ -1259,7 +1269,15 @@ export interface components {
       updated_at: string;
       window_end: string;
       window_start: string;
->>>>>>> main
+    };
+    TelegramLink: {
+      code: string;
+      /** Format: uri */
+      url: string;
+    };
+    WebhookAck: {
+      /** @enum {boolean} */
+      ok: true;
     };
   };
   responses: never;
@@ -3599,18 +3617,6 @@ export interface operations {
       };
     };
   };
-<<<<<<< HEAD
-  getEvents: {
-    parameters: {
-      query?: {
-        cursor?: string;
-        from?: string;
-        limit?: number;
-        q?: string;
-        source?: "slack" | "outlook" | "telegram" | "calendar";
-        thread?: string;
-        to?: string;
-=======
   getDrafts: {
     parameters: {
       query?: {
@@ -3618,7 +3624,6 @@ export interface operations {
         kind?: "slack_reply" | "telegram_reply" | "outlook_reply" | "note";
         limit?: number;
         status?: "draft" | "sending" | "sent" | "failed" | "discarded";
->>>>>>> main
       };
       header?: never;
       path?: never;
@@ -3626,31 +3631,19 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-<<<<<<< HEAD
-      /** @description A page of events */
-=======
       /** @description A page of drafts */
->>>>>>> main
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           "application/json": {
-<<<<<<< HEAD
-            events: components["schemas"]["InboxEvent"][];
-=======
             drafts: components["schemas"]["Draft"][];
->>>>>>> main
             next_cursor: string | null;
           };
         };
       };
-<<<<<<< HEAD
-      /** @description Bad query or cursor */
-=======
       /** @description Invalid query parameters or cursor */
->>>>>>> main
       400: {
         headers: {
           [name: string]: unknown;
@@ -3672,11 +3665,7 @@ export interface operations {
       };
     };
   };
-<<<<<<< HEAD
-  getEventsId: {
-=======
   patchDraftsId: {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
@@ -3685,11 +3674,6 @@ export interface operations {
       };
       cookie?: never;
     };
-<<<<<<< HEAD
-    requestBody?: never;
-    responses: {
-      /** @description The event */
-=======
     requestBody: {
       content: {
         "application/json": {
@@ -3704,18 +3688,11 @@ export interface operations {
     };
     responses: {
       /** @description The draft */
->>>>>>> main
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-<<<<<<< HEAD
-          "application/json": components["schemas"]["InboxEvent"] & {
-            raw: {
-              [key: string]: unknown;
-            };
-=======
           "application/json": components["schemas"]["Draft"];
         };
       };
@@ -3806,7 +3783,6 @@ export interface operations {
           "application/json": {
             draft: components["schemas"]["Draft"];
             sent_now: boolean;
->>>>>>> main
           };
         };
       };
@@ -3830,7 +3806,139 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
-<<<<<<< HEAD
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Discarded, being sent, its account revoked or disconnected, or no event to reply to */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform refused the message (the draft is failed and may be sent again) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getEvents: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        from?: string;
+        limit?: number;
+        q?: string;
+        source?: "slack" | "outlook" | "telegram" | "calendar";
+        thread?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of events */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            events: components["schemas"]["InboxEvent"][];
+            next_cursor: string | null;
+          };
+        };
+      };
+      /** @description Bad query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getEventsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The event */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["InboxEvent"] & {
+            raw: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
       /** @description No such event */
       404: {
         headers: {
@@ -3881,9 +3989,6 @@ export interface operations {
         };
       };
       /** @description No such event */
-=======
-      /** @description Not found */
->>>>>>> main
       404: {
         headers: {
           [name: string]: unknown;
@@ -3892,36 +3997,6 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-<<<<<<< HEAD
-=======
-      /** @description Discarded, being sent, its account revoked or disconnected, or no event to reply to */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Rate limited */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description The platform refused the message (the draft is failed and may be sent again) */
-      502: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
->>>>>>> main
     };
   };
   getHealth: {
@@ -4054,9 +4129,321 @@ export interface operations {
       };
     };
   };
-<<<<<<< HEAD
   getNotes: {
-=======
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        q?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of notes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+            notes: components["schemas"]["Note"][];
+          };
+        };
+      };
+      /** @description Bad query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  postNotes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          body: string;
+          title?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The note */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Note"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getNotesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The note */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Note"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such note */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteNotesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such note */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchNotesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          body?: string;
+          title?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The note */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Note"];
+        };
+      };
+      /** @description Invalid id or body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such note */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   postPrompts: {
     parameters: {
       query?: never;
@@ -4291,16 +4678,11 @@ export interface operations {
     };
   };
   getProposals: {
->>>>>>> main
     parameters: {
       query?: {
         cursor?: string;
         limit?: number;
-<<<<<<< HEAD
-        q?: string;
-=======
         status?: "pending" | "accepted" | "dismissed";
->>>>>>> main
       };
       header?: never;
       path?: never;
@@ -4308,11 +4690,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-<<<<<<< HEAD
-      /** @description A page of notes */
-=======
       /** @description A page of proposals */
->>>>>>> main
       200: {
         headers: {
           [name: string]: unknown;
@@ -4320,19 +4698,11 @@ export interface operations {
         content: {
           "application/json": {
             next_cursor: string | null;
-<<<<<<< HEAD
-            notes: components["schemas"]["Note"][];
-          };
-        };
-      };
-      /** @description Bad query or cursor */
-=======
             proposals: components["schemas"]["Proposal"][];
           };
         };
       };
       /** @description Invalid query parameters or cursor */
->>>>>>> main
       400: {
         headers: {
           [name: string]: unknown;
@@ -4354,13 +4724,6 @@ export interface operations {
       };
     };
   };
-<<<<<<< HEAD
-  postNotes: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-=======
   patchProposalsId: {
     parameters: {
       query?: never;
@@ -4368,39 +4731,24 @@ export interface operations {
       path: {
         id: string;
       };
->>>>>>> main
       cookie?: never;
     };
     requestBody: {
       content: {
         "application/json": {
-<<<<<<< HEAD
-          body: string;
-          title?: string | null;
-=======
           /** @enum {string} */
           status: "accepted" | "dismissed";
->>>>>>> main
         };
       };
     };
     responses: {
-<<<<<<< HEAD
-      /** @description The note */
-      201: {
-=======
       /** @description The decided proposal */
       200: {
->>>>>>> main
         headers: {
           [name: string]: unknown;
         };
         content: {
-<<<<<<< HEAD
-          "application/json": components["schemas"]["Note"];
-=======
           "application/json": components["schemas"]["Proposal"];
->>>>>>> main
         };
       };
       /** @description Invalid body */
@@ -4423,8 +4771,6 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
-<<<<<<< HEAD
-=======
       /** @description Not found */
       404: {
         headers: {
@@ -4443,7 +4789,6 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
->>>>>>> main
       /** @description Body too large */
       413: {
         headers: {
@@ -4473,9 +4818,6 @@ export interface operations {
       };
     };
   };
-<<<<<<< HEAD
-  getNotesId: {
-=======
   getSummaries: {
     parameters: {
       query?: {
@@ -4523,7 +4865,6 @@ export interface operations {
     };
   };
   getSummariesId: {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
@@ -4534,21 +4875,13 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-<<<<<<< HEAD
-      /** @description The note */
-=======
       /** @description The summary */
->>>>>>> main
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-<<<<<<< HEAD
-          "application/json": components["schemas"]["Note"];
-=======
           "application/json": components["schemas"]["Summary"];
->>>>>>> main
         };
       };
       /** @description Invalid id */
@@ -4571,11 +4904,7 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
-<<<<<<< HEAD
-      /** @description No such note */
-=======
       /** @description Not found */
->>>>>>> main
       404: {
         headers: {
           [name: string]: unknown;
@@ -4586,11 +4915,7 @@ export interface operations {
       };
     };
   };
-<<<<<<< HEAD
-  deleteNotesId: {
-=======
   deleteSummariesId: {
->>>>>>> main
     parameters: {
       query?: never;
       header?: never;
@@ -4628,98 +4953,8 @@ export interface operations {
             | components["schemas"]["PlatformError"];
         };
       };
-<<<<<<< HEAD
-      /** @description No such note */
-=======
       /** @description Not found */
->>>>>>> main
       404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Rate limited */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-<<<<<<< HEAD
-  patchNotesId: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": {
-          body?: string;
-          title?: string | null;
-        };
-      };
-    };
-    responses: {
-      /** @description The note */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Note"];
-        };
-      };
-      /** @description Invalid id or body */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Missing, invalid or expired token */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json":
-            | components["schemas"]["Error"]
-            | components["schemas"]["PlatformError"];
-        };
-      };
-      /** @description No such note */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Body too large */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Not JSON */
-      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -4785,8 +5020,6 @@ export interface operations {
       };
     };
   };
-=======
->>>>>>> main
   getUsage: {
     parameters: {
       query?: {
