@@ -26,6 +26,8 @@ export interface StackConfig {
     slack: number; // fake Slack (Web API, OAuth, Events API sender)
     microsoft: number; // fake Microsoft identity platform and Graph
     telegram: number; // fake Telegram Bot API
+    twilio: number; // fake Twilio (REST API and Verify)
+    push: number; // fake Web Push service
     web: number; // the example web app (examples/web)
   };
   /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
@@ -66,6 +68,8 @@ export function stackConfig(name = "dev"): StackConfig {
       slack: base + 12,
       microsoft: base + 13,
       telegram: base + 14,
+      twilio: base + 15,
+      push: base + 16,
       web: base + 17,
     },
     durable: name === "dev",
