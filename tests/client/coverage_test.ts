@@ -38,6 +38,16 @@ const SDK_METHODS: Record<string, string> = {
   "GET /usage/admin/by-model": "usage.admin.byModel",
   "GET /usage/admin/top-users": "usage.admin.topUsers",
   "GET /usage/admin/users": "usage.admin.users",
+  "POST /prompts": "prompts.run",
+  "GET /prompts/{id}": "prompts.get",
+  "GET /summaries": "summaries.list",
+  "GET /summaries/{id}": "summaries.get",
+  "DELETE /summaries/{id}": "summaries.delete",
+  "GET /proposals": "proposals.list",
+  "PATCH /proposals/{id}": "proposals.accept",
+  "GET /drafts": "drafts.list",
+  "PATCH /drafts/{id}": "drafts.update",
+  "POST /drafts/{id}/send": "drafts.send",
 };
 
 const document = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
