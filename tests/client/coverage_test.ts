@@ -52,6 +52,9 @@ const SDK_METHODS: Record<string, string> = {
   "GET /drafts": "drafts.list",
   "PATCH /drafts/{id}": "drafts.update",
   "POST /drafts/{id}/send": "drafts.send",
+  "GET /push/config": "push.config",
+  "POST /push/subscriptions": "push.subscribe",
+  "DELETE /push/subscriptions/{id}": "push.unsubscribe",
 };
 
 const document = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));

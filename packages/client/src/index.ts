@@ -11,6 +11,7 @@ import { conversationsResource } from "./conversations.ts";
 import { documentsResource, searchFunction } from "./documents.ts";
 import { type AideClientOptions, createTransport } from "./http.ts";
 import { draftsResource, promptsResource, proposalsResource, summariesResource } from "./inbox.ts";
+import { pushResource } from "./push.ts";
 import { adminResource, usageResource } from "./usage.ts";
 
 export function createAideClient(options: AideClientOptions) {
@@ -31,6 +32,8 @@ export function createAideClient(options: AideClientOptions) {
     summaries: summariesResource(api),
     proposals: proposalsResource(api),
     drafts: draftsResource(api),
+    /** Web Push for reminders. */
+    push: pushResource(api),
     /** Streams a reply as simple events (`for await`), with stop() and text(). */
     streamSimple: conversations.send,
     /** A useChat transport for one conversation (stop, regenerate, resume, edits). */
