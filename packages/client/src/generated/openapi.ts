@@ -781,6 +781,109 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccountExport: {
+      data: {
+        [key: string]: {
+          [key: string]: unknown;
+        }[];
+      };
+      /** Format: date-time */
+      exported_at: string;
+      files: {
+        bucket_id: string;
+        /** Format: date-time */
+        created_at: string;
+        name: string;
+        size: number | null;
+      }[];
+      user: {
+        email: string | null;
+        /** Format: uuid */
+        id: string;
+      };
+    };
+    AdminModel: {
+      alias: string;
+      api_key_env: string | null;
+      base_url: string | null;
+      capabilities: {
+        [key: string]: unknown;
+      };
+      context_window: number;
+      /** Format: date-time */
+      created_at: string;
+      current_price: components["schemas"]["ModelPriceRow"];
+      display_name: string;
+      enabled: boolean;
+      fallback: string[];
+      max_output_tokens: number;
+      /** @enum {string} */
+      provider: "anthropic" | "openai" | "openai_compatible";
+      provider_model: string;
+      /** @enum {string} */
+      purpose: "chat" | "utility" | "embedding";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    AdminModels: {
+      models: components["schemas"]["AdminModel"][];
+    };
+    Budget: {
+      budget_usd: number | null;
+      downgrade_model: string | null;
+      period_start: string;
+      resets_at: string;
+      soft_limit_usd: number | null;
+      spent_usd: number;
+      /** @enum {string} */
+      state: "ok" | "soft" | "hard";
+    };
+    Conversation: {
+      /** Format: uuid */
+      active_leaf_id: string | null;
+      archived: boolean;
+      /** Format: date-time */
+      archived_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** @enum {string} */
+      group?: "pinned" | "today" | "yesterday" | "previous_7_days" | "previous_30_days" | "older";
+      /** Format: uuid */
+      id: string;
+      /** Format: date-time */
+      last_message_at: string | null;
+      model: string;
+      pinned: boolean;
+      /** Format: date-time */
+      pinned_at: string | null;
+      system_prompt: string | null;
+      title: string | null;
+      /** Format: date-time */
+      updated_at: string;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    ConversationPage: {
+      conversations: components["schemas"]["Conversation"][];
+      next_cursor: string | null;
+    };
+    ConversationWithMessages: components["schemas"]["Conversation"] & {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    CostByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: (components["schemas"]["ReportTotals"] & {
+        model: string;
+        /** Format: date */
+        period_start: string;
+        users: number;
+      })[];
+      /** Format: date */
+      to: string;
+    };
     DigestResults: {
       results: {
         /** Format: uuid */
@@ -879,6 +982,114 @@ export interface components {
       title: string;
       updated_at: string;
     };
+    IngestResult: {
+      /** @enum {string} */
+      status: "skipped";
+    } | {
+      chunks: number;
+      /** @enum {string} */
+      status: "ready";
+    } | {
+      /** @enum {string} */
+      status: "superseded";
+    } | {
+      error: string;
+      job: string;
+      /** @enum {string} */
+      status: "failed";
+    };
+    Me: components["schemas"]["Profile"] & {
+      budget: components["schemas"]["Budget"];
+    };
+    Message: {
+      client_message_id: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      error: {
+        details?: unknown;
+        type: string;
+      } | null;
+      /** @enum {string|null} */
+      finish_reason: "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other" | null;
+      /** Format: uuid */
+      id: string;
+      latency_ms: number | null;
+      model: string | null;
+      /** Format: uuid */
+      parent_id: string | null;
+      parts: components["schemas"]["MessagePart"][];
+      provider: string | null;
+      /** @enum {string} */
+      role: "user" | "assistant" | "system";
+      /** @enum {string} */
+      status: "pending" | "streaming" | "complete" | "error" | "aborted";
+      ttft_ms: number | null;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    MessagePage: {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    MessagePart: {
+      /** @enum {string} */
+      type: "step_start";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "text";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "reasoning";
+    } | {
+      id: string;
+      input?: unknown;
+      name: string;
+      /** @enum {string} */
+      type: "tool_call";
+    } | {
+      duration_ms: number;
+      is_error: boolean;
+      name: string;
+      output?: unknown;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "tool_result";
+    } | {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      snippet: string;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      document_id: string;
+      title: string;
+      /** @enum {string} */
+      type: "file";
+    } | {
+      title: string;
+      /** @enum {string} */
+      type: "title";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "notice";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "error";
+    };
     ModelPrice: {
       cache_write: number;
       cached_read: number;
@@ -886,6 +1097,19 @@ export interface components {
       input: number;
       output: number;
       reasoning: number;
+    } | null;
+    ModelPriceHistory: {
+      model: string;
+      prices: components["schemas"]["ModelPriceRow"][];
+    };
+    ModelPriceRow: {
+      cache_write_per_mtok: number;
+      cached_read_per_mtok: number;
+      effective_from: string;
+      id: number;
+      input_per_mtok: number;
+      output_per_mtok: number;
+      reasoning_per_mtok: number | null;
     } | null;
     Models: {
       default_model: string;
@@ -905,9 +1129,41 @@ export interface components {
         provider_model: string;
       }[];
     };
+    PhoneVerification: {
+      attempts_left: number;
+      /** Format: date-time */
+      expires_at: string;
+      phone: string;
+      /** @enum {string} */
+      status: "pending" | "approved" | "expired";
+    };
+    PhoneVerified: {
+      phone: string;
+      phone_verified: boolean;
+    };
     PlatformError: {
       code: number;
       message: string;
+    };
+    Profile: {
+      /** Format: date-time */
+      created_at: string;
+      display_name: string | null;
+      email: string | null;
+      /** Format: uuid */
+      id: string;
+      monthly_budget_usd: number | null;
+      phone: string | null;
+      phone_verified: boolean;
+      preferences: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      role: "user" | "admin";
+      timezone: string;
+      /** Format: date-time */
+      updated_at: string;
+      whatsapp_opted_in: boolean;
     };
     PromptAnswer: {
       /** @enum {string} */
@@ -1071,6 +1327,10 @@ export interface components {
     ReminderDispatchCounts: {
       [key: string]: number;
     };
+    ReportTotals: components["schemas"]["UsageTotals"] & {
+      calls: number;
+      cost_micro_usd: number;
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -1109,6 +1369,68 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    TopUsers: {
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        display_name: string | null;
+        email: string | null;
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    UsageReport: {
+      budget: components["schemas"]["Budget"];
+      by_day: (components["schemas"]["ReportTotals"] & {
+        /** Format: date */
+        day: string;
+      })[];
+      by_model: (components["schemas"]["ReportTotals"] & {
+        model: string;
+      })[];
+      by_step: (components["schemas"]["ReportTotals"] & {
+        product: string;
+        product_step: string;
+      })[];
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      totals: components["schemas"]["ReportTotals"];
+    };
+    UsageTotals: {
+      cache_write_tokens: number;
+      cached_read_tokens: number;
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      reasoning_tokens: number;
+    };
+    UsersUsage: {
+      /** Format: date */
+      from: string;
+      next_cursor: string | null;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        /** Format: date-time */
+        created_at: string;
+        display_name: string | null;
+        email: string | null;
+        monthly_budget_usd: number | null;
+        /** @enum {string} */
+        role: "user" | "admin";
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    WhatsAppConsent: {
+      /** Format: date-time */
+      opted_in_at: string | null;
+      whatsapp_opted_in: boolean;
+    };
   };
   responses: never;
   parameters: never;
@@ -1125,10 +1447,10 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
-          /** @constant */
+          /** @enum {string} */
           confirm: "DELETE";
         };
       };
@@ -1141,7 +1463,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Missing confirmation */
+      /** @description Missing confirmation (confirmation_required) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1155,7 +1477,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the files */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1174,7 +1518,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AccountExport"];
         };
       };
       /** @description Bad query */
@@ -1191,7 +1535,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1210,7 +1558,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Me"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1218,7 +1566,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1247,7 +1608,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Profile"];
         };
       };
       /** @description Invalid body */
@@ -1264,7 +1625,38 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Rate limited */
       429: {
@@ -1298,7 +1690,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PhoneVerified"];
         };
       };
       /** @description Invalid body */
@@ -1315,7 +1707,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description No code pending, or the number is on another account */
       409: {
@@ -1376,7 +1772,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PhoneVerification"];
         };
       };
       /** @description Invalid number */
@@ -1393,7 +1789,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Already verified */
       409: {
@@ -1448,7 +1848,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["WhatsAppConsent"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1456,7 +1856,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description No verified phone */
       409: {
@@ -1484,7 +1888,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["WhatsAppConsent"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1492,7 +1896,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1511,7 +1919,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModels"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1519,7 +1927,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1545,7 +1957,10 @@ export interface operations {
           alias: string;
           /** @default null */
           api_key_env?: string | null;
-          /** @default null */
+          /**
+           * Format: uri
+           * @default null
+           */
           base_url?: string | null;
           /** @default {} */
           capabilities?: {
@@ -1585,7 +2000,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1602,7 +2017,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1615,6 +2034,24 @@ export interface operations {
       };
       /** @description Alias taken */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1646,6 +2083,7 @@ export interface operations {
       content: {
         "application/json": {
           api_key_env?: string | null;
+          /** Format: uri */
           base_url?: string | null;
           capabilities?: {
             [key: string]: boolean | number | string;
@@ -1670,7 +2108,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1687,7 +2125,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1700,6 +2142,33 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown fallback */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1726,7 +2195,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceHistory"];
         };
       };
       /** @description Bad alias */
@@ -1743,7 +2212,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1794,7 +2267,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceRow"];
         };
       };
       /** @description Invalid body */
@@ -1811,7 +2284,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1833,6 +2310,24 @@ export interface operations {
       };
       /** @description A price from that date exists */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1863,7 +2358,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -1880,7 +2375,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1907,7 +2406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -1924,7 +2423,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Unknown model */
       422: {
@@ -1954,7 +2475,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationWithMessages"];
         };
       };
       /** @description Bad id */
@@ -1971,7 +2492,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2016,7 +2541,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2058,7 +2587,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -2075,10 +2604,32 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2118,7 +2669,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["MessagePage"];
         };
       };
       /** @description Bad query or cursor */
@@ -2135,7 +2686,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2166,6 +2721,7 @@ export interface operations {
           content: string;
           mentions?: string[];
           model?: string;
+          /** Format: uuid */
           parent_id?: string | null;
         } | {
           id?: string;
@@ -2214,7 +2770,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -2293,7 +2853,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
           model?: string;
@@ -2324,7 +2884,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -2337,6 +2901,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2373,7 +2955,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Asked to stop; still finishing */
@@ -2382,7 +2964,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Bad id */
@@ -2399,7 +2981,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2449,7 +3035,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2479,7 +3069,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Bad id */
@@ -2496,7 +3086,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3309,7 +3903,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
       /** @description Invalid body */
@@ -3330,13 +3924,31 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Indexing failed; retried later */
       500: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Error"];
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
     };
@@ -4231,7 +4843,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description Bad period */
@@ -4248,7 +4860,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -4271,7 +4887,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["CostByModel"];
         };
       };
       /** @description Bad query */
@@ -4288,7 +4904,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -4320,7 +4940,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TopUsers"];
         };
       };
       /** @description Bad query */
@@ -4337,7 +4957,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -4370,7 +4994,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsersUsage"];
         };
       };
       /** @description Bad query or cursor */
@@ -4387,7 +5011,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
