@@ -147,14 +147,18 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     Deno.addSignalListener(signal, () => shutdown(0));
   }
   const retired = new Set<Child>(); // stopped on purpose, e.g. to reload the functions
-  const track = (child: Child) => {
+  /** Watches a child: its death stops the stack, unless `restart` brings it back. */
+  const track = (child: Child, restart?: () => void) => {
     children.push(child);
     child.exited.then((status) => {
       if (stopping || retired.has(child)) return;
       log(
         `${child.name} exited unexpectedly (code ${status.code}); see ${p.logs}/${child.name}.log`,
       );
-      shutdown(1);
+      if (!restart) return shutdown(1);
+      children.splice(children.indexOf(child), 1);
+      log(`restarting ${child.name}; Postgres and PostgREST keep running`);
+      restart();
     });
     return child;
   };
@@ -265,14 +269,27 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_POSTGREST_URL: `http://127.0.0.1:${cfg.ports.postgrest}`,
       AIDE_JWKS_FILE: p.jwks,
       AIDE_KEYS_FILE: p.keys,
+      AIDE_LOG_DIR: p.logs,
+      AIDE_RUN_DIR: join(cfg.dir, "run"),
+      ...(Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")
+        ? { AIDE_FUNCTIONS_WALL_CLOCK_SECONDS: Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")! }
+        : {}),
+      // Test stacks also serve tests/functions: fixtures that break Supabase's limits on purpose.
+      ...(cfg.name.startsWith("test")
+        ? { AIDE_EXTRA_FUNCTIONS_DIR: join(ROOT, "tests/functions") }
+        : {}),
       ...(cfg.durable ? {} : { AIDE_AUTH_EMAIL_SENT_PER_HOUR: "100000" }),
       AIDE_STORAGE_DIR: join(cfg.dir, "storage"),
     };
-    const startFunctions = () =>
-      track(spawnLogged("functions", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {
-        logDir: p.logs,
-        env: functionEnv,
-      }));
+    // The gateway comes back if it dies (each function's worker restarts inside it).
+    const startFunctions = (): Child =>
+      track(
+        spawnLogged("gateway", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {
+          logDir: p.logs,
+          env: functionEnv,
+        }),
+        () => (functions = startFunctions()),
+      );
     let functions = startFunctions();
     if (cfg.name === "dev") {
       // Hot reload, like `supabase functions serve`: restart the functions when their code changes.

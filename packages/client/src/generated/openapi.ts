@@ -1091,6 +1091,63 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccountExport: {
+      data: {
+        [key: string]: {
+          [key: string]: unknown;
+        }[];
+      };
+      /** Format: date-time */
+      exported_at: string;
+      files: {
+        bucket_id: string;
+        /** Format: date-time */
+        created_at: string;
+        name: string;
+        size: number | null;
+      }[];
+      user: {
+        email: string | null;
+        /** Format: uuid */
+        id: string;
+      };
+    };
+    AdminModel: {
+      alias: string;
+      api_key_env: string | null;
+      base_url: string | null;
+      capabilities: {
+        [key: string]: unknown;
+      };
+      context_window: number;
+      /** Format: date-time */
+      created_at: string;
+      current_price: components["schemas"]["ModelPriceRow"];
+      display_name: string;
+      enabled: boolean;
+      fallback: string[];
+      max_output_tokens: number;
+      /** @enum {string} */
+      provider: "anthropic" | "openai" | "openai_compatible";
+      provider_model: string;
+      /** @enum {string} */
+      purpose: "chat" | "utility" | "embedding";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    AdminModels: {
+      models: components["schemas"]["AdminModel"][];
+    };
+    Budget: {
+      budget_usd: number | null;
+      downgrade_model: string | null;
+      period_start: string;
+      resets_at: string;
+      soft_limit_usd: number | null;
+      spent_usd: number;
+      /** @enum {string} */
+      state: "ok" | "soft" | "hard";
+    };
     ConnectResult: {
       /** Format: uuid */
       linked_account_id: string;
@@ -1099,6 +1156,52 @@ export interface components {
       provider_account_id: string;
       /** @enum {string} */
       status: "active";
+    };
+    Conversation: {
+      /** Format: uuid */
+      active_leaf_id: string | null;
+      archived: boolean;
+      /** Format: date-time */
+      archived_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** @enum {string} */
+      group?: "pinned" | "today" | "yesterday" | "previous_7_days" | "previous_30_days" | "older";
+      /** Format: uuid */
+      id: string;
+      /** Format: date-time */
+      last_message_at: string | null;
+      model: string;
+      pinned: boolean;
+      /** Format: date-time */
+      pinned_at: string | null;
+      system_prompt: string | null;
+      title: string | null;
+      /** Format: date-time */
+      updated_at: string;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    ConversationPage: {
+      conversations: components["schemas"]["Conversation"][];
+      next_cursor: string | null;
+    };
+    ConversationWithMessages: components["schemas"]["Conversation"] & {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    CostByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: (components["schemas"]["ReportTotals"] & {
+        model: string;
+        /** Format: date */
+        period_start: string;
+        users: number;
+      })[];
+      /** Format: date */
+      to: string;
     };
     DigestResults: {
       results: {
@@ -1235,6 +1338,22 @@ export interface components {
       source: "slack" | "outlook" | "telegram";
       subject: string | null;
     };
+    IngestResult: {
+      /** @enum {string} */
+      status: "skipped";
+    } | {
+      chunks: number;
+      /** @enum {string} */
+      status: "ready";
+    } | {
+      /** @enum {string} */
+      status: "superseded";
+    } | {
+      error: string;
+      job: string;
+      /** @enum {string} */
+      status: "failed";
+    };
     LinkedAccount: {
       created_at: string;
       /** Format: uuid */
@@ -1252,6 +1371,98 @@ export interface components {
       /** @enum {string} */
       status: "active" | "revoked" | "error";
     };
+    Me: components["schemas"]["Profile"] & {
+      budget: components["schemas"]["Budget"];
+    };
+    Message: {
+      client_message_id: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      error: {
+        details?: unknown;
+        type: string;
+      } | null;
+      /** @enum {string|null} */
+      finish_reason: "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other" | null;
+      /** Format: uuid */
+      id: string;
+      latency_ms: number | null;
+      model: string | null;
+      /** Format: uuid */
+      parent_id: string | null;
+      parts: components["schemas"]["MessagePart"][];
+      provider: string | null;
+      /** @enum {string} */
+      role: "user" | "assistant" | "system";
+      /** @enum {string} */
+      status: "pending" | "streaming" | "complete" | "error" | "aborted";
+      ttft_ms: number | null;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    MessagePage: {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    MessagePart: {
+      /** @enum {string} */
+      type: "step_start";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "text";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "reasoning";
+    } | {
+      id: string;
+      input?: unknown;
+      name: string;
+      /** @enum {string} */
+      type: "tool_call";
+    } | {
+      duration_ms: number;
+      is_error: boolean;
+      name: string;
+      output?: unknown;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "tool_result";
+    } | {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      snippet: string;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      document_id: string;
+      title: string;
+      /** @enum {string} */
+      type: "file";
+    } | {
+      title: string;
+      /** @enum {string} */
+      type: "title";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "notice";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "error";
+    };
     ModelPrice: {
       cache_write: number;
       cached_read: number;
@@ -1259,6 +1470,19 @@ export interface components {
       input: number;
       output: number;
       reasoning: number;
+    } | null;
+    ModelPriceHistory: {
+      model: string;
+      prices: components["schemas"]["ModelPriceRow"][];
+    };
+    ModelPriceRow: {
+      cache_write_per_mtok: number;
+      cached_read_per_mtok: number;
+      effective_from: string;
+      id: number;
+      input_per_mtok: number;
+      output_per_mtok: number;
+      reasoning_per_mtok: number | null;
     } | null;
     Models: {
       default_model: string;
@@ -1293,9 +1517,41 @@ export interface components {
       auth_url: string;
       state: string;
     };
+    PhoneVerification: {
+      attempts_left: number;
+      /** Format: date-time */
+      expires_at: string;
+      phone: string;
+      /** @enum {string} */
+      status: "pending" | "approved" | "expired";
+    };
+    PhoneVerified: {
+      phone: string;
+      phone_verified: boolean;
+    };
     PlatformError: {
       code: number;
       message: string;
+    };
+    Profile: {
+      /** Format: date-time */
+      created_at: string;
+      display_name: string | null;
+      email: string | null;
+      /** Format: uuid */
+      id: string;
+      monthly_budget_usd: number | null;
+      phone: string | null;
+      phone_verified: boolean;
+      preferences: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      role: "user" | "admin";
+      timezone: string;
+      /** Format: date-time */
+      updated_at: string;
+      whatsapp_opted_in: boolean;
     };
     PromptAnswer: {
       /** @enum {string} */
@@ -1459,6 +1715,10 @@ export interface components {
     ReminderDispatchCounts: {
       [key: string]: number;
     };
+    ReportTotals: components["schemas"]["UsageTotals"] & {
+      calls: number;
+      cost_micro_usd: number;
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -1502,9 +1762,71 @@ export interface components {
       /** Format: uri */
       url: string;
     };
+    TopUsers: {
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        display_name: string | null;
+        email: string | null;
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    UsageReport: {
+      budget: components["schemas"]["Budget"];
+      by_day: (components["schemas"]["ReportTotals"] & {
+        /** Format: date */
+        day: string;
+      })[];
+      by_model: (components["schemas"]["ReportTotals"] & {
+        model: string;
+      })[];
+      by_step: (components["schemas"]["ReportTotals"] & {
+        product: string;
+        product_step: string;
+      })[];
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      totals: components["schemas"]["ReportTotals"];
+    };
+    UsageTotals: {
+      cache_write_tokens: number;
+      cached_read_tokens: number;
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      reasoning_tokens: number;
+    };
+    UsersUsage: {
+      /** Format: date */
+      from: string;
+      next_cursor: string | null;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        /** Format: date-time */
+        created_at: string;
+        display_name: string | null;
+        email: string | null;
+        monthly_budget_usd: number | null;
+        /** @enum {string} */
+        role: "user" | "admin";
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
     WebhookAck: {
       /** @enum {boolean} */
       ok: true;
+    };
+    WhatsAppConsent: {
+      /** Format: date-time */
+      opted_in_at: string | null;
+      whatsapp_opted_in: boolean;
     };
   };
   responses: never;
@@ -1522,10 +1844,10 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
-          /** @constant */
+          /** @enum {string} */
           confirm: "DELETE";
         };
       };
@@ -1538,7 +1860,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Missing confirmation */
+      /** @description Missing confirmation (confirmation_required) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1552,7 +1874,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the files */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1571,7 +1915,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AccountExport"];
         };
       };
       /** @description Bad query */
@@ -1588,7 +1932,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1607,7 +1955,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Me"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1615,7 +1963,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1644,7 +2005,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Profile"];
         };
       };
       /** @description Invalid body */
@@ -1661,7 +2022,38 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Rate limited */
       429: {
@@ -1695,7 +2087,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PhoneVerified"];
         };
       };
       /** @description Invalid body */
@@ -1712,7 +2104,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description No code pending, or the number is on another account */
       409: {
@@ -1773,7 +2169,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PhoneVerification"];
         };
       };
       /** @description Invalid number */
@@ -1790,7 +2186,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Already verified */
       409: {
@@ -1845,7 +2245,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["WhatsAppConsent"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1853,7 +2253,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description No verified phone */
       409: {
@@ -1881,7 +2285,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["WhatsAppConsent"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1889,7 +2293,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1908,7 +2316,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModels"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1916,7 +2324,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1942,7 +2354,10 @@ export interface operations {
           alias: string;
           /** @default null */
           api_key_env?: string | null;
-          /** @default null */
+          /**
+           * Format: uri
+           * @default null
+           */
           base_url?: string | null;
           /** @default {} */
           capabilities?: {
@@ -1982,7 +2397,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1999,7 +2414,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -2012,6 +2431,24 @@ export interface operations {
       };
       /** @description Alias taken */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2043,6 +2480,7 @@ export interface operations {
       content: {
         "application/json": {
           api_key_env?: string | null;
+          /** Format: uri */
           base_url?: string | null;
           capabilities?: {
             [key: string]: boolean | number | string;
@@ -2067,7 +2505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -2084,7 +2522,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -2097,6 +2539,33 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown fallback */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2123,7 +2592,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceHistory"];
         };
       };
       /** @description Bad alias */
@@ -2140,7 +2609,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -2191,7 +2664,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceRow"];
         };
       };
       /** @description Invalid body */
@@ -2208,7 +2681,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -2230,6 +2707,24 @@ export interface operations {
       };
       /** @description A price from that date exists */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2911,7 +3406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -2928,7 +3423,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -2955,7 +3454,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -2972,7 +3471,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Unknown model */
       422: {
@@ -3002,7 +3523,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationWithMessages"];
         };
       };
       /** @description Bad id */
@@ -3019,7 +3540,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3064,7 +3589,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3106,7 +3635,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -3123,10 +3652,32 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -3166,7 +3717,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["MessagePage"];
         };
       };
       /** @description Bad query or cursor */
@@ -3183,7 +3734,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3214,6 +3769,7 @@ export interface operations {
           content: string;
           mentions?: string[];
           model?: string;
+          /** Format: uuid */
           parent_id?: string | null;
         } | {
           id?: string;
@@ -3262,7 +3818,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -3341,7 +3901,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
           model?: string;
@@ -3372,7 +3932,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -3385,6 +3949,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -3421,7 +4003,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Asked to stop; still finishing */
@@ -3430,7 +4012,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Bad id */
@@ -3447,7 +4029,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3497,7 +4083,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3527,7 +4117,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Bad id */
@@ -3544,7 +4134,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -4512,7 +5106,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
       /** @description Invalid body */
@@ -4533,13 +5127,31 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Indexing failed; retried later */
       500: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Error"];
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
     };
@@ -5796,7 +6408,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description Bad period */
@@ -5813,7 +6425,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -5836,7 +6452,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["CostByModel"];
         };
       };
       /** @description Bad query */
@@ -5853,7 +6469,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -5885,7 +6505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TopUsers"];
         };
       };
       /** @description Bad query */
@@ -5902,7 +6522,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -5935,7 +6559,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsersUsage"];
         };
       };
       /** @description Bad query or cursor */
@@ -5952,7 +6576,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
