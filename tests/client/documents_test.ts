@@ -1,7 +1,8 @@
 // The SDK's documents, search and upload against the live test stack.
 import assert from "node:assert/strict";
+import { fakeReply } from "../_support/chat.ts";
 import type { UploadProgress } from "../../packages/client/src/index.ts";
-import { failure, scripted, userClient } from "./helpers.ts";
+import { failure, userClient } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -57,7 +58,7 @@ Deno.test("documents: a mentioned document is cited in the reply", async () => {
   await aide.documents.waitUntilReady(doc.id);
   const { id } = await aide.conversations.create() as Any;
   const reply = await aide.streamSimple(id, {
-    content: `What is the budget? ${scripted("It is 40k.")}`,
+    content: `What is the budget? ${fakeReply("It is 40k.")}`,
     mentions: [doc.id],
   }).text();
   assert.equal(reply.text, "It is 40k.");

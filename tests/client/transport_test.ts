@@ -1,9 +1,10 @@
 // The useChat transport against the live stack, driven as useChat drives it: sendMessages
 // with an abort signal (useChat's stop()), reconnectToStream after a "reload", regenerate.
 import assert from "node:assert/strict";
+import { fakeReply } from "../_support/chat.ts";
 import type { UIMessageChunk } from "ai";
 import type { AideUIMessage } from "../../packages/client/src/index.ts";
-import { scripted, userClient } from "./helpers.ts";
+import { userClient } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -43,7 +44,7 @@ Deno.test("chatTransport: streams a reply; aborting (useChat stop) stops it on t
   const done = await readChunks(
     await transport.sendMessages({
       chatId: id,
-      messages: [userMessage(`Hi ${scripted("hello from Aide")}`)],
+      messages: [userMessage(`Hi ${fakeReply("hello from Aide")}`)],
       trigger: "submit-message",
       messageId: undefined,
       abortSignal: undefined,
@@ -57,7 +58,7 @@ Deno.test("chatTransport: streams a reply; aborting (useChat stop) stops it on t
   const partial = await readChunks(
     await transport.sendMessages({
       chatId: id,
-      messages: [userMessage(`More ${scripted(long, 40)}`)],
+      messages: [userMessage(`More ${fakeReply(long, 40)}`)],
       trigger: "submit-message",
       messageId: undefined,
       abortSignal: abort.signal,
@@ -84,7 +85,7 @@ Deno.test("chatTransport: reconnectToStream resumes a running reply, null when n
   await readChunks(
     await first.sendMessages({
       chatId: id,
-      messages: [userMessage(`Go ${scripted(text, 50)}`)],
+      messages: [userMessage(`Go ${fakeReply(text, 50)}`)],
       trigger: "submit-message",
       messageId: undefined,
       abortSignal: undefined,
@@ -101,7 +102,7 @@ Deno.test("chatTransport: reconnectToStream resumes a running reply, null when n
 Deno.test("chatTransport: regenerate-message makes a sibling reply; body.parent_id edits", async () => {
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
-  const reply = await aide.streamSimple(id, { content: `Q ${scripted("A1")}` }).text();
+  const reply = await aide.streamSimple(id, { content: `Q ${fakeReply("A1")}` }).text();
   const transport = aide.chatTransport(id);
   const regenerated = await readChunks(
     await transport.sendMessages({
@@ -118,7 +119,7 @@ Deno.test("chatTransport: regenerate-message makes a sibling reply; body.parent_
   const edited = await readChunks(
     await transport.sendMessages({
       chatId: id,
-      messages: [userMessage(`Q edited ${scripted("A2")}`)],
+      messages: [userMessage(`Q edited ${fakeReply("A2")}`)],
       trigger: "submit-message",
       messageId: undefined,
       body: { parent_id: null },
