@@ -29,7 +29,8 @@ Deno.test("account: me, update, export; models; health", async () => {
 Deno.test("usage: a reply's cost shows up by day; admin views refuse a non-admin", async () => {
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
-  await aide.streamSimple(id, { content: `Hi ${fakeReply("hello there")}` }).text();
+  await aide.streamSimple(id, { content: `Hi ${fakeReply("hello there")}` })
+    .text();
   const usage = await aide.usage.get() as Any;
   assert.ok(usage.totals.cost_usd > 0);
   const today = new Date().toISOString().slice(0, 10);

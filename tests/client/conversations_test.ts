@@ -91,7 +91,9 @@ Deno.test("SimpleStream.stop() stops the reply: stored aborted, partial text kep
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
   const long = Array.from({ length: 400 }, (_, i) => `w${i}`).join(" ");
-  const stream = aide.streamSimple(id, { content: `Go ${fakeReply(long, 40)}` });
+  const stream = aide.streamSimple(id, {
+    content: `Go ${fakeReply(long, 40)}`,
+  });
   let text = "";
   for await (const event of stream) {
     if (event.type === "token") text += event.content;
@@ -108,7 +110,9 @@ Deno.test("resume: a reply left by closing the connection is followed to its end
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
   const text = Array.from({ length: 60 }, (_, i) => `t${i}`).join(" ");
-  const stream = aide.streamSimple(id, { content: `Go ${fakeReply(text, 60)}` });
+  const stream = aide.streamSimple(id, {
+    content: `Go ${fakeReply(text, 60)}`,
+  });
   for await (const event of stream) if (event.type === "token") break;
   stream.abort(); // the tab closes; the reply goes on
   const running = await aide.conversations.runningReply(id);

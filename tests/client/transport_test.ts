@@ -65,20 +65,27 @@ Deno.test("chatTransport: streams a reply; aborting (useChat stop) stops it on t
     }),
     (c) => c.type === "text-delta",
   );
-  const replyId = (partial[0] as Extract<UIMessageChunk, { type: "start" }>).messageId!;
+  const replyId = (partial[0] as Extract<UIMessageChunk, { type: "start" }>)
+    .messageId!;
   abort.abort();
   const stopped = await waitFor(async () => {
     const c = await aide.conversations.get(id) as Any;
     const m = c.messages.find((m: Any) => m.id === replyId);
     return m.status === "aborted" ? m : null;
   });
-  assert.ok(stopped.content.length < long.length, "stopped part-way, partial text kept");
+  assert.ok(
+    stopped.content.length < long.length,
+    "stopped part-way, partial text kept",
+  );
 });
 
 Deno.test("chatTransport: reconnectToStream resumes a running reply, null when none runs", async () => {
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
-  assert.equal(await aide.chatTransport(id).reconnectToStream({ chatId: id }), null);
+  assert.equal(
+    await aide.chatTransport(id).reconnectToStream({ chatId: id }),
+    null,
+  );
 
   const text = Array.from({ length: 50 }, (_, i) => `r${i}`).join(" ");
   const first = aide.chatTransport(id);
@@ -92,17 +99,24 @@ Deno.test("chatTransport: reconnectToStream resumes a running reply, null when n
     }),
     (c) => c.type === "text-delta",
   ); // the page reloads mid-reply: a new transport, as a new page would make
-  const resumed = await aide.chatTransport(id).reconnectToStream({ chatId: id });
+  const resumed = await aide.chatTransport(id).reconnectToStream({
+    chatId: id,
+  });
   assert.ok(resumed, "a running reply is found");
   const chunks = await readChunks(resumed);
-  assert.equal(textOf(chunks), text, "replayed from the start, then followed to the end");
+  assert.equal(
+    textOf(chunks),
+    text,
+    "replayed from the start, then followed to the end",
+  );
   assert.equal(chunks.at(-1)!.type, "finish");
 });
 
 Deno.test("chatTransport: regenerate-message makes a sibling reply; body.parent_id edits", async () => {
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
-  const reply = await aide.streamSimple(id, { content: `Q ${fakeReply("A1")}` }).text();
+  const reply = await aide.streamSimple(id, { content: `Q ${fakeReply("A1")}` })
+    .text();
   const transport = aide.chatTransport(id);
   const regenerated = await readChunks(
     await transport.sendMessages({
@@ -128,12 +142,19 @@ Deno.test("chatTransport: regenerate-message makes a sibling reply; body.parent_
   );
   assert.equal(textOf(edited), "A2");
   const conversation = await aide.conversations.get(id) as Any;
-  assert.equal(conversation.messages.length, 2, "the edited branch: new question and its answer");
+  assert.equal(
+    conversation.messages.length,
+    2,
+    "the edited branch: new question and its answer",
+  );
   assert.equal(conversation.messages[0].parent_id, null);
   assert.match(conversation.messages[0].content, /^Q edited/);
 });
 
-async function waitFor<T>(check: () => Promise<T | null>, ms = 5000): Promise<T> {
+async function waitFor<T>(
+  check: () => Promise<T | null>,
+  ms = 5000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const value = await check();
