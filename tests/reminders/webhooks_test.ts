@@ -4,7 +4,20 @@
 import assert from "node:assert/strict";
 import { call, connect, env, FUNCTIONS_URL } from "../_support/stack.ts";
 import { twilioSignature } from "../../supabase/functions/_shared/reminders/signature.ts";
-import { chain, fake, minutes, newPhone, noonIn, person, pushesTo, settled, task, tick, TWILIO } from "./helpers.ts";
+import {
+  chain,
+  fake,
+  messagesTo,
+  minutes,
+  newPhone,
+  noonIn,
+  person,
+  pushesTo,
+  settled,
+  task,
+  tick,
+  TWILIO,
+} from "./helpers.ts";
 
 const sql = connect();
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -100,6 +113,16 @@ Deno.test("twilio webhooks: replies are read as actions; help for anything else;
   const c = await chain(sql, id);
   assert.deepEqual([c.stop_reason, c.ack_action], ["acknowledged", "reschedule"]);
   assert.equal((await sql`select status from public.tasks where id = ${id}`)[0].status, "open");
+
+  // Inside the window the next reminder is free-form text, not the template.
+  const start = noonIn(11);
+  const next = await task(sql, p.id, start, "Water the plants");
+  await tick(sql, minutes(start, -10), [p]);
+  await tick(sql, minutes(start, -5), [p]);
+  await settled(sql, next);
+  const text = (await messagesTo(p.phone!)).at(-1);
+  assert.deepEqual([text.content_sid, text.status], [null, "delivered"]);
+  assert.match(text.body, /^Reminder: Water the plants at 12:00\. Reply 1 if it is done/);
 
   const stop = await fake(TWILIO, "POST", "/__fake/twilio/inbound", { from: p.phone, body: "STOP" });
   assert.match(stop.text, /no more WhatsApp reminders/);
