@@ -142,11 +142,18 @@ export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<
           conversationId: body.context.conversation_id,
           downgrade: call.downgrade,
         });
+        // The reply's text as text parts (opened before their first delta, as the client needs).
+        const open = new Set<string>();
         for await (const event of chat.events) {
           if (event.type === "text-delta") {
+            if (!open.has(event.id)) stream?.push({ type: "text-start", id: event.id });
+            open.add(event.id);
             stream?.push({ type: "text-delta", id: event.id, delta: event.delta });
-          } else if (event.type === "text-end") stream?.push({ type: "text-end", id: event.id });
+          } else if (event.type === "text-end" && open.delete(event.id)) {
+            stream?.push({ type: "text-end", id: event.id });
+          }
         }
+        for (const id of open) stream?.push({ type: "text-end", id });
         await chat.done;
         const outcome = await replyOutcome(user, chat.messageId);
         response = {
