@@ -13,7 +13,9 @@ import { confirmCode, sendCode, setWhatsAppOptIn } from "../_shared/reminders/ve
 const SendCode = z.strictObject({
   phone: z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 number, e.g. +33612345678"),
 });
-const ConfirmCode = z.strictObject({ code: z.string().regex(/^\d{4,10}$/, "the digits of the code") });
+const ConfirmCode = z.strictObject({
+  code: z.string().regex(/^\d{4,10}$/, "the digits of the code"),
+});
 
 type C = Context<AuthedEnv>;
 const claims = (c: C) => c.get("user").claims;
@@ -28,7 +30,10 @@ export function phoneRoutes(app: Hono<AuthedEnv>) {
     return c.json(await confirmCode(claims(c), code));
   });
   app.post("/whatsapp/opt-in", async (c) => {
-    return c.json({ whatsapp_opted_in: true, opted_in_at: await setWhatsAppOptIn(claims(c), true) });
+    return c.json({
+      whatsapp_opted_in: true,
+      opted_in_at: await setWhatsAppOptIn(claims(c), true),
+    });
   });
   app.delete("/whatsapp/opt-in", async (c) => {
     await setWhatsAppOptIn(claims(c), false);
@@ -43,7 +48,14 @@ export const phoneOperations: Operation[] = [
     summary: "Send a verification code to a phone number (Twilio Verify)",
     auth: "user",
     body: SendCode,
-    responses: { 202: "Code sent", 400: "Invalid number", 409: "Already verified", 422: "Twilio refuses the number", 429: "Too many codes", 503: "Not configured" },
+    responses: {
+      202: "Code sent",
+      400: "Invalid number",
+      409: "Already verified",
+      422: "Twilio refuses the number",
+      429: "Too many codes",
+      503: "Not configured",
+    },
   },
   {
     method: "POST",
@@ -51,8 +63,27 @@ export const phoneOperations: Operation[] = [
     summary: "Confirm the code: the number becomes the verified phone",
     auth: "user",
     body: ConfirmCode,
-    responses: { 200: "Verified", 400: "Invalid body", 409: "No code pending, or the number is on another account", 410: "Code expired", 422: "Wrong code", 429: "Too many wrong codes" },
+    responses: {
+      200: "Verified",
+      400: "Invalid body",
+      409: "No code pending, or the number is on another account",
+      410: "Code expired",
+      422: "Wrong code",
+      429: "Too many wrong codes",
+    },
   },
-  { method: "POST", path: "/whatsapp/opt-in", summary: "Consent to WhatsApp reminders", auth: "user", responses: { 200: "Opted in", 409: "No verified phone" } },
-  { method: "DELETE", path: "/whatsapp/opt-in", summary: "Withdraw WhatsApp consent", auth: "user", responses: { 200: "Opted out" } },
+  {
+    method: "POST",
+    path: "/whatsapp/opt-in",
+    summary: "Consent to WhatsApp reminders",
+    auth: "user",
+    responses: { 200: "Opted in", 409: "No verified phone" },
+  },
+  {
+    method: "DELETE",
+    path: "/whatsapp/opt-in",
+    summary: "Withdraw WhatsApp consent",
+    auth: "user",
+    responses: { 200: "Opted out" },
+  },
 ];

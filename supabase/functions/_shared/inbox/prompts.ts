@@ -8,7 +8,7 @@ import { asUser, jsonb, sql } from "../db.ts";
 import { ApiError, log } from "../http.ts";
 import type { ModelOverride } from "../limits.ts";
 import { LlmError } from "../llm/errors.ts";
-import { checkInboxConversation, inboxChat, replyOutcome } from "./chat.ts";
+import { inboxChat, replyOutcome } from "./chat.ts";
 import { inboxModels, InboxRun } from "./llm.ts";
 import { PromptContext, type RoutedPrompt, routePrompt } from "./router.ts";
 import { searchAndAnswer } from "./search.ts";
@@ -51,12 +51,24 @@ export interface PromptCall {
   now?: Date;
 }
 
+/**
+ * Runs a prompt to its end. The caller has checked limits and `context.conversation_id`. With
+ * `call.stream`, the stream always ends: a result and finish, or an error chunk.
+ */
 export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<PromptAnswer> {
+  try {
+    return await execute(call, body);
+  } catch (err) {
+    call.stream?.push({ type: "error", errorText: describe(err).message });
+    throw err;
+  } finally {
+    call.stream?.close();
+  }
+}
+
+async function execute(call: PromptCall, body: PromptRequest): Promise<PromptAnswer> {
   const { user, stream } = call;
   const now = call.now ?? new Date();
-  if (body.context.conversation_id) {
-    await checkInboxConversation(user, body.context.conversation_id);
-  }
   const read: Reader = (fn) => asUser(user.claims, fn);
   const { settings, timeZone, models } = await read(async (tx) => {
     const settings = await inboxSettings(tx);
@@ -178,12 +190,9 @@ export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<
     await failPrompt(promptId, failure).catch((e) =>
       log("error", "prompt failure not recorded", { prompt_id: promptId, error: String(e) })
     );
-    stream?.push({ type: "error", errorText: failure.message });
     throw err instanceof ApiError
       ? err
       : new ApiError(failure.status, failure.code, failure.message, { prompt_id: promptId });
-  } finally {
-    stream?.close();
   }
 }
 

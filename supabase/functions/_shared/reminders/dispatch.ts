@@ -31,7 +31,9 @@ const DISPATCH_CONCURRENCY = 16;
 
 /** The task's start as the user reads it, e.g. "09:00" (in the task's or the user's zone). */
 export function localTime(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }).format(at);
+  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }).format(
+    at,
+  );
 }
 
 async function sendPushStage(d: DispatchContext): Promise<SendResult> {
@@ -54,7 +56,10 @@ async function sendPushStage(d: DispatchContext): Promise<SendResult> {
   const ttlSeconds = Math.max(60, Math.round((d.starts_at.getTime() - Date.now()) / 1000) + 3600);
   const outcomes: PushOutcome[] = [];
   for (const target of targets) {
-    const outcome = await sendPush(cfg, target, payload, { ttlSeconds, topic: d.task_id.replace(/-/g, "") });
+    const outcome = await sendPush(cfg, target, payload, {
+      ttlSeconds,
+      topic: d.task_id.replace(/-/g, ""),
+    });
     outcomes.push(outcome);
     if (outcome.status === "gone") await deletePushSubscription(target.id);
     if (outcome.status === "sent") await markPushSent(target.id);
@@ -64,7 +69,10 @@ async function sendPushStage(d: DispatchContext): Promise<SendResult> {
   if (outcomes.every((o) => o.status === "gone")) {
     return { status: "skipped", error: "every push subscription has expired (deleted)" };
   }
-  return { status: "failed", error: outcomes.map((o) => o.status === "failed" ? o.error : o.status).join("; ") };
+  return {
+    status: "failed",
+    error: outcomes.map((o) => o.status === "failed" ? o.error : o.status).join("; "),
+  };
 }
 
 async function sendTwilioStage(d: DispatchContext): Promise<SendResult> {
@@ -79,18 +87,28 @@ async function sendTwilioStage(d: DispatchContext): Promise<SendResult> {
       const sent = await sendWhatsApp(cfg, {
         to: d.phone,
         ...(d.whatsapp_session_open
-          ? { body: `Reminder: ${d.title} at ${at}. Reply 1 if it is done, 2 to snooze 10 minutes, 3 to reschedule.` }
+          ? {
+            body:
+              `Reminder: ${d.title} at ${at}. Reply 1 if it is done, 2 to snooze 10 minutes, 3 to reschedule.`,
+          }
           : { variables: { "1": d.title, "2": at } }),
         statusCallback,
       });
       return { status: "sent", providerId: sent.sid };
     }
     const action = webhookUrl(`/reminders/twilio/voice?dispatch=${d.id}`);
-    const call = await createCall(cfg, { to: d.phone, twiml: reminderCall(d.title, at, action), statusCallback });
+    const call = await createCall(cfg, {
+      to: d.phone,
+      twiml: reminderCall(d.title, at, action),
+      statusCallback,
+    });
     return { status: "sent", providerId: call.sid };
   } catch (e) {
     if (e instanceof TwilioError) {
-      return { status: "failed", error: `Twilio ${e.status}${e.code ? ` error ${e.code}` : ""}: ${e.message}` };
+      return {
+        status: "failed",
+        error: `Twilio ${e.status}${e.code ? ` error ${e.code}` : ""}: ${e.message}`,
+      };
     }
     throw e;
   }
@@ -122,8 +140,15 @@ export async function dispatch(ids: string[]): Promise<Record<string, number>> {
       try {
         result = await sendOne(d);
       } catch (e) {
-        result = { status: "failed", error: `dispatch error: ${e instanceof Error ? e.message : e}` };
-        log("error", "reminder dispatch failed", { dispatch_id: d.id, stage: d.stage, error: String(e) });
+        result = {
+          status: "failed",
+          error: `dispatch error: ${e instanceof Error ? e.message : e}`,
+        };
+        log("error", "reminder dispatch failed", {
+          dispatch_id: d.id,
+          stage: d.stage,
+          error: String(e),
+        });
       }
       await recordResult(d.id, result);
       counts[result.status] = (counts[result.status] ?? 0) + 1;
