@@ -62,6 +62,10 @@ Deno.test("search: hybrid search over events and documents, cited in the chat's 
   assert.ok(
     results.some((r: { object_id: string }) => r.object_id === user.events.invoice_overdue),
   );
+  assert.ok(
+    results.some((r: { document_id: string }) => r.document_id === doc),
+    "documents are searched too",
+  );
   assert.ok(citations.length > 0);
   for (const c of citations) {
     assert.equal(c.type, "citation");

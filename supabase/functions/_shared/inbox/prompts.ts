@@ -14,9 +14,9 @@ import { PromptContext, type RoutedPrompt, routePrompt } from "./router.ts";
 import { searchAndAnswer } from "./search.ts";
 import { inboxSettings } from "./settings.ts";
 import type { ChunkStream } from "./stream.ts";
-import { type Reader, summarize } from "./summarize.ts";
+import { summarize } from "./summarize.ts";
 import { detectTasks, tasksResponse } from "./tasks.ts";
-import { iso, summaryResponse } from "./types.ts";
+import { iso, type Reader, summaryResponse } from "./types.ts";
 
 export const PromptRequest = z.strictObject({
   prompt: z.string().trim().min(1).max(4000),
