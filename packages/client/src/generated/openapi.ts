@@ -157,6 +157,227 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/connectors": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's linked accounts with status, scopes, last event and last error */
+    get: operations["getConnectors"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Disconnect an account (revoked at the platform); ?purge=true also deletes its events */
+    delete: operations["deleteConnectorsId"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/jobs/tick": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** The connectors' scheduled work (pg_cron, Vault webhook secret): backfills, Graph renewals, key rotation */
+    post: operations["postConnectorsJobsTick"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/outlook/lifecycle": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Graph lifecycle notifications (reauthorizationRequired, subscriptionRemoved, missed) */
+    post: operations["postConnectorsOutlookLifecycle"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/outlook/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Graph change notifications (validationToken handshake; clientState checked) */
+    post: operations["postConnectorsOutlookNotifications"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/outlook/oauth/callback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The outlook OAuth redirect: exchanges the code (proof: the single-use state) */
+    get: operations["getConnectorsOutlookOauthCallback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/outlook/oauth/initiate": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Start an Outlook connection: the authorize URL (PKCE S256) and its single-use state */
+    get: operations["getConnectorsOutlookOauthInitiate"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/slack/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Slack Events API deliveries (signed: X-Slack-Signature v0 over the raw body, 300 s window) */
+    post: operations["postConnectorsSlackEvents"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/slack/oauth/callback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The slack OAuth redirect: exchanges the code (proof: the single-use state) */
+    get: operations["getConnectorsSlackOauthCallback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/slack/oauth/initiate": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Start a Slack install: the authorize URL and its single-use state (10 minutes) */
+    get: operations["getConnectorsSlackOauthInitiate"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/telegram/link": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A single-use link code: open url (the bot with /start <code>) to link your Telegram account */
+    post: operations["postConnectorsTelegramLink"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/telegram/setup": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Admins: point the bot's webhook here (setWebhook with the secret and allowed_updates) */
+    post: operations["postConnectorsTelegramSetup"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/connectors/telegram/webhook": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Telegram Bot API updates (X-Telegram-Bot-Api-Secret-Token) */
+    post: operations["postConnectorsTelegramWebhook"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/conversations": {
     parameters: {
       query?: never;
@@ -402,6 +623,41 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's events, newest first, filtered by source, thread, time and text */
+    get: operations["getEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/events/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One event, with the platform's payload (raw) */
+    get: operations["getEventsId"];
+    put?: never;
+    post?: never;
+    /** Delete an event now, with its search index rows */
+    delete: operations["deleteEventsId"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/health": {
     parameters: {
       query?: never;
@@ -451,6 +707,43 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  "/notes": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notes, most recently changed first; q matches title and text */
+    get: operations["getNotes"];
+    put?: never;
+    /** Create a note (indexed for search) */
+    post: operations["postNotes"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/notes/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One note */
+    get: operations["getNotesId"];
+    put?: never;
+    post?: never;
+    /** Delete a note and its search index rows */
+    delete: operations["deleteNotesId"];
+    options?: never;
+    head?: never;
+    /** Change a note's title or text (re-indexed when the text changes) */
+    patch: operations["patchNotesId"];
     trace?: never;
   };
   "/prompts": {
@@ -709,6 +1002,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/threads": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's threads, most recent activity first */
+    get: operations["getThreads"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/usage": {
     parameters: {
       query?: never;
@@ -781,6 +1091,118 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccountExport: {
+      data: {
+        [key: string]: {
+          [key: string]: unknown;
+        }[];
+      };
+      /** Format: date-time */
+      exported_at: string;
+      files: {
+        bucket_id: string;
+        /** Format: date-time */
+        created_at: string;
+        name: string;
+        size: number | null;
+      }[];
+      user: {
+        email: string | null;
+        /** Format: uuid */
+        id: string;
+      };
+    };
+    AdminModel: {
+      alias: string;
+      api_key_env: string | null;
+      base_url: string | null;
+      capabilities: {
+        [key: string]: unknown;
+      };
+      context_window: number;
+      /** Format: date-time */
+      created_at: string;
+      current_price: components["schemas"]["ModelPriceRow"];
+      display_name: string;
+      enabled: boolean;
+      fallback: string[];
+      max_output_tokens: number;
+      /** @enum {string} */
+      provider: "anthropic" | "openai" | "openai_compatible";
+      provider_model: string;
+      /** @enum {string} */
+      purpose: "chat" | "utility" | "embedding";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    AdminModels: {
+      models: components["schemas"]["AdminModel"][];
+    };
+    Budget: {
+      budget_usd: number | null;
+      downgrade_model: string | null;
+      period_start: string;
+      resets_at: string;
+      soft_limit_usd: number | null;
+      spent_usd: number;
+      /** @enum {string} */
+      state: "ok" | "soft" | "hard";
+    };
+    ConnectResult: {
+      /** Format: uuid */
+      linked_account_id: string;
+      /** @enum {string} */
+      provider: "slack" | "outlook" | "telegram";
+      provider_account_id: string;
+      /** @enum {string} */
+      status: "active";
+    };
+    Conversation: {
+      /** Format: uuid */
+      active_leaf_id: string | null;
+      archived: boolean;
+      /** Format: date-time */
+      archived_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** @enum {string} */
+      group?: "pinned" | "today" | "yesterday" | "previous_7_days" | "previous_30_days" | "older";
+      /** Format: uuid */
+      id: string;
+      /** Format: date-time */
+      last_message_at: string | null;
+      model: string;
+      pinned: boolean;
+      /** Format: date-time */
+      pinned_at: string | null;
+      system_prompt: string | null;
+      title: string | null;
+      /** Format: date-time */
+      updated_at: string;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    ConversationPage: {
+      conversations: components["schemas"]["Conversation"][];
+      next_cursor: string | null;
+    };
+    ConversationWithMessages: components["schemas"]["Conversation"] & {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    CostByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: (components["schemas"]["ReportTotals"] & {
+        model: string;
+        /** Format: date */
+        period_start: string;
+        users: number;
+      })[];
+      /** Format: date */
+      to: string;
+    };
     DigestResults: {
       results: {
         /** Format: uuid */
@@ -858,6 +1280,30 @@ export interface components {
       /** @enum {string} */
       type: "citation";
     };
+    InboxEvent: {
+      body: string | null;
+      created_at: string;
+      event_type: string;
+      expires_at: string;
+      external_id: string;
+      /** Format: uuid */
+      id: string;
+      importance_score: number;
+      occurred_at: string;
+      sender: {
+        /** Format: uuid */
+        id: string;
+        name: string;
+      } | null;
+      /** @enum {string} */
+      source: "slack" | "outlook" | "telegram" | "calendar";
+      /** Format: uuid */
+      source_account_id: string | null;
+      /** Format: uuid */
+      thread_id: string | null;
+      title: string | null;
+      url: string | null;
+    };
     InboxTask: {
       created_at: string;
       details: string | null;
@@ -879,6 +1325,144 @@ export interface components {
       title: string;
       updated_at: string;
     };
+    InboxThread: {
+      content_preview: string | null;
+      created_at: string;
+      event_count: number;
+      external_id: string;
+      /** Format: uuid */
+      id: string;
+      last_event_at: string | null;
+      participants: unknown[];
+      /** @enum {string} */
+      source: "slack" | "outlook" | "telegram";
+      subject: string | null;
+    };
+    IngestResult: {
+      /** @enum {string} */
+      status: "skipped";
+    } | {
+      chunks: number;
+      /** @enum {string} */
+      status: "ready";
+    } | {
+      /** @enum {string} */
+      status: "superseded";
+    } | {
+      error: string;
+      job: string;
+      /** @enum {string} */
+      status: "failed";
+    };
+    LinkedAccount: {
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      last_error: string | null;
+      last_error_at: string | null;
+      last_event_at: string | null;
+      metadata: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      provider: "slack" | "outlook" | "telegram";
+      provider_account_id: string;
+      scopes: string | null;
+      /** @enum {string} */
+      status: "active" | "revoked" | "error";
+    };
+    Me: components["schemas"]["Profile"] & {
+      budget: components["schemas"]["Budget"];
+    };
+    Message: {
+      client_message_id: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      error: {
+        details?: unknown;
+        type: string;
+      } | null;
+      /** @enum {string|null} */
+      finish_reason: "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other" | null;
+      /** Format: uuid */
+      id: string;
+      latency_ms: number | null;
+      model: string | null;
+      /** Format: uuid */
+      parent_id: string | null;
+      parts: components["schemas"]["MessagePart"][];
+      provider: string | null;
+      /** @enum {string} */
+      role: "user" | "assistant" | "system";
+      /** @enum {string} */
+      status: "pending" | "streaming" | "complete" | "error" | "aborted";
+      ttft_ms: number | null;
+      usage: components["schemas"]["UsageTotals"];
+    };
+    MessagePage: {
+      messages: components["schemas"]["Message"][];
+      next_cursor: string | null;
+    };
+    MessagePart: {
+      /** @enum {string} */
+      type: "step_start";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "text";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "reasoning";
+    } | {
+      id: string;
+      input?: unknown;
+      name: string;
+      /** @enum {string} */
+      type: "tool_call";
+    } | {
+      duration_ms: number;
+      is_error: boolean;
+      name: string;
+      output?: unknown;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "tool_result";
+    } | {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      snippet: string;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      document_id: string;
+      title: string;
+      /** @enum {string} */
+      type: "file";
+    } | {
+      title: string;
+      /** @enum {string} */
+      type: "title";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "notice";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "error";
+    };
     ModelPrice: {
       cache_write: number;
       cached_read: number;
@@ -886,6 +1470,19 @@ export interface components {
       input: number;
       output: number;
       reasoning: number;
+    } | null;
+    ModelPriceHistory: {
+      model: string;
+      prices: components["schemas"]["ModelPriceRow"][];
+    };
+    ModelPriceRow: {
+      cache_write_per_mtok: number;
+      cached_read_per_mtok: number;
+      effective_from: string;
+      id: number;
+      input_per_mtok: number;
+      output_per_mtok: number;
+      reasoning_per_mtok: number | null;
     } | null;
     Models: {
       default_model: string;
@@ -905,9 +1502,56 @@ export interface components {
         provider_model: string;
       }[];
     };
+    Note: {
+      body: string;
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string|null} */
+      index_status: "queued" | "processing" | "done" | "dead" | null;
+      title: string | null;
+      updated_at: string;
+    };
+    OAuthInitiate: {
+      /** Format: uri */
+      auth_url: string;
+      state: string;
+    };
+    PhoneVerification: {
+      attempts_left: number;
+      /** Format: date-time */
+      expires_at: string;
+      phone: string;
+      /** @enum {string} */
+      status: "pending" | "approved" | "expired";
+    };
+    PhoneVerified: {
+      phone: string;
+      phone_verified: boolean;
+    };
     PlatformError: {
       code: number;
       message: string;
+    };
+    Profile: {
+      /** Format: date-time */
+      created_at: string;
+      display_name: string | null;
+      email: string | null;
+      /** Format: uuid */
+      id: string;
+      monthly_budget_usd: number | null;
+      phone: string | null;
+      phone_verified: boolean;
+      preferences: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      role: "user" | "admin";
+      timezone: string;
+      /** Format: date-time */
+      updated_at: string;
+      whatsapp_opted_in: boolean;
     };
     PromptAnswer: {
       /** @enum {string} */
@@ -1071,6 +1715,10 @@ export interface components {
     ReminderDispatchCounts: {
       [key: string]: number;
     };
+    ReportTotals: components["schemas"]["UsageTotals"] & {
+      calls: number;
+      cost_micro_usd: number;
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -1109,6 +1757,77 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    TelegramLink: {
+      code: string;
+      /** Format: uri */
+      url: string;
+    };
+    TopUsers: {
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        display_name: string | null;
+        email: string | null;
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    UsageReport: {
+      budget: components["schemas"]["Budget"];
+      by_day: (components["schemas"]["ReportTotals"] & {
+        /** Format: date */
+        day: string;
+      })[];
+      by_model: (components["schemas"]["ReportTotals"] & {
+        model: string;
+      })[];
+      by_step: (components["schemas"]["ReportTotals"] & {
+        product: string;
+        product_step: string;
+      })[];
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      totals: components["schemas"]["ReportTotals"];
+    };
+    UsageTotals: {
+      cache_write_tokens: number;
+      cached_read_tokens: number;
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      reasoning_tokens: number;
+    };
+    UsersUsage: {
+      /** Format: date */
+      from: string;
+      next_cursor: string | null;
+      /** Format: date */
+      to: string;
+      users: (components["schemas"]["ReportTotals"] & {
+        /** Format: date-time */
+        created_at: string;
+        display_name: string | null;
+        email: string | null;
+        monthly_budget_usd: number | null;
+        /** @enum {string} */
+        role: "user" | "admin";
+        /** Format: uuid */
+        user_id: string;
+      })[];
+    };
+    WebhookAck: {
+      /** @enum {boolean} */
+      ok: true;
+    };
+    WhatsAppConsent: {
+      /** Format: date-time */
+      opted_in_at: string | null;
+      whatsapp_opted_in: boolean;
+    };
   };
   responses: never;
   parameters: never;
@@ -1125,10 +1844,10 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
-          /** @constant */
+          /** @enum {string} */
           confirm: "DELETE";
         };
       };
@@ -1141,7 +1860,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Missing confirmation */
+      /** @description Missing confirmation (confirmation_required) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1155,7 +1874,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the files */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1174,7 +1915,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AccountExport"];
         };
       };
       /** @description Bad query */
@@ -1191,7 +1932,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1210,7 +1955,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Me"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1218,7 +1963,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1247,7 +2005,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Profile"];
         };
       };
       /** @description Invalid body */
@@ -1264,7 +2022,38 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No profile */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Rate limited */
       429: {
@@ -1298,7 +2087,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PhoneVerified"];
         };
       };
       /** @description Invalid body */
@@ -1315,7 +2104,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description No code pending, or the number is on another account */
       409: {
@@ -1376,7 +2169,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PhoneVerification"];
         };
       };
       /** @description Invalid number */
@@ -1393,7 +2186,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Already verified */
       409: {
@@ -1448,7 +2245,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["WhatsAppConsent"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1456,7 +2253,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description No verified phone */
       409: {
@@ -1484,7 +2285,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["WhatsAppConsent"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1492,7 +2293,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1511,7 +2316,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModels"];
         };
       };
       /** @description Missing, invalid or expired token */
@@ -1519,7 +2324,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1545,7 +2354,10 @@ export interface operations {
           alias: string;
           /** @default null */
           api_key_env?: string | null;
-          /** @default null */
+          /**
+           * Format: uri
+           * @default null
+           */
           base_url?: string | null;
           /** @default {} */
           capabilities?: {
@@ -1585,7 +2397,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1602,7 +2414,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1615,6 +2431,24 @@ export interface operations {
       };
       /** @description Alias taken */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -1646,6 +2480,7 @@ export interface operations {
       content: {
         "application/json": {
           api_key_env?: string | null;
+          /** Format: uri */
           base_url?: string | null;
           capabilities?: {
             [key: string]: boolean | number | string;
@@ -1670,7 +2505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AdminModel"];
         };
       };
       /** @description Invalid body */
@@ -1687,7 +2522,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1700,6 +2539,33 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown fallback */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1726,7 +2592,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceHistory"];
         };
       };
       /** @description Bad alias */
@@ -1743,7 +2609,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1794,7 +2664,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ModelPriceRow"];
         };
       };
       /** @description Invalid body */
@@ -1811,7 +2681,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -1833,6 +2707,675 @@ export interface operations {
       };
       /** @description A price from that date exists */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConnectors: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Linked accounts */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            accounts: components["schemas"]["LinkedAccount"][];
+          };
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  deleteConnectorsId: {
+    parameters: {
+      query?: {
+        purge?: "true" | "false";
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Disconnected */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id or query */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such account */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsJobsTick: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "application/json": {
+          budget_ms?: number;
+          jobs?: ("slack_backfill" | "graph_renew" | "token_rotation")[];
+        };
+      };
+    };
+    responses: {
+      /** @description What each job did */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsOutlookLifecycle: {
+    parameters: {
+      query?: {
+        validationToken?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The validation token, as text/plain */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/plain": string;
+        };
+      };
+      /** @description Accepted; handled in the background (unknown or mismatched clientState: ignored) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not JSON, or not a notification collection */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsOutlookNotifications: {
+    parameters: {
+      query?: {
+        validationToken?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The validation token, as text/plain */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/plain": string;
+        };
+      };
+      /** @description Accepted; handled in the background (unknown or mismatched clientState: ignored) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not JSON, or not a notification collection */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConnectorsOutlookOauthCallback: {
+    parameters: {
+      query?: {
+        admin_consent?: string;
+        code?: string;
+        error?: string;
+        error_description?: string;
+        session_state?: string;
+        state?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Connected */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConnectResult"];
+        };
+      };
+      /** @description Redirect to connectors.return_url with the result (or error) as query parameters */
+      302: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Missing, used or expired state, or the platform refused the code */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConnectorsOutlookOauthInitiate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Open auth_url in the browser */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthInitiate"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Outlook is not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsSlackEvents: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Acknowledged (work continues in the background), or the url_verification challenge */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            challenge: string;
+          } | components["schemas"]["WebhookAck"];
+        };
+      };
+      /** @description Not JSON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad signature or stale timestamp */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Slack is not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConnectorsSlackOauthCallback: {
+    parameters: {
+      query?: {
+        admin_consent?: string;
+        code?: string;
+        error?: string;
+        error_description?: string;
+        session_state?: string;
+        state?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Connected */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConnectResult"];
+        };
+      };
+      /** @description Redirect to connectors.return_url with the result (or error) as query parameters */
+      302: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Missing, used or expired state, or the platform refused the code */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConnectorsSlackOauthInitiate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Open auth_url in the browser */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthInitiate"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Slack is not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsTelegramLink: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The code and the bot link */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TelegramLink"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Telegram did not answer */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Telegram is not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsTelegramSetup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhook as Telegram reports it */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            allowed_updates: string[];
+            url: string;
+          };
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Admins only */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Telegram refused */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Telegram is not configured */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConnectorsTelegramWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Handled (a redelivered update_id is a no-op) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookAck"];
+        };
+      };
+      /** @description Not JSON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or wrong secret token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Telegram is not configured */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -1863,7 +3406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -1880,7 +3423,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -1907,7 +3454,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -1924,7 +3471,29 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Unknown model */
       422: {
@@ -1954,7 +3523,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ConversationWithMessages"];
         };
       };
       /** @description Bad id */
@@ -1971,7 +3540,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2016,7 +3589,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2058,7 +3635,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Invalid body */
@@ -2075,10 +3652,32 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2118,7 +3717,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["MessagePage"];
         };
       };
       /** @description Bad query or cursor */
@@ -2135,7 +3734,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2166,6 +3769,7 @@ export interface operations {
           content: string;
           mentions?: string[];
           model?: string;
+          /** Format: uuid */
           parent_id?: string | null;
         } | {
           id?: string;
@@ -2214,7 +3818,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -2293,7 +3901,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": {
           model?: string;
@@ -2324,7 +3932,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget used up */
       402: {
@@ -2337,6 +3949,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2373,7 +4003,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Asked to stop; still finishing */
@@ -2382,7 +4012,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Message"];
         };
       };
       /** @description Bad id */
@@ -2399,7 +4029,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2449,7 +4083,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -2479,7 +4117,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Conversation"];
         };
       };
       /** @description Bad id */
@@ -2496,7 +4134,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -3242,6 +4884,161 @@ export interface operations {
       };
     };
   };
+  getEvents: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        from?: string;
+        limit?: number;
+        q?: string;
+        source?: "slack" | "outlook" | "telegram" | "calendar";
+        thread?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of events */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            events: components["schemas"]["InboxEvent"][];
+            next_cursor: string | null;
+          };
+        };
+      };
+      /** @description Bad query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getEventsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The event */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["InboxEvent"] & {
+            raw: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such event */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteEventsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such event */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   getHealth: {
     parameters: {
       query?: never;
@@ -3309,7 +5106,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
       /** @description Invalid body */
@@ -3330,13 +5127,31 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Indexing failed; retried later */
       500: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["Error"];
+          "application/json": components["schemas"]["IngestResult"];
         };
       };
     };
@@ -3368,6 +5183,321 @@ export interface operations {
           "application/json":
             | components["schemas"]["Error"]
             | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getNotes: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        q?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of notes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+            notes: components["schemas"]["Note"][];
+          };
+        };
+      };
+      /** @description Bad query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  postNotes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          body: string;
+          title?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The note */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Note"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getNotesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The note */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Note"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such note */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteNotesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such note */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchNotesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          body?: string;
+          title?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The note */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Note"];
+        };
+      };
+      /** @description Invalid id or body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such note */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
         };
       };
     };
@@ -4213,6 +6343,53 @@ export interface operations {
       };
     };
   };
+  getThreads: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        source?: "slack" | "outlook" | "telegram";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of threads */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+            threads: components["schemas"]["InboxThread"][];
+          };
+        };
+      };
+      /** @description Bad query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
   getUsage: {
     parameters: {
       query?: {
@@ -4231,7 +6408,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description Bad period */
@@ -4248,7 +6425,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -4271,7 +6452,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["CostByModel"];
         };
       };
       /** @description Bad query */
@@ -4288,7 +6469,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -4320,7 +6505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TopUsers"];
         };
       };
       /** @description Bad query */
@@ -4337,7 +6522,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {
@@ -4370,7 +6559,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UsersUsage"];
         };
       };
       /** @description Bad query or cursor */
@@ -4387,7 +6576,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not an admin */
       403: {

@@ -10,9 +10,15 @@ export function takeDispatches(ids: string[]): Promise<DispatchContext[]> {
   return sql<DispatchContext[]>`select * from private.take_reminder_dispatches(${ids}::uuid[])`;
 }
 
-/** Records the outcome of a taken send (only while it is still 'sending'). */
-export async function recordResult(id: string, result: SendResult) {
+/**
+ * Records the outcome of a taken send (only while it is still 'sending'), and marks the push
+ * subscriptions it went to as used, in one statement.
+ */
+export async function recordResult(id: string, result: SendResult, usedSubscriptions: string[] = []) {
   await sql`
+    with used as (
+      update public.push_subscriptions set last_used_at = now() where id = any (${usedSubscriptions}::uuid[])
+    )
     update public.notification_log set
       status = ${result.status},
       provider_id = ${result.status === "sent" ? result.providerId : null},
@@ -21,15 +27,23 @@ export async function recordResult(id: string, result: SendResult) {
     where id = ${id} and status = 'sending'`;
 }
 
-/** The user's subscriptions, for a push stage. */
-export function pushTargets(userId: string) {
-  return sql<{ id: string; endpoint: string; p256dh: string; auth: string }[]>`
-    select id, endpoint, p256dh, auth from public.push_subscriptions where user_id = ${userId}
-    order by last_used_at desc`;
+export interface SubscriptionRow {
+  id: string;
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
 }
 
-export async function markPushSent(subscriptionId: string) {
-  await sql`update public.push_subscriptions set last_used_at = now() where id = ${subscriptionId}`;
+/** These users' browser subscriptions, newest first, by user (one query for a batch). */
+export async function pushTargets(userIds: string[]): Promise<Map<string, SubscriptionRow[]>> {
+  const byUser = new Map<string, SubscriptionRow[]>();
+  if (userIds.length === 0) return byUser;
+  const rows = await sql<SubscriptionRow[]>`
+    select id, user_id, endpoint, p256dh, auth from public.push_subscriptions
+    where user_id = any (${userIds}::uuid[]) order by last_used_at desc`;
+  for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+  return byUser;
 }
 
 /** The push service said the subscription is gone (404/410): it is deleted. */
@@ -48,11 +62,7 @@ export async function markMissed(taskId: string): Promise<boolean> {
 export type AckResult = "ok" | "closed" | "no_chain";
 
 /** Applies the user's answer to the task's chain (see private.acknowledge_reminder). */
-export async function acknowledge(
-  taskId: string,
-  action: AckAction,
-  channel: AckChannel,
-): Promise<AckResult> {
+export async function acknowledge(taskId: string, action: AckAction, channel: AckChannel): Promise<AckResult> {
   const [{ result }] = await sql<{ result: AckResult }[]>`
     select private.acknowledge_reminder(${taskId}, ${action}, ${channel}) as result`;
   return result;
@@ -95,9 +105,7 @@ export async function taskAwaitingAnswer(userId: string): Promise<string | null>
 
 /** A send by id (webhooks carry it in their signed URL). */
 export async function dispatchById(id: string) {
-  const [row] = await sql<
-    { id: string; task_id: string; user_id: string; stage: string; provider_id: string | null }[]
-  >`
+  const [row] = await sql<{ id: string; task_id: string; user_id: string; stage: string; provider_id: string | null }[]>`
     select id, task_id, user_id, stage, provider_id from public.notification_log where id = ${id}`;
   return row ?? null;
 }
@@ -107,12 +115,7 @@ export async function dispatchById(id: string) {
  * (a dispatcher that died after Twilio accepted), and keeps the delivery status. A failed or
  * undelivered message marks the send failed with Twilio's error code.
  */
-export async function recordDeliveryStatus(
-  id: string,
-  providerId: string,
-  status: string,
-  errorCode: string | null,
-) {
+export async function recordDeliveryStatus(id: string, providerId: string, status: string, errorCode: string | null) {
   const failed = status === "failed" || status === "undelivered";
   await sql`
     update public.notification_log set
@@ -120,9 +123,7 @@ export async function recordDeliveryStatus(
       delivery_status = ${status},
       status = case when ${failed} then 'failed'
                     when status in ('sending', 'unknown') then 'sent' else status end,
-      error = case when ${failed} then ${`Twilio ${status}${
-    errorCode ? ` (error ${errorCode})` : ""
-  }`} else error end,
+      error = case when ${failed} then ${`Twilio ${status}${errorCode ? ` (error ${errorCode})` : ""}`} else error end,
       sent_at = coalesce(sent_at, now())
     where id = ${id} and (provider_id is null or provider_id = ${providerId})`;
 }

@@ -59,9 +59,7 @@ async function post<T>(
   params: Record<string, string | undefined>,
 ): Promise<T> {
   const form = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) form.set(name, value);
-  }
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) form.set(name, value);
   const auth = "Basic " + btoa(`${cfg.accountSid}:${cfg.authToken}`);
   for (let attempt = 0;; attempt++) {
     let res: Response;
@@ -127,9 +125,7 @@ export async function createCall(cfg: TwilioConfig, call: {
   twiml: string;
   statusCallback: string;
 }): Promise<{ sid: string; status: string }> {
-  if (call.twiml.length > 4000) {
-    throw new TwilioError(0, null, "TwiML longer than 4,000 characters");
-  }
+  if (call.twiml.length > 4000) throw new TwilioError(0, null, "TwiML longer than 4,000 characters");
   return await post(cfg, `${account(cfg)}/Calls.json`, {
     From: need(cfg.voiceFrom, "TWILIO_VOICE_FROM"),
     To: call.to,
