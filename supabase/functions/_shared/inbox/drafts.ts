@@ -7,6 +7,7 @@
 //    chat.postMessage in the thread, a Graph reply, Telegram sendMessage with the Business
 //    connection), which refuses a revoked account; a `note` draft becomes a note;
 // 4. the outcome is stored: sent (with the platform's id) or failed (with the error, retryable).
+import { sendReply } from "../connectors/send.ts";
 import { asUser, jsonb, sql, type Tx } from "../db.ts";
 import { ApiError } from "../http.ts";
 import type { CurrentUser } from "../auth.ts";
@@ -127,7 +128,6 @@ async function deliver(user: CurrentUser, d: DraftRow): Promise<string | null> {
   if (!d.source_event_id) {
     throw new ApiError(409, "no_source_event", "This draft replies to no event");
   }
-  const { sendReply } = await import("../connectors/send.ts");
   const sent = await sendReply(user.id, d.source_event_id, d.content_json.text);
   return sent.external_id;
 }
