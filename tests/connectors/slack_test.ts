@@ -463,3 +463,65 @@ async function runBackfill(sql: ReturnType<typeof connect>, userId: string, expe
     return b.status === "done" && b.n === expected;
   }, 60_000);
 }
+
+Deno.test("slack: a reply in the user's thread joins the thread and ranks above a plain message", async () => {
+  const sql = connect();
+  try {
+    const user = await newUser("slack");
+    const team = await workspace();
+    await installSlack(user.token, team);
+    const rootTs = ts();
+    const replyTs = ts(1);
+    const otherTs = ts(2);
+    await deliverSlack({
+      team_id: team,
+      event: {
+        type: "message",
+        channel: "C2",
+        user: "UOWNER",
+        text: "Who can take the release notes?",
+        ts: rootTs,
+        channel_type: "channel",
+      },
+    });
+    await deliverSlack({
+      team_id: team,
+      event: {
+        type: "message",
+        channel: "C2",
+        user: "UDANA",
+        text: "I can, by Thursday",
+        ts: replyTs,
+        thread_ts: rootTs,
+        parent_user_id: "UOWNER",
+        channel_type: "channel",
+      },
+    });
+    await deliverSlack({
+      team_id: team,
+      event: {
+        type: "message",
+        channel: "C2",
+        user: "UDANA",
+        text: "coffee anyone",
+        ts: otherTs,
+        channel_type: "channel",
+      },
+    });
+    const root = await eventuallyEvent(sql, user.userId, `C2:${rootTs}`);
+    const reply = await eventuallyEvent(sql, user.userId, `C2:${replyTs}`);
+    const plain = await eventuallyEvent(sql, user.userId, `C2:${otherTs}`);
+    assert.equal(reply.thread_id, root.thread_id, "the reply is in the root's thread");
+    assert.notEqual(plain.thread_id, root.thread_id);
+    assert.ok(reply.importance_score > plain.importance_score);
+    assert.ok(
+      root.importance_score < plain.importance_score,
+      "the user's own message ranks lowest",
+    );
+    const [thread] =
+      await sql`select participants, last_event_at from public.threads where id = ${root.thread_id}`;
+    assert.equal(thread.last_event_at.getTime(), Number(replyTs.split(".")[0]) * 1000 + 0);
+  } finally {
+    await sql.end();
+  }
+});
