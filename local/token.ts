@@ -1,6 +1,7 @@
 // User access tokens for a running local stack, as Supabase Auth would issue them after a
-// sign-in: the user is created in auth.users if needed, and the token is an ES256 JWT signed
-// with the stack's key. `npm run token -- alice@example.com` prints one; tests use the same code.
+// sign-in: the user is created in auth.users if needed (with a confirmed email, as after a
+// finished sign-up), and the token is an ES256 JWT signed with the stack's key.
+// `npm run token -- alice@example.com` prints one; tests use the same code.
 import postgres from "postgres";
 import { join } from "node:path";
 import { dbUrl, parseEnv, type StackConfig, stackConfig } from "./config.ts";
@@ -27,7 +28,8 @@ export async function issueUserToken(
     const [user] = await sql<{ id: string }[]>`
       insert into auth.users (email, email_confirmed_at, last_sign_in_at)
       values (${email.toLowerCase()}, now(), now())
-      on conflict (email) where is_sso_user = false do update set last_sign_in_at = now()
+      on conflict (email) where is_sso_user = false do update
+        set last_sign_in_at = now(), email_confirmed_at = coalesce(users.email_confirmed_at, now())
       returning id`;
     const env = parseEnv(Deno.readTextFileSync(join(cfg.dir, "stack.env")));
     const iat = Math.floor(Date.now() / 1000);

@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { issueUserToken } from "../../local/token.ts";
 import { chatUser, until, withDb } from "../_support/chat.ts";
-import { call, cfg, FUNCTIONS_URL } from "../_support/stack.ts";
-import { emailDomainAllowed } from "../../supabase/functions/_shared/auth.ts";
+import { call, cfg, FUNCTIONS_URL, rest } from "../_support/stack.ts";
 
 const setAllowlist = (domains: string[]) =>
   withDb((sql) =>
@@ -14,16 +13,6 @@ const setAllowlist = (domains: string[]) =>
       sql.json(domains)
     } where key = 'auth.allowed_email_domains'`
   );
-
-Deno.test("the domain rule: empty allows everyone; otherwise the email's domain must be listed", () => {
-  assert.equal(emailDomainAllowed("a@blocked.test", []), true);
-  assert.equal(emailDomainAllowed(undefined, []), true);
-  assert.equal(emailDomainAllowed("a@Example.COM", ["example.com"]), true);
-  assert.equal(emailDomainAllowed("a@blocked.test", ["example.com"]), false);
-  assert.equal(emailDomainAllowed("a@sub.example.com", ["example.com"]), false);
-  assert.equal(emailDomainAllowed("a@example.com.evil.test", ["example.com"]), false);
-  assert.equal(emailDomainAllowed(undefined, ["example.com"]), false);
-});
 
 Deno.test("a user from a disallowed domain gets 403 on every endpoint; the sign-up hook rejects them", async () => {
   const allowed = await chatUser("allowed");
@@ -67,6 +56,32 @@ Deno.test("a user from a disallowed domain gets 403 on every endpoint; the sign-
       assert.equal(res.body.error.code, "domain_not_allowed", `${method} ${path}`);
       assert.equal(typeof res.body.error.message, "string");
     }
+    // The same rule holds in RLS: nothing shared is readable through /rest/v1 either.
+    const shared = await rest(allowed.token, "/documents?select=id", {
+      method: "POST",
+      body: JSON.stringify({ kind: "note", title: "shared", content: "x", visibility: "shared" }),
+    });
+    assert.equal(shared.status, 201, shared.text);
+    const docId = shared.body[0].id;
+    assert.equal((await rest(allowed.token, `/documents?id=eq.${docId}`)).body.length, 1);
+    assert.deepEqual((await rest(blocked.token, `/documents?id=eq.${docId}`)).body, []);
+    assert.deepEqual((await rest(blocked.token, "/search_index?select=id&limit=1")).body, []);
+    assert.deepEqual((await rest(blocked.token, "/models?select=alias&limit=1")).body, []);
+
+    // The domain rule itself (private.email_domain_allowed, inside private.account_access).
+    await withDb(async (sql) => {
+      const allowedEmail = async (email: string | null) =>
+        (await sql`select private.email_domain_allowed(${email}) as ok`)[0].ok;
+      assert.equal(await allowedEmail("a@Example.COM"), true);
+      assert.equal(await allowedEmail("a@blocked.test"), false);
+      assert.equal(await allowedEmail("a@sub.example.com"), false);
+      assert.equal(await allowedEmail("a@example.com.evil.test"), false);
+      assert.equal(await allowedEmail(null), false);
+      const [{ access }] =
+        await sql`select private.account_access(${blocked.userId}) as access`;
+      assert.equal(access, "domain_not_allowed");
+    });
+
     // Everyone from an allowed domain goes on as before.
     assert.equal((await allowed.api("/account/me")).status, 200);
     assert.equal((await allowed.api("/conversations")).status, 200);

@@ -13,8 +13,10 @@ select is_empty(
      where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity $$,
   'every table in public has row level security enabled');
 
--- A new auth user gets a profile, with the default role and timezone.
-insert into auth.users (id, email) values ('00000000-0000-0000-0000-00000000a11c', 'tap@example.com');
+-- A new auth user (email confirmed: Aide admits no other) gets a profile, with the default
+-- role and timezone.
+insert into auth.users (id, email, email_confirmed_at)
+  values ('00000000-0000-0000-0000-00000000a11c', 'tap@example.com', now());
 select results_eq(
   $$ select email, role, timezone from public.profiles where id = '00000000-0000-0000-0000-00000000a11c' $$,
   $$ values ('tap@example.com', 'user', 'UTC') $$,

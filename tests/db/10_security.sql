@@ -2,7 +2,7 @@
 -- exists when the tests run, so what a later migration adds is checked without anyone listing it.
 -- Each check lists the offending objects (pgTAP prints them under "Unexpected records").
 begin;
-select plan(11);
+select plan(14);
 
 -- The schemas PostgREST exposes (supabase/config.toml [api] schemas; graphql_public holds none
 -- of our objects), and the schemas that belong to the platform or to extensions, not to us.
@@ -134,6 +134,51 @@ select is_empty(
        and not coalesce(c.reloptions && array['security_invoker=true', 'security_invoker=on',
                                                'security_invoker=1'], false) $$,
   'every view in an exposed schema is security_invoker');
+
+-- Supabase's advisor (splinter) lint function_search_path_mutable: every function and procedure
+-- of ours, in any schema, fixes its search_path (a procedure that commits cannot, so none does).
+select is_empty(
+  $$ select format('%s (%s) does not set search_path', fn,
+                   case prokind when 'p' then 'procedure' else 'function' end)
+     from our_functions f join pg_proc p on p.oid = f.oid
+     where f.nspname not in (select nspname from platform)
+       and not exists (select 1 from unnest(f.proconfig) s where s like 'search_path=%') $$,
+  'every function and procedure sets search_path (splinter: function_search_path_mutable)');
+
+-- Splinter lint unsupported_reg_types: pg_upgrade (Supabase's Postgres upgrades) refuses
+-- tables with columns of these types.
+select is_empty(
+  $$ select format('%I.%I.%I is of type %s, which blocks pg_upgrade: store the name as text',
+                   n.nspname, c.relname, a.attname, t.typname)
+     from pg_attribute a
+     join pg_class c on c.oid = a.attrelid
+     join pg_namespace n on n.oid = c.relnamespace
+     join pg_type t on t.oid = a.atttypid
+     where t.typname in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
+                         'regoperator', 'regproc', 'regprocedure')
+       and t.typnamespace = 'pg_catalog'::regnamespace
+       and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'm')
+       and n.nspname not in (select nspname from platform) and n.nspname !~ '^pg_temp_' $$,
+  'no table column has a reg* type that pg_upgrade refuses (splinter: unsupported_reg_types)');
+
+-- The allowlist in RLS: every table in an exposed schema, and storage.objects, carries the
+-- restrictive policy of private.restrict_to_allowed_accounts, for every command, so an account
+-- that private.account_access refuses reads and writes nothing through PostgREST or Storage.
+select is_empty(
+  $$ select format('%s has no restrictive policy calling private.account_access for all commands: '
+                   'add select private.restrict_to_allowed_accounts(%L)', c.oid::regclass,
+                   c.oid::regclass::text)
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where ((n.nspname in (select nspname from exposed) and c.relkind in ('r', 'p')
+             and not c.relispartition)
+            or c.oid = 'storage.objects'::regclass)
+       and not exists (
+         select 1 from pg_policies p
+         where p.schemaname = n.nspname and p.tablename = c.relname
+           and p.permissive = 'RESTRICTIVE' and p.cmd = 'ALL' and 'authenticated' = any (p.roles)
+           and p.qual like '%private.account_access(%= ''allowed''%'
+           and p.with_check like '%private.account_access(%= ''allowed''%') $$,
+  'every table in an exposed schema and storage.objects admits allowed accounts only');
 
 select * from finish();
 rollback;

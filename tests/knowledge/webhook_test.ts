@@ -131,3 +131,24 @@ Deno.test("bad signatures, old or missing timestamps are refused with 401 and wr
   );
   assert.equal(await transcriptCount(alice.userId), 0);
 });
+
+Deno.test("a transcript for an owner whose email is not confirmed is refused with 422 and stores nothing", async () => {
+  const owner = await chatUser("unconfirmed-owner");
+  await withDb((sql) =>
+    sql`update auth.users set email_confirmed_at = null where id = ${owner.userId}`
+  );
+  const body = JSON.stringify({
+    transcript_id: marker("unconfirmed"),
+    title: "Sync",
+    owner_email: owner.email,
+    text: "Alice: hello",
+  });
+  const now = String(Math.floor(Date.now() / 1000));
+  const res = await deliver(body, {
+    "x-aide-timestamp": now,
+    "x-aide-signature": await sign(await secret(), now, body),
+  });
+  assert.equal(res.status, 422);
+  assert.equal(res.body.error.code, "unknown_owner");
+  assert.equal(await transcriptCount(owner.userId), 0);
+});

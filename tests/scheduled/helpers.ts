@@ -22,16 +22,21 @@ export interface RunOptions {
   timeBudget?: string;
 }
 
-/** Runs `call private.run_job(...)` and returns the run id. */
+/**
+ * Runs a job to its end as the pg_cron command does (private.start_job, then
+ * private.run_job_batch until it says there is nothing left, each call its own transaction)
+ * and returns the run id.
+ */
 export async function runJob(
   sql: Sql | postgres.ReservedSql,
   job: "retention" | "recovery",
   opts: RunOptions = {},
 ): Promise<string> {
-  const [row] = await sql`call private.run_job(${job}, ${opts.steps ?? null}::text[],
+  const [{ run }] = await sql`select private.start_job(${job}, ${opts.steps ?? null}::text[],
     ${opts.batchSize ?? null}::int, ${opts.maxBatches ?? null}::int,
-    ${opts.timeBudget ?? null}::interval)`;
-  return row.p_run_id;
+    ${opts.timeBudget ?? null}::interval) as run`;
+  while ((await sql`select private.run_job_batch(${run}) as more`)[0].more) { /* next batch */ }
+  return run;
 }
 
 /** The run's records, by step. */

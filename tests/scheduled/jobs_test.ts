@@ -6,10 +6,18 @@ import { BIN, dbUrl, ROOT } from "../../local/config.ts";
 import { call, cfg, env, newUser, REST_URL } from "../_support/stack.ts";
 import { connect, ledgerRows, records, runJob, testRule } from "./helpers.ts";
 
-const MIGRATION = join(ROOT, "supabase/migrations/20261126020000_scheduled_work.sql");
+// The scheduled-work migration, and the one that replaced its procedure by batch functions.
+const MIGRATIONS = [
+  "supabase/migrations/20261126020000_scheduled_work.sql",
+  "supabase/migrations/20261201011000_advisor_clean.sql",
+].map((m) => join(ROOT, m));
+/** The pg_cron command of a job: batches that commit one by one, in a DO block. */
+const command = (job: string) =>
+  `do $$ declare run uuid := private.start_job('${job}'); begin commit; ` +
+  `while private.run_job_batch(run) loop commit; end loop; end $$`;
 const JOBS = {
-  "aide-retention": { schedule: "*/10 * * * *", command: "call private.run_job('retention')" },
-  "aide-recovery": { schedule: "* * * * *", command: "call private.run_job('recovery')" },
+  "aide-retention": { schedule: "*/10 * * * *", command: command("retention") },
+  "aide-recovery": { schedule: "* * * * *", command: command("recovery") },
 };
 
 Deno.test("applying the migration again leaves one job per name, with its schedule", async () => {
@@ -33,10 +41,8 @@ Deno.test("applying the migration again leaves one job per name, with its schedu
       state,
       "-c",
       "begin",
-      "-f",
-      MIGRATION,
-      "-f",
-      MIGRATION,
+      ...MIGRATIONS.flatMap((m) => ["-f", m]),
+      ...MIGRATIONS.flatMap((m) => ["-f", m]),
       "-c",
       state,
       "-c",
@@ -155,6 +161,33 @@ Deno.test("admins read job runs through the API; users and anon see none and wri
     const rows = await sql`select step, status from public.job_runs where run_id = ${runId}`;
     assert.deepEqual(rows.map((r) => r.step), ["stuck_messages"]);
     assert.ok(["done", "skipped"].includes(rows[0].status), rows[0].status); // skipped: another run held it
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("the jobs' pg_cron command runs a job to its end, committing after every batch", async () => {
+  const sql = connect();
+  try {
+    const [{ command }] = await sql`select command from cron.job where jobname = 'aide-recovery'`;
+    const [{ since }] = await sql`select clock_timestamp() as since`;
+    await sql.unsafe(command);
+    const rows = await sql`select step, status from public.job_runs
+                           where job = 'recovery' and started_at >= ${since}`;
+    for (const step of ["stale_job_runs", "stuck_messages", "stuck_ingestion", "due_ingestion"]) {
+      // skipped: pg_cron's own run held the step right then.
+      assert.ok(
+        rows.some((r) => r.step === step && ["done", "skipped"].includes(r.status)),
+        `${step}: ${JSON.stringify(rows.filter((r) => r.step === step))}`,
+      );
+    }
+    const [{ plans }] = await sql`select count(*)::int as plans from private.job_run_plans
+                                  where created_at >= ${since} and job = 'recovery'
+                                    and run_id in (select run_id from public.job_runs
+                                                   where started_at >= ${since}
+                                                   group by run_id
+                                                   having bool_and(status <> 'running'))`;
+    assert.equal(plans, 0, "a finished run left its plan behind");
   } finally {
     await sql.end();
   }

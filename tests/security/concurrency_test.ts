@@ -15,6 +15,7 @@ import {
   SONNET,
 } from "../_support/chat.ts";
 import { call, connect, FUNCTIONS_URL, REST_URL, until } from "../_support/stack.ts";
+import { runJob } from "../scheduled/helpers.ts";
 
 const USERS = 50;
 const DOCUMENTS = 10;
@@ -154,9 +155,8 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
     let runs = 0;
     const jobs = (async () => {
       do {
-        const [r] = await jobsSql`call private.run_job('retention', ${rules}::text[])`;
+        runIds.push(await runJob(jobsSql, "retention", { steps: rules }));
         await jobsSql`select private.dispatch_due_ingestion(100)`;
-        runIds.push(r.p_run_id);
         runs++;
         await new Promise((resolve) => setTimeout(resolve, 200));
       } while (chatting);
@@ -282,8 +282,7 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
       const [{ n }] =
         await sql`select count(*)::int as n from public.conversations where id = any (${expired})`;
       if (n === 0) return true;
-      const [r] = await jobsSql`call private.run_job('retention', ${rules}::text[])`;
-      runIds.push(r.p_run_id);
+      runIds.push(await runJob(jobsSql, "retention", { steps: rules }));
       return false;
     }, 60_000);
     const [{ left }] =

@@ -74,6 +74,26 @@ async function model(sql: Sql): Promise<string> {
   return alias;
 }
 
+async function linkedAccount(sql: Sql, owner: string): Promise<string> {
+  const [a] = await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
+                        values (${owner}, 'slack', ${marker("T")}) returning id`;
+  return a.id;
+}
+
+async function thread(sql: Sql, owner: string): Promise<string> {
+  const [t] = await sql`insert into public.threads (user_id, source, external_id, subject)
+                        values (${owner}, 'slack', ${marker("C")}, 'rls matrix') returning id`;
+  return t.id;
+}
+
+async function inboxEvent(sql: Sql, owner: string): Promise<string> {
+  const [e] =
+    await sql`insert into public.events (user_id, source, external_id, event_type, body, occurred_at)
+                        values (${owner}, 'slack', ${marker("C:1")}, 'message', 'rls matrix', now())
+                        returning id`;
+  return e.id;
+}
+
 const FIXTURES: Record<string, (sql: Sql, ids: Ids) => Promise<Fixture> | Fixture> = {
   profiles: (_sql, { owner }) => ({
     mine: { id: owner },
@@ -271,6 +291,112 @@ const FIXTURES: Record<string, (sql: Sql, ids: Ids) => Promise<Fixture> | Fixtur
       insert: async () => {
         const d = await document(sql, owner, "private");
         return { body: { document_id: d, owner_id: owner }, find: { document_id: d } };
+      },
+      update: { attempts: 99 },
+    };
+  },
+
+  linked_accounts: async (sql, { owner }) => ({
+    mine: { id: await linkedAccount(sql, owner) },
+    insert: () => {
+      const id = uuid();
+      const body = { id, user_id: owner, provider: "slack", provider_account_id: marker("T") };
+      return { body, find: { id } };
+    },
+    update: { status: "revoked" },
+  }),
+
+  oauth_tokens: async (sql, { owner }) => {
+    const account = await linkedAccount(sql, owner);
+    const [t] = await sql`
+      insert into public.oauth_tokens (user_id, linked_account_id, token_type, access_token_enc, key_id)
+      values (${owner}, ${account}, 'bearer', 'v1.k1.aXY.Y2lwaGVy', 'k1') returning id`;
+    return {
+      mine: { id: t.id },
+      insert: async () => {
+        const id = uuid();
+        const body = {
+          id,
+          user_id: owner,
+          linked_account_id: await linkedAccount(sql, owner),
+          token_type: "bearer",
+          access_token_enc: "v1.k1.aXY.Y2lwaGVy",
+          key_id: "k1",
+        };
+        return { body, find: { id } };
+      },
+      update: { scopes: "changed" },
+    };
+  },
+
+  threads: async (sql, { owner }) => ({
+    mine: { id: await thread(sql, owner) },
+    insert: () => {
+      const id = uuid();
+      return {
+        body: { id, user_id: owner, source: "slack", external_id: marker("C") },
+        find: { id },
+      };
+    },
+    update: { subject: "changed" },
+  }),
+
+  events: async (sql, { owner }) => ({
+    mine: { id: await inboxEvent(sql, owner) },
+    insert: () => {
+      const id = uuid();
+      const body = {
+        id,
+        user_id: owner,
+        source: "slack",
+        external_id: marker("C1:1"),
+        event_type: "message",
+        occurred_at: at2030(),
+        expires_at: at2030(3600),
+      };
+      return { body, find: { id } };
+    },
+    update: { body: "changed" },
+  }),
+
+  entities: async (sql, { owner }) => {
+    const [e] = await sql`insert into public.entities (user_id, kind, name, aliases)
+                          values (${owner}, 'person', 'Dana', '["email:dana@example.com"]') returning id`;
+    return {
+      mine: { id: e.id },
+      insert: () => {
+        const id = uuid();
+        return { body: { id, user_id: owner, kind: "person", name: "Eve" }, find: { id } };
+      },
+      update: { name: "changed" },
+    };
+  },
+
+  notes: async (sql, { owner }) => {
+    const [n] = await sql`insert into public.notes (user_id, title, body)
+                          values (${owner}, 'rls matrix', ${`note ${marker()}`}) returning id`;
+    return {
+      mine: { id: n.id },
+      insert: () => {
+        const id = uuid();
+        return { body: { id, user_id: owner, body: "inserted" }, find: { id } };
+      },
+      update: { title: marker("renamed") },
+    };
+  },
+
+  index_jobs: async (sql, { owner }) => {
+    const id = uuid();
+    await sql`insert into public.index_jobs (object_type, object_id, owner_id, status)
+              values ('note', ${id}, ${owner}, 'done')`;
+    return {
+      mine: { object_id: id },
+      insert: () => {
+        const other = uuid();
+        return {
+          body: { object_type: "note", object_id: other, owner_id: owner },
+          find: { object_id: other },
+        };
       },
       update: { attempts: 99 },
     };

@@ -1,5 +1,6 @@
 // Who is calling: the user's access token, verified locally against the project's JWKS by
-// @supabase/server (no call to the Auth server). Every user-facing route requires it.
+// @supabase/server (no call to the Auth server), and whether that account may use Aide.
+// Every user-facing route requires it.
 import { createMiddleware } from "hono/factory";
 import { verifyAuth } from "@supabase/server/core";
 import { type JwtClaims, sql } from "./db.ts";
@@ -13,45 +14,49 @@ export interface CurrentUser {
 
 export type AuthedEnv = { Variables: AppEnv["Variables"] & { user: CurrentUser } };
 
+/** What private.account_access answers: "allowed", or why not. */
+export type AccountAccess =
+  | "allowed"
+  | "no_account"
+  | "banned"
+  | "email_not_confirmed"
+  | "domain_not_allowed";
+
+const REFUSALS: Record<Exclude<AccountAccess, "allowed">, [401 | 403, string]> = {
+  no_account: [401, "This account no longer exists"],
+  banned: [403, "This account is suspended"],
+  email_not_confirmed: [403, "Confirm your email address first"],
+  domain_not_allowed: [403, "This service is limited to accounts from approved email domains"],
+};
+
 export const requireUser = createMiddleware<AuthedEnv>(async (c, next) => {
   const { data, error } = await verifyAuth(c.req.raw, { auth: "user" });
   if (error || !data?.jwtClaims) {
     throw new ApiError(401, "unauthorized", error?.message ?? "A user access token is required");
   }
   const claims = data.jwtClaims as JwtClaims;
-  if (!emailDomainAllowed(claims.email, await allowedDomains())) {
-    throw new ApiError(
-      403,
-      "domain_not_allowed",
-      "This service is limited to accounts from approved email domains",
-    );
+  const access = await accountAccess(claims.sub);
+  if (access !== "allowed") {
+    const [status, message] = REFUSALS[access];
+    throw new ApiError(status, status === 401 ? "unauthorized" : access, message);
   }
   c.set("user", { id: claims.sub, email: claims.email ?? null, claims });
   await next();
 });
 
-// The email-domain allowlist (app_settings `auth.allowed_email_domains`, empty: everyone),
-// cached per instance for a few seconds so the check costs no query per request. The same rule
-// runs at sign-up in SQL: public.hook_before_user_created.
-const DOMAINS_TTL_MS = 5_000;
-let domains: { list: string[]; at: number } | null = null;
-let loadingDomains: Promise<string[]> | null = null;
+// The rule is private.account_access in SQL (confirmed email, allowed domain), the same
+// function the restrictive RLS policies call; the answer is cached per user for a few seconds
+// so it costs no query on most requests.
+const ACCESS_TTL_MS = 5_000;
+const MAX_CACHED = 10_000;
+const cache = new Map<string, { access: AccountAccess; at: number }>();
 
-function allowedDomains(): Promise<string[]> | string[] {
-  if (domains && Date.now() - domains.at < DOMAINS_TTL_MS) return domains.list;
-  loadingDomains ??= sql<{ value: unknown }[]>`
-    select value from public.app_settings where key = 'auth.allowed_email_domains'`
-    .then(([row]) => {
-      const list = Array.isArray(row?.value) ? row.value.map((d) => String(d).toLowerCase()) : [];
-      domains = { list, at: Date.now() };
-      return list;
-    })
-    .finally(() => (loadingDomains = null));
-  return loadingDomains;
-}
-
-export function emailDomainAllowed(email: string | undefined, allowed: string[]): boolean {
-  if (allowed.length === 0) return true;
-  const domain = email?.toLowerCase().match(/@([^@]+)$/)?.[1];
-  return domain !== undefined && allowed.includes(domain);
+async function accountAccess(userId: string): Promise<AccountAccess> {
+  const hit = cache.get(userId);
+  if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return hit.access;
+  const [row] = await sql<{ access: AccountAccess }[]>`
+    select private.account_access(${userId}::uuid) as access`;
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(userId, { access: row.access, at: Date.now() });
+  return row.access;
 }

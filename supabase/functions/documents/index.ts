@@ -188,9 +188,13 @@ app.post("/webhook", async (c) => {
   const text = body.text ?? body.segments!.map((s) => `${s.speaker}: ${s.text}`).join("\n");
   parse(content, text, "transcript text");
 
-  const [owner] =
-    await sql`select id from auth.users where lower(email) = lower(${body.owner_email}) and deleted_at is null`;
-  if (!owner) throw new ApiError(422, "unknown_owner", "No user has the owner_email address");
+  // Only an account that may use Aide (confirmed email, allowed domain) can own a transcript.
+  const [owner] = await sql`select id from auth.users
+                            where lower(email) = lower(${body.owner_email})
+                              and private.account_access(id) = 'allowed'`;
+  if (!owner) {
+    throw new ApiError(422, "unknown_owner", "No confirmed user has the owner_email address");
+  }
   // Idempotent by the sender's transcript id: a redelivery changes nothing.
   const [created] = await sql`
     insert into public.documents (owner_id, kind, title, visibility, content, source, source_id, occurred_at, metadata)

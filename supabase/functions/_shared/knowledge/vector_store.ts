@@ -45,6 +45,19 @@ export interface VectorStore {
   search(user: JwtClaims, query: SearchQuery): Promise<SearchHit[]>;
   /** Replaces a document's chunks if its content still has `contentHash`; false if it changed. */
   replaceDocumentChunks(documentId: string, contentHash: string, chunks: Chunk[]): Promise<boolean>;
+  /** The same for an inbox object (event, note, thread), through private.store_object_chunks. */
+  replaceObjectChunks(
+    object: IndexedObject,
+    contentHash: string,
+    chunks: Chunk[],
+  ): Promise<boolean>;
+}
+
+/** Everything searchable besides documents: inbox events, notes and threads. */
+export type IndexedObjectType = "event" | "note" | "thread";
+export interface IndexedObject {
+  type: IndexedObjectType;
+  id: string;
 }
 
 const vectorLiteral = (v: number[]) => `[${v.join(",")}]`;
@@ -91,6 +104,16 @@ export const pgVectorStore: VectorStore = {
     const [row] = await sql`select private.store_chunks(${documentId}, ${contentHash}, ${
       jsonb(payload)
     }) as stored`;
+    return row.stored;
+  },
+
+  async replaceObjectChunks(object, contentHash, chunks) {
+    const payload = chunks.map((c) => ({
+      content: c.content,
+      embedding: vectorLiteral(c.embedding),
+    }));
+    const [row] = await sql`select private.store_object_chunks(${object.type}, ${object.id},
+      ${contentHash}, ${jsonb(payload)}) as stored`;
     return row.stored;
   },
 };
