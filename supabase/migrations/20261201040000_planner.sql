@@ -55,6 +55,7 @@ create table public.planner_categories (
 alter table public.planner_categories enable row level security;
 create policy "planner_categories: readable by signed-in users" on public.planner_categories
   for select to authenticated using (true);
+select private.restrict_to_allowed_accounts('public.planner_categories');
 revoke insert, update, delete on public.planner_categories from anon, authenticated;
 
 insert into public.planner_categories (slug, label, description, position) values
@@ -200,7 +201,7 @@ create table public.tasks (
   -- Set when the user moved or edited this occurrence: rule changes leave it alone.
   overridden boolean not null default false,
   -- Inbox: the event behind the task and every event it cites ([{type, id, source}]).
-  source_event_id uuid,
+  source_event_id uuid references public.events (id) on delete set null,
   source_refs jsonb not null default '[]'::jsonb check (jsonb_typeof(source_refs) = 'array'),
   completed_at timestamptz,
   missed_at timestamptz,
@@ -273,7 +274,7 @@ language sql security definer set search_path = '' as $$
            x.confidence, coalesce(x.sample_size, 0)
     from jsonb_to_recordset(p_patterns)
            as x(kind text, key text, description text, data jsonb, confidence numeric, sample_size int)
-    where (select auth.uid()) is not null
+    where private.account_access((select auth.uid())) = 'allowed'
     on conflict (user_id, kind, key) do update set
       description = excluded.description, data = excluded.data, confidence = excluded.confidence,
       sample_size = excluded.sample_size, observed_at = now()
@@ -325,6 +326,7 @@ begin
                     using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()))', t, t);
     execute format('create policy "%s: owner deletes" on public.%I for delete to authenticated
                     using (user_id = (select auth.uid()))', t, t);
+    perform private.restrict_to_allowed_accounts(format('public.%I', t)::regclass);
     execute format('revoke all on public.%I from anon', t);
     execute format('create trigger %s_touch before update on public.%I
                     for each row execute function private.touch_updated_at()', t, t);
@@ -441,17 +443,20 @@ revoke all on private.planner_weekly_stats, private.planner_missed_by_category,
 create function private.my_weekly_stats()
 returns setof private.planner_weekly_stats
 language sql stable security definer set search_path = '' as $$
-  select * from private.planner_weekly_stats where user_id = (select auth.uid())
+  select * from private.planner_weekly_stats
+  where user_id = (select auth.uid()) and private.account_access((select auth.uid())) = 'allowed'
 $$;
 create function private.my_missed_by_category()
 returns setof private.planner_missed_by_category
 language sql stable security definer set search_path = '' as $$
-  select * from private.planner_missed_by_category where user_id = (select auth.uid())
+  select * from private.planner_missed_by_category
+  where user_id = (select auth.uid()) and private.account_access((select auth.uid())) = 'allowed'
 $$;
 create function private.my_activity_heatmap()
 returns setof private.planner_activity_heatmap
 language sql stable security definer set search_path = '' as $$
-  select * from private.planner_activity_heatmap where user_id = (select auth.uid())
+  select * from private.planner_activity_heatmap
+  where user_id = (select auth.uid()) and private.account_access((select auth.uid())) = 'allowed'
 $$;
 revoke execute on function private.my_weekly_stats(), private.my_missed_by_category(),
                            private.my_activity_heatmap() from public, anon;
