@@ -5,7 +5,7 @@ import { z } from "zod";
 import { AIDE_VERSION } from "./version.ts";
 
 export interface Operation {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** The route as the function's Hono app declares it, e.g. "/:id/messages". */
   path: string;
   summary: string;
