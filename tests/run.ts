@@ -65,6 +65,8 @@ async function pgTapTests(): Promise<Count> {
     "create extension if not exists pgtap with schema extensions",
   ]);
   const { output, success } = await tee("pg_prove", [
+    "--psql-bin",
+    join(BIN.pg, "psql"),
     "--dbname",
     "postgres",
     "--host",

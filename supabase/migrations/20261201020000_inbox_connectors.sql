@@ -538,7 +538,7 @@ declare
   matches uuid[];
   survivor uuid;
   merged_aliases jsonb;
-  merged_metadata jsonb := '{}';
+  merged_metadata jsonb := '{}'::jsonb;
   other record;
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('aide:entities:' || p_user_id, 0));

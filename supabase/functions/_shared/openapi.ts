@@ -1,130 +1,134 @@
-// The API's description. Each function lists its operations next to its routes, pointing at
-// the very zod schemas the routes validate with; this turns them into one OpenAPI 3.1
-// document (`npm run openapi` writes it to supabase/functions/openapi/openapi.json).
-import { z } from "zod";
+// Routes that carry their own contract. Each route is declared once with `route()` (a thin
+// wrapper over @hono/zod-openapi's createRoute): its auth, request schemas (which validate the
+// request before the handler runs) and response schemas. `npm run openapi` turns the apps'
+// routes into one OpenAPI 3.1 document (supabase/functions/openapi/openapi.json), which the SDK
+// generates its types from.
+import { createRoute, type OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { AIDE_VERSION } from "./version.ts";
+import { MAX_JSON_BYTES, readJson } from "./validate.ts";
 
-export interface Operation {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** The route as the function's Hono app declares it, e.g. "/:id/messages". */
-  path: string;
-  summary: string;
-  /**
-   * user: a user's access token; jwt: any JWT of the project (checked by the platform);
-   * secret: the Vault webhook secret as a bearer token; signature: the transcript webhook HMAC.
-   */
-  auth: "user" | "jwt" | "secret" | "signature";
-  query?: z.ZodType;
-  body?: z.ZodType;
-  /** multipart/form-data fields (besides the file). */
-  form?: z.ZodType;
-  /** Status code -> description; 2xx ones that stream say so. */
-  responses: Record<number, string>;
-  streams?: boolean;
-}
+/**
+ * Who may call a route. user: a user's access token; jwt: any JWT of the project (checked by
+ * the platform); secret: the Vault webhook secret as a bearer token; signature: the transcript
+ * webhook HMAC.
+ */
+export type Auth = "user" | "jwt" | "secret" | "signature";
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, {
-    io: "input",
-    unrepresentable: "any",
-    target: "draft-2020-12",
-  }) as Record<string, unknown>;
-
-const ERROR = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message"],
-      properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
-    },
-  },
+const SECURITY: Record<Auth, Record<string, string[]>[]> = {
+  user: [{ userJwt: [] }],
+  jwt: [{ userJwt: [] }],
+  secret: [{ webhookSecret: [] }],
+  signature: [{ transcriptSignature: [] }],
 };
 
-/** Full path under /functions/v1, in OpenAPI's `{param}` form. */
-export function openApiPath(fn: string, path: string) {
-  return `/${fn}${path === "/" ? "" : path}`.replace(/:(\w+)/g, "{$1}");
-}
+export const ErrorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+}).openapi("Error");
 
-function parameters(fn: string, op: Operation) {
-  const inPath = [...openApiPath(fn, op.path).matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-    name,
-    in: "path",
-    required: true,
-    schema: name === "alias" ? { type: "string" } : { type: "string", format: "uuid" },
-  }));
-  const query = op.query ? jsonSchema(op.query) : null;
-  const props = (query?.properties ?? {}) as Record<string, unknown>;
-  const required = new Set((query?.required ?? []) as string[]);
-  const inQuery = Object.entries(props).map(([name, schema]) => ({
-    name,
-    in: "query",
-    required: required.has(name),
-    schema,
-  }));
-  return [...inPath, ...inQuery];
-}
+/** What the platform's own JWT check answers before a function runs. */
+const PlatformError = z.object({ code: z.number().int(), message: z.string() })
+  .openapi("PlatformError");
 
-function operationObject(fn: string, op: Operation) {
-  const security = {
-    user: [{ userJwt: [] }],
-    jwt: [{ userJwt: [] }],
-    secret: [{ webhookSecret: [] }],
-    signature: [{ transcriptSignature: [] }],
-  }[op.auth];
-  const content: Record<string, unknown> = {};
-  if (op.body) content["application/json"] = { schema: jsonSchema(op.body) };
-  if (op.form) {
-    const form = jsonSchema(op.form);
-    content["multipart/form-data"] = {
-      schema: {
-        ...form,
-        properties: { file: { type: "string", format: "binary" }, ...(form.properties as object) },
-        required: ["file"],
-      },
-    };
-  }
-  const requestBody = Object.keys(content).length ? { required: true, content } : undefined;
-  const responses = Object.fromEntries(
-    Object.entries(op.responses).map(([status, description]) => {
-      const ok = Number(status) < 300;
-      const content = !ok
-        ? { "application/json": { schema: { $ref: "#/components/schemas/Error" } } }
-        : op.streams
-        ? { "text/event-stream": { schema: { type: "string" } } }
-        : status === "204"
-        ? undefined
-        : { "application/json": { schema: {} } };
-      return [status, content ? { description, content } : { description }];
-    }),
+const errorResponse = (description: string, schema: z.ZodType = ErrorSchema) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+type RouteInput<P extends string> = Omit<RouteConfig, "path"> & {
+  path: P;
+  auth: Auth;
+  /** Error statuses the route answers, with what they mean; the body is always `Error`. */
+  errors?: Record<number, string>;
+  /** Largest JSON body the route accepts (default MAX_JSON_BYTES). */
+  bodyLimit?: number;
+};
+
+/**
+ * A route: createRoute's config plus `auth`, `errors` and `bodyLimit`. A JSON body is read
+ * (415 if not JSON, 413 over the limit, 400 if malformed) before it is validated.
+ */
+export function route<P extends string, R extends RouteInput<P>>(input: R) {
+  const { auth, errors = {}, bodyLimit = MAX_JSON_BYTES, ...config } = input;
+  const body = config.request?.body;
+  const json = body?.content["application/json"];
+  const middleware = [
+    ...(json ? [readJson(bodyLimit, { optional: !body.required })] : []),
+    ...([config.middleware ?? []].flat() as MiddlewareHandler[]),
+  ];
+  const described: Record<number, ReturnType<typeof errorResponse>> = Object.fromEntries(
+    Object.entries(errors).map(([status, description]) => [status, errorResponse(description)]),
   );
-  return {
-    operationId: `${op.method.toLowerCase()}${
-      openApiPath(fn, op.path).replace(/[{}]/g, "").replace(/[/-](\w)/g, (_, c) => c.toUpperCase())
-    }`,
-    summary: op.summary,
-    tags: [fn],
-    security,
-    parameters: parameters(fn, op),
-    ...(requestBody ? { requestBody } : {}),
-    responses: {
-      ...responses,
-      ...(op.auth === "user" || op.auth === "jwt"
-        ? { 401: { description: "Missing, invalid or expired token" } }
-        : {}),
-    },
-    "x-aide-auth": op.auth,
-  };
+  if (auth === "user" || auth === "jwt") {
+    described[401] = errorResponse(
+      "Missing, invalid or expired token",
+      z.union([ErrorSchema, PlatformError]),
+    );
+  }
+  return createRoute({
+    ...config,
+    ...(middleware.length ? { middleware } : {}),
+    security: SECURITY[auth],
+    "x-aide-auth": auth,
+    responses: { ...config.responses, ...described },
+  }) as unknown as Omit<R, "auth" | "errors" | "bodyLimit"> & { path: P };
 }
 
-export function openApiDocument(functions: Record<string, Operation[]>) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const [fn, ops] of Object.entries(functions).sort(([a], [b]) => a.localeCompare(b))) {
-    for (const op of ops) {
-      const path = openApiPath(fn, op.path);
-      paths[path] ??= {};
-      paths[path][op.method.toLowerCase()] = operationObject(fn, op);
+/** A required JSON request body. */
+export const jsonBody = <S extends z.ZodType>(schema: S) => ({
+  required: true as const,
+  content: { "application/json": { schema } },
+});
+
+/** A JSON response. */
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+/** A streamed response (Server-Sent Events). */
+export const eventStream = (description: string) => ({
+  description,
+  content: { "text/event-stream": { schema: z.string() } },
+});
+
+/** Path parameters that are uuids, e.g. `uuidParams("id", "messageId")`. */
+export const uuidParams = <K extends string>(...names: K[]) =>
+  z.strictObject(Object.fromEntries(names.map((n) => [n, z.uuid()])) as Record<K, z.ZodUUID>);
+
+/** A function's app, whatever its context variables. */
+// deno-lint-ignore no-explicit-any
+export type FunctionApp = OpenAPIHono<any, any, any>;
+type Document = ReturnType<FunctionApp["getOpenAPI31Document"]>;
+type Operation = Record<string, unknown>;
+
+/** The operation id from method and path: GET /conversations/{id}/messages -> getConversationsIdMessages. */
+export const operationId = (method: string, path: string) =>
+  `${method}${path.replace(/[{}]/g, "").replace(/[/-](\w)/g, (_, c) => c.toUpperCase())}`;
+
+/**
+ * The API's OpenAPI 3.1 document from every function's app (function name -> app). Each
+ * operation is tagged with its function; components are shared by name.
+ */
+export function openApiDocument(apps: Record<string, FunctionApp>) {
+  const paths: Record<string, Record<string, Operation>> = {};
+  const schemas: Record<string, unknown> = {};
+  for (const [fn, app] of Object.entries(apps).sort(([a], [b]) => a.localeCompare(b))) {
+    const doc: Document = app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: fn, version: AIDE_VERSION },
+    });
+    Object.assign(schemas, doc.components?.schemas);
+    for (const [path, item] of Object.entries(doc.paths ?? {})) {
+      const openApiPath = path.replace(/\/$/, "") || "/";
+      for (const [method, op] of Object.entries(item as Record<string, Operation>)) {
+        paths[openApiPath] ??= {};
+        paths[openApiPath][method] = {
+          operationId: operationId(method, openApiPath),
+          tags: [fn],
+          ...op,
+        };
+      }
     }
   }
   return {
@@ -156,7 +160,7 @@ export function openApiDocument(functions: Record<string, Operation[]>) {
             "v1=<hex HMAC-SHA256 of '<x-aide-timestamp>.<raw body>'> keyed with aide_transcript_webhook_secret",
         },
       },
-      schemas: { Error: ERROR },
+      schemas,
     },
     paths,
   };

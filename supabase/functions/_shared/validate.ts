@@ -1,6 +1,7 @@
 // Input validation at the edge: every body, query and path parameter goes through a zod
 // schema before any work is done, so bad input gets a clear 4xx and writes nothing.
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { ApiError } from "./http.ts";
 
@@ -25,21 +26,41 @@ export async function jsonBody<S extends z.ZodType>(
   schema: S,
   maxBytes = MAX_JSON_BYTES,
 ): Promise<z.output<S>> {
+  return parse(schema, JSON.parse(await readJsonText(c, maxBytes)), "body");
+}
+
+/**
+ * Middleware for routes with a JSON body (route() adds it): reads the body once, refusing it
+ * with 415 if it is not JSON, 413 if too large, 400 if malformed, and leaves the text for the
+ * route's validator. An optional body may be left out (no content type) or empty.
+ */
+export const readJson = (maxBytes: number, { optional = false } = {}) =>
+  createMiddleware(async (c, next) => {
+    if (optional && !c.req.header("content-type")) return await next();
+    const text = optional && c.req.header("content-length") === "0"
+      ? "{}"
+      : await readJsonText(c, maxBytes);
+    // Hono's body cache, which the validator's c.req.json() reads (typed loosely by Hono).
+    (c.req.bodyCache as Record<string, Promise<string>>).text = Promise.resolve(text);
+    await next();
+  });
+
+async function readJsonText(c: Context, maxBytes: number): Promise<string> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "Send the body as application/json");
   }
   const declared = Number(c.req.header("content-length") ?? 0);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
-  let value: unknown;
+  const text = new TextDecoder().decode(bytes);
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
+    JSON.parse(text);
   } catch {
     throw new ApiError(400, "invalid_json", "The body is not valid JSON");
   }
-  return parse(schema, value, "body");
+  return text;
 }
 
 const tooLarge = (max: number) =>

@@ -8,8 +8,9 @@ import { createClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
-import { ApiError, createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import { createApp } from "../_shared/app.ts";
+import { ApiError } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { budgetStatus, limitWrites } from "../_shared/limits.ts";
 import { jsonBody, query } from "../_shared/validate.ts";
 

@@ -4,8 +4,9 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser, type Tx } from "../_shared/db.ts";
-import { ApiError, createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import { createApp } from "../_shared/app.ts";
+import { ApiError } from "../_shared/http.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { chatGate, limitWrites } from "../_shared/limits.ts";
 import { runInBackground } from "../_shared/runtime.ts";
 import {

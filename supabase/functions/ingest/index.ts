@@ -1,8 +1,8 @@
 // POST /functions/v1/ingest {document_id} or {object_type, object_id}: called by the database (trigger and sweeper, through
 // pg_net) with the Vault secret `aide_webhook_secret`, never by users.
 import { z } from "zod";
-import { createApp } from "../_shared/http.ts";
-import type { Operation } from "../_shared/openapi.ts";
+import { createApp } from "../_shared/app.ts";
+import type { Operation } from "../_shared/openapi_legacy.ts";
 import { indexObject, ingestDocument } from "../_shared/knowledge/ingest.ts";
 import { requireBearerSecret } from "../_shared/secrets.ts";
 import { jsonBody } from "../_shared/validate.ts";

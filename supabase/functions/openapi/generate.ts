@@ -1,19 +1,19 @@
-// `npm run openapi`: builds the OpenAPI document from every function's `operations` (the zod
-// schemas its routes validate with) and writes supabase/functions/openapi/openapi.json, which
-// the `openapi` function serves. With --check it only says whether the file is up to date.
+// `npm run openapi`: builds the OpenAPI document from every function's app (the routes declare
+// their own request and response schemas, see _shared/openapi.ts) and writes
+// supabase/functions/openapi/openapi.json, which the `openapi` function serves. With --check it
+// only says whether the file is up to date.
 import { fileURLToPath } from "node:url";
-import { openApiDocument, openApiPath, type Operation } from "../_shared/openapi.ts";
+import { type FunctionApp, openApiDocument } from "../_shared/openapi.ts";
+import * as legacy from "../_shared/openapi_legacy.ts";
 
 const FUNCTIONS = new URL("..", import.meta.url);
 const OUTPUT = new URL("./openapi.json", import.meta.url);
 
-interface FunctionModule {
-  operations?: Operation[];
-  app?: { routes: { method: string; path: string }[] };
-}
+/** Function folders without routes of their own to describe. */
+const NOT_DESCRIBED = new Set(["openapi"]);
 
-/** Every function's operations and routes, loaded without starting any server. */
-export async function loadFunctions() {
+/** Every function's app (function name -> app), imported from its app.ts: no server starts. */
+export async function loadApps(): Promise<Record<string, FunctionApp>> {
   // Functions read these at load time (their connections open lazily, so any value will do).
   for (const name of ["SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY"]) {
     if (!Deno.env.get(name)) {
@@ -25,22 +25,60 @@ export async function loadFunctions() {
       );
     }
   }
+  const apps: Record<string, FunctionApp> = {};
+  for (const name of functionNames()) {
+    if (!exists(new URL(`./${name}/app.ts`, FUNCTIONS))) continue;
+    const mod = await import(new URL(`./${name}/app.ts`, FUNCTIONS).href);
+    if (!mod.app) throw new Error(`${name}/app.ts must export \`app\``);
+    apps[name] = mod.app;
+  }
+  return apps;
+}
+
+function functionNames() {
+  return [...Deno.readDirSync(FUNCTIONS)]
+    .filter((e) => e.isDirectory && !e.name.startsWith("_") && !NOT_DESCRIBED.has(e.name))
+    .map((e) => e.name).sort();
+}
+
+const exists = (url: URL) => {
+  try {
+    return Deno.statSync(url).isFile;
+  } catch {
+    return false;
+  }
+};
+
+/** Routes an app serves that its document does not describe (plain app.get and the like). */
+export function undescribedRoutes(app: FunctionApp): string[] {
+  const key = (method: string, path: string) =>
+    `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1").replace(/\/$/, "") || "/"}`;
+  const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: "" } });
+  const described = new Set(
+    Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
+      Object.keys(item as object).map((method) => key(method, path))
+    ),
+  );
+  return [
+    ...new Set(
+      app.routes.filter((r) => r.method !== "ALL" && !r.path.endsWith("*"))
+        .map((r) => key(r.method, r.path)),
+    ),
+  ].filter((r) => !described.has(r));
+}
+
+// TRANSITIONAL: functions not yet converted to app.ts keep an `operations` list in index.ts.
+export async function loadLegacy() {
   const serve = Deno.serve;
   (Deno as unknown as { serve: unknown }).serve = () => ({
     finished: Promise.resolve(),
     shutdown: async () => {},
   });
-  const loaded: Record<string, Required<FunctionModule>> = {};
+  const loaded: Record<string, { operations: legacy.Operation[]; app: FunctionApp }> = {};
   try {
-    for (
-      const entry of [...Deno.readDirSync(FUNCTIONS)].sort((a, b) => a.name.localeCompare(b.name))
-    ) {
-      if (!entry.isDirectory || entry.name.startsWith("_") || entry.name === "openapi") continue;
-      const mod: FunctionModule = await import(new URL(`./${entry.name}/index.ts`, FUNCTIONS).href);
-      if (!mod.operations || !mod.app) {
-        throw new Error(`${entry.name}/index.ts must export \`operations\` and \`app\``);
-      }
-      loaded[entry.name] = mod as Required<FunctionModule>;
+    for (const name of functionNames()) {
+      if (exists(new URL(`./${name}/app.ts`, FUNCTIONS))) continue;
+      loaded[name] = await import(new URL(`./${name}/index.ts`, FUNCTIONS).href);
     }
   } finally {
     (Deno as unknown as { serve: unknown }).serve = serve;
@@ -48,8 +86,11 @@ export async function loadFunctions() {
   return loaded;
 }
 
-/** Routes a function serves that its operations do not describe, and the other way round. */
-export function undocumented(fn: string, mod: Required<FunctionModule>) {
+/** Routes a legacy function serves that its operations do not describe, and the other way round. */
+export function legacyUndocumented(
+  fn: string,
+  mod: { operations: legacy.Operation[]; app: FunctionApp },
+) {
   const key = (method: string, path: string) =>
     `${method} ${path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "") || "/"}`;
   const routes = new Set(
@@ -57,18 +98,31 @@ export function undocumented(fn: string, mod: Required<FunctionModule>) {
       key(r.method, r.path)
     ),
   );
-  const described = new Set(mod.operations.map((op) => key(op.method, openApiPath(fn, op.path))));
-  return {
-    routesWithoutOperation: [...routes].filter((r) => !described.has(r)),
-    operationsWithoutRoute: [...described].filter((o) => !routes.has(o)),
-  };
+  const described = new Set(
+    mod.operations.map((op) => key(op.method, legacy.openApiPath(fn, op.path))),
+  );
+  return [
+    ...[...routes].filter((r) => !described.has(r)),
+    ...[...described].filter((o) => !routes.has(o)),
+  ];
 }
 
 export async function buildDocument() {
-  const functions = await loadFunctions();
-  return openApiDocument(
-    Object.fromEntries(Object.entries(functions).map(([fn, mod]) => [fn, mod.operations])),
+  const document = openApiDocument(await loadApps());
+  const old = legacy.openApiDocument(
+    Object.fromEntries(
+      Object.entries(await loadLegacy()).map(([fn, mod]) => [fn, mod.operations]),
+    ),
   );
+  const paths = { ...document.paths, ...old.paths } as Record<string, unknown>;
+  return {
+    ...document,
+    components: {
+      ...document.components,
+      schemas: { ...old.components.schemas, ...document.components.schemas },
+    },
+    paths: Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]])),
+  };
 }
 
 if (import.meta.main) {

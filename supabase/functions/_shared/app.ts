@@ -1,0 +1,89 @@
+// The Hono app every Aide function is built on: an OpenAPIHono app whose routes carry their own
+// request and response schemas (see openapi.ts), with the middleware chain all functions share
+// (CORS, request id, one log line per request) and errors always answered as JSON
+// `{error: {code, message, details?}}`, whether thrown by a handler or by route validation.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { ApiError, type AppEnv, errorBody, log } from "./http.ts";
+
+/** How the validation hook names what was invalid, as the 400's message says. */
+const WHERE: Record<string, string> = {
+  json: "body",
+  query: "query parameters",
+  param: "path parameters",
+  form: "form fields",
+  header: "headers",
+};
+
+/** The issues of a failed validation, as the `details` of a 400. */
+export const validationIssues = (error: z.ZodError) =>
+  error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
+
+/**
+ * A Hono app for the function `name`. Supabase routes /functions/v1/<name>/* to the function
+ * with the path /<name>/*, hence the base path.
+ */
+export function createApp<E extends AppEnv = AppEnv>(name: string) {
+  const app = new OpenAPIHono<E>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const where = WHERE[result.target] ?? result.target;
+        throw new ApiError(
+          400,
+          "invalid_request",
+          `Invalid ${where}`,
+          validationIssues(result.error),
+        );
+      }
+    },
+  }).basePath(`/${name}`);
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => origin || "*",
+      allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"],
+      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["retry-after", "x-request-id"],
+      maxAge: 86400,
+    }),
+  );
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id") ?? crypto.randomUUID();
+    c.set("requestId", requestId);
+    const started = performance.now();
+    await next();
+    c.header("x-request-id", requestId);
+    log("info", "request", {
+      function: name,
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    });
+  });
+  app.notFound((c) =>
+    c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404)
+  );
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+    }
+    if (err instanceof HTTPException) {
+      return c.json(
+        errorBody("bad_request", err.message || "Bad request"),
+        err.status as ContentfulStatusCode,
+      );
+    }
+    log("error", "unhandled error", {
+      function: name,
+      request_id: c.get("requestId"),
+      error: String(err),
+    });
+    return c.json(errorBody("internal", "Internal error"), 500);
+  });
+  return app;
+}
