@@ -1,6 +1,6 @@
 // The in-app calendar (seed 004 5.5): queries over calendar_events, always inside the caller's
 // RLS transaction. The scheduler reads the same rows as busy time.
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { Tx } from "../db.ts";
 import type { Interval } from "./types.ts";
 
@@ -16,7 +16,7 @@ export const CalendarEventBody = z.strictObject({
 }).refine((e) => Date.parse(e.end_at) > Date.parse(e.start_at), {
   message: "end_at must be after start_at",
   path: ["end_at"],
-});
+}).openapi("CalendarEventInput");
 
 /** PUT: the same fields, all optional; end_at after start_at is checked on the stored result. */
 export const CalendarEventPatch = z.strictObject({
@@ -25,7 +25,8 @@ export const CalendarEventPatch = z.strictObject({
   start_at: instant.optional(),
   end_at: instant.optional(),
   location: text(500).nullable().optional(),
-}).refine((b) => Object.keys(b).length > 0, "Send at least one field to change");
+}).refine((b) => Object.keys(b).length > 0, "Send at least one field to change")
+  .openapi("CalendarEventPatch");
 
 export const CalendarRange = z.strictObject({
   start_at: instant,
@@ -38,16 +39,23 @@ export const CalendarRange = z.strictObject({
 });
 export const CalendarCursor = z.strictObject({ s: instant, id: z.uuid() });
 
-export interface CalendarEvent {
-  id: string;
-  title: string;
-  description: string | null;
-  start_at: string;
-  end_at: string;
-  location: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export const CalendarEvent = z.object({
+  id: z.uuid(),
+  title: z.string(),
+  description: z.string().nullable(),
+  start_at: z.string(),
+  end_at: z.string(),
+  location: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+}).openapi("CalendarEvent");
+export type CalendarEvent = z.infer<typeof CalendarEvent>;
+
+export const CalendarEventList = z.object({
+  events: z.array(CalendarEvent),
+  total: z.int(),
+  next_cursor: z.string().nullable(),
+}).openapi("CalendarEventList");
 
 const COLUMNS = "id, title, description, start_at, end_at, location, created_at, updated_at";
 const toJson = (r: Record<string, unknown>): CalendarEvent =>
