@@ -59,13 +59,18 @@ export async function listGoals(
   f: { status?: Goal["status"]; after?: { t: string; id: string }; limit: number },
 ) {
   const rows = await tx.unsafe(
-    `select ${GOAL_COLUMNS} from public.goals
+    `select ${GOAL_COLUMNS}, created_at::text as created_key from public.goals
      where ($1::text is null or status = $1)
-       and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid))
+       and ($2::text is null or (created_at, id) < ($2::text::timestamptz, $3::uuid))
      order by created_at desc, id desc limit $4`,
     [f.status ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1],
   );
-  return { goals: rows.slice(0, f.limit).map(jsonDates) as Goal[], more: rows.length > f.limit };
+  const page = rows.slice(0, f.limit);
+  return {
+    goals: page.map(({ created_key: _, ...g }) => jsonDates(g)) as Goal[],
+    more: rows.length > f.limit,
+    lastKey: page.length ? { t: page.at(-1)!.created_key as string, id: page.at(-1)!.id as string } : null,
+  };
 }
 
 export async function getGoal(tx: Tx, id: string) {

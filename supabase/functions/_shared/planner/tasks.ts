@@ -190,11 +190,13 @@ export interface ListFilter {
 
 /** Tasks with a status (and priority), newest first, with totals by priority for that status. */
 export async function listTasks(tx: Tx, f: ListFilter) {
-  const rows = await tx<TaskRow[]>`
-    select * from public.tasks
+  // The cursor keeps created_at as Postgres prints it: microseconds, which a JS Date would cut
+  // (hence also ::text first: a timestamptz parameter would be sent through a Date).
+  const rows = await tx<(TaskRow & { created_key: string })[]>`
+    select *, created_at::text as created_key from public.tasks
     where status = ${f.status} and (${f.priority ?? null}::text is null or priority = ${f.priority ?? null})
-      and (${f.after?.t ?? null}::timestamptz is null
-           or (created_at, id) < (${f.after?.t ?? null}::timestamptz, ${f.after?.id ?? null}::uuid))
+      and (${f.after?.t ?? null}::text is null
+           or (created_at, id) < (${f.after?.t ?? null}::text::timestamptz, ${f.after?.id ?? null}::uuid))
     order by created_at desc, id desc limit ${f.limit + 1}`;
   const counts = await tx<{ priority: Task["priority"]; n: number }[]>`
     select priority, count(*)::int as n from public.tasks
@@ -229,20 +231,21 @@ export interface TaskPatch {
 /** Applies the fields given; an edited occurrence of a series is marked overridden. */
 export async function updateTask(tx: Tx, id: string, p: TaskPatch): Promise<TaskRow | null> {
   const has = (k: keyof TaskPatch) => k in p;
+  const status = p.status ?? null;
   const [row] = await tx<TaskRow[]>`
     update public.tasks set
-      status = coalesce(${p.status ?? null}, status),
-      snoozed_until = case when ${has("snoozed_until")} then ${p.snoozed_until ?? null}::timestamptz
-                           when ${p.status ?? null} is not null and ${p.status ?? null} <> 'snoozed' then null
+      status = coalesce(${status}::text, status),
+      snoozed_until = case when ${has("snoozed_until")} then ${p.snoozed_until ?? null}::text::timestamptz
+                           when ${status}::text is not null and ${status}::text <> 'snoozed' then null
                            else snoozed_until end,
-      priority = coalesce(${p.priority ?? null}, priority),
-      title = coalesce(${p.title ?? null}, title),
-      details = case when ${has("details")} then ${p.details ?? null} else details end,
-      due_at = case when ${has("due_at")} then ${p.due_at ?? null}::timestamptz else due_at end,
-      completed_at = case when ${p.status ?? null} = 'done' then coalesce(completed_at, now())
-                          when ${p.status ?? null} is not null then null else completed_at end,
-      missed_at = case when ${p.status ?? null} = 'missed' then coalesce(missed_at, now())
-                       when ${p.status ?? null} is not null then null else missed_at end,
+      priority = coalesce(${p.priority ?? null}::text, priority),
+      title = coalesce(${p.title ?? null}::text, title),
+      details = case when ${has("details")} then ${p.details ?? null}::text else details end,
+      due_at = case when ${has("due_at")} then ${p.due_at ?? null}::text::timestamptz else due_at end,
+      completed_at = case when ${status}::text = 'done' then coalesce(completed_at, now())
+                          when ${status}::text is not null then null else completed_at end,
+      missed_at = case when ${status}::text = 'missed' then coalesce(missed_at, now())
+                       when ${status}::text is not null then null else missed_at end,
       overridden = overridden or (series_id is not null
                                   and (${has("title")} or ${has("details")} or ${has("priority")}))
     where id = ${id} returning *`;
