@@ -32,6 +32,40 @@ language sql stable security definer set search_path = '' as $$
 $$;
 revoke execute on function private.planner_preferences(uuid) from public, anon, authenticated;
 
+-- The planner's keys in profiles.preferences, checked in the database too (PATCH /account/me
+-- checks them with zod first, for its error messages): the reminders' tick and the scheduler
+-- read them, and a user may also write their profile through PostgREST. Other keys are free.
+create function private.planner_preferences_valid(p jsonb) returns boolean
+language sql immutable set search_path = '' as $$
+  select jsonb_typeof(p) = 'object'
+    and (not p ? 'reminder_lead_minutes'
+         or (jsonb_typeof(p -> 'reminder_lead_minutes') = 'number'
+             and (p ->> 'reminder_lead_minutes')::numeric between 0 and 1440
+             and (p ->> 'reminder_lead_minutes')::numeric % 1 = 0))
+    and (not p ? 'escalation_window_minutes'
+         or (jsonb_typeof(p -> 'escalation_window_minutes') = 'number'
+             and (p ->> 'escalation_window_minutes')::numeric between 1 and 240
+             and (p ->> 'escalation_window_minutes')::numeric % 1 = 0))
+    and (not p ? 'working_hours'
+         or (jsonb_typeof(p -> 'working_hours') = 'object'
+             and coalesce(p #>> '{working_hours,start}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and coalesce(p #>> '{working_hours,end}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and p #>> '{working_hours,start}' < p #>> '{working_hours,end}'
+             and jsonb_typeof(p #> '{working_hours,days}') = 'array'
+             and jsonb_array_length(p #> '{working_hours,days}') between 1 and 7
+             and not exists (select 1 from jsonb_array_elements(p #> '{working_hours,days}') d
+                             where jsonb_typeof(d) <> 'number' or d::text not in ('1','2','3','4','5','6','7'))))
+    and (not p ? 'quiet_hours'
+         or (jsonb_typeof(p -> 'quiet_hours') = 'object'
+             and coalesce(p #>> '{quiet_hours,start}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and coalesce(p #>> '{quiet_hours,end}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and p #>> '{quiet_hours,start}' <> p #>> '{quiet_hours,end}'))
+$$;
+revoke execute on function private.planner_preferences_valid(jsonb) from public, anon;
+grant execute on function private.planner_preferences_valid(jsonb) to authenticated;
+alter table public.profiles add constraint profiles_planner_preferences
+  check (private.planner_preferences_valid(preferences));
+
 -- True for a name Postgres knows as a time zone ('Europe/Berlin', 'UTC'). Immutable for the
 -- check constraints below; the time zone database only ever gains names.
 create function private.is_time_zone(p_name text) returns boolean

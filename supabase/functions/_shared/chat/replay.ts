@@ -72,6 +72,8 @@ function partsToEvents(parts: Part[]): ChatStreamEvent[] {
             }
             : { type: "tool-output-available", toolCallId: p.tool_call_id, output: p.output },
         ];
+      case "data":
+        return [{ type: "data", name: p.name, id: p.id, data: p.data }];
       default:
         return [];
     }

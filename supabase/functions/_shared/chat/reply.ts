@@ -73,7 +73,9 @@ export type Part =
     snippet: string;
     url?: string;
   }
-  | { type: "error"; code: string; message: string };
+  | { type: "error"; code: string; message: string }
+  /** A typed data part (the planner's `plan`), sent to clients as `data-<name>`. */
+  | { type: "data"; name: string; id: string; data: unknown };
 
 const PROGRESS_INTERVAL_MS = 250;
 const HEARTBEAT_MS = 1000;

@@ -143,21 +143,19 @@ export async function advancePipeline(tx: Tx, task: TaskRow) {
 export async function savePlan(
   tx: Tx,
   userId: string,
-  plan: { id: string; conversation_id: string; content: PlanContent },
+  plan: { id: string; conversation_id: string; goal_id: string | null; content: PlanContent },
   through: number,
 ): Promise<string> {
   const c = plan.content;
-  const [goal] = await tx<{ id: string }[]>`
-    insert into public.goals (user_id, title, description, categories, target_date, conversation_id, plan_id)
-    values (${userId}, ${c.goal.title}, ${c.goal.description}, ${c.categories}, ${c.goal.target_date},
-            ${plan.conversation_id}, ${plan.id})
-    returning id`;
+  const goal = plan.goal_id ? await reviseGoal(tx, plan.goal_id, c) : await newGoal(tx, userId, plan);
   const microIds = new Map<number, string>();
   for (const m of c.micro_goals) {
+    const position = goal.offset + m.position;
+    const first = m.position === 1;
     const [row] = await tx<{ id: string }[]>`
       insert into public.micro_goals (goal_id, user_id, position, title, description, status, unlocked_at)
-      values (${goal.id}, ${userId}, ${m.position}, ${m.title}, ${m.description},
-              ${m.position === 1 ? "active" : "locked"}, ${m.position === 1 ? new Date() : null})
+      values (${goal.id}, ${userId}, ${position}, ${m.title}, ${m.description},
+              ${first ? "active" : "locked"}, ${first ? new Date() : null})
       returning id`;
     microIds.set(m.position, row.id);
   }
@@ -188,4 +186,37 @@ export async function savePlan(
   await tx`update public.plans set status = 'approved', approved_at = now(), goal_id = ${goal.id}
            where id = ${plan.id}`;
   return goal.id;
+}
+
+async function newGoal(
+  tx: Tx,
+  userId: string,
+  plan: { id: string; conversation_id: string; content: PlanContent },
+) {
+  const c = plan.content;
+  const [goal] = await tx<{ id: string }[]>`
+    insert into public.goals (user_id, title, description, categories, target_date, conversation_id, plan_id)
+    values (${userId}, ${c.goal.title}, ${c.goal.description}, ${c.categories}, ${c.goal.target_date},
+            ${plan.conversation_id}, ${plan.id})
+    returning id`;
+  return { id: goal.id, offset: 0 };
+}
+
+/**
+ * A modify plan replaces the goal's future: its fields are the plan's, its open tasks are
+ * cancelled and its series end, its micro-goals not done yet give way to the plan's, which
+ * follow the done ones. What was done stays.
+ */
+async function reviseGoal(tx: Tx, goalId: string, c: PlanContent) {
+  const [goal] = await tx`update public.goals set title = ${c.goal.title}, description = ${c.goal.description},
+                            categories = ${c.categories}, target_date = ${c.goal.target_date}
+                          where id = ${goalId} and status = 'active' returning id`;
+  if (!goal) throw new ApiError(409, "not_active", "The goal is no longer active");
+  await tx`update public.tasks set status = 'cancelled', snoozed_until = null
+           where goal_id = ${goalId} and status in ('open', 'snoozed')`;
+  await tx`update public.task_series set status = 'cancelled' where goal_id = ${goalId} and status = 'active'`;
+  await tx`delete from public.micro_goals where goal_id = ${goalId} and status <> 'done'`;
+  const [{ offset }] = await tx`select coalesce(max(position), 0)::int as offset
+                                from public.micro_goals where goal_id = ${goalId}`;
+  return { id: goalId, offset: offset as number };
 }

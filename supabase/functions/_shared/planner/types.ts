@@ -64,6 +64,19 @@ export type PlannerPreferences = z.infer<typeof PlannerPreferences>;
 /** What PATCH /account/me accepts under `preferences` for these keys. */
 export const PlannerPreferencesPatch = PlannerPreferences.partial();
 export const PREFERENCE_KEYS = Object.keys(PlannerPreferences.shape) as (keyof PlannerPreferences)[];
+
+/**
+ * Checks the planner's keys of a whole preferences object (other keys are the client's own), for
+ * PATCH /account/me. The database checks the same keys (profiles_planner_preferences), so a write
+ * through PostgREST cannot store what the reminders' tick would choke on.
+ */
+export function checkPlannerPreferences(prefs: Record<string, unknown>, ctx: z.RefinementCtx) {
+  const mine = Object.fromEntries(PREFERENCE_KEYS.filter((k) => k in prefs).map((k) => [k, prefs[k]]));
+  const result = PlannerPreferencesPatch.safeParse(mine);
+  if (!result.success) {
+    for (const issue of result.error.issues) ctx.addIssue({ ...issue, code: "custom" } as never);
+  }
+}
 export { minutesOf };
 
 // ---- agents ------------------------------------------------------------------------------------
