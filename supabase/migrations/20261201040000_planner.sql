@@ -369,7 +369,7 @@ end $$;
 
 -- Goals are abandoned, not deleted (their history feeds analytics); plans are kept as the
 -- record of what was approved; patterns are created only by the observer.
-revoke delete on public.goals, public.micro_goals, public.plans from authenticated;
+revoke delete on public.goals, public.plans from authenticated;
 revoke insert on public.patterns from authenticated;
 revoke update on public.patterns from authenticated;
 grant update (status, override) on public.patterns to authenticated;

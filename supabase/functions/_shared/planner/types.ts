@@ -1,7 +1,7 @@
 // The planner's contract (Flux, seed 001): task statuses shared with the inbox, the user's planner
 // preferences, and the typed outputs of the planning agents. Routes, agents and tests depend on
 // this file; the SQL side of the same facts is supabase/migrations/20261201040000_planner.sql.
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 
 // ---- tasks ------------------------------------------------------------------------------------
 
