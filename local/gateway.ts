@@ -2,12 +2,15 @@
 // edge-runtime. One process serves, on the API port:
 //   /rest/v1/*               proxied to PostgREST
 //   /functions/v1/<name>/*   every function in supabase/functions, run in this process
-//   /auth/v1/.well-known/jwks.json   the stack's public signing key
+//   /auth/v1/*               the Auth server (local/auth), with the stack's JWKS
 // Each function runs as on Supabase: its index.ts calls Deno.serve(handler) (or default-exports
 // { fetch }), sees the path /<name>/..., has the SUPABASE_* env vars, may use
 // EdgeRuntime.waitUntil, and is protected by a JWT check unless config.toml sets
 // verify_jwt = false for it.
 import { join } from "node:path";
+import postgres from "postgres";
+import { readAuthConfig } from "./auth/config.ts";
+import { authServer } from "./auth/server.ts";
 import { ROOT } from "./config.ts";
 import { verifyJwt } from "./jwt.ts";
 import { storageHandler } from "./storage.ts";
@@ -24,6 +27,17 @@ const port = Number(env("AIDE_API_PORT"));
 const postgrestUrl = env("AIDE_POSTGREST_URL");
 const publicJwks = JSON.parse(Deno.readTextFileSync(env("AIDE_JWKS_FILE")));
 const storage = storageHandler(env("SUPABASE_DB_URL"), env("AIDE_STORAGE_DIR"));
+const authConfig = readAuthConfig(Deno.readTextFileSync(join(ROOT, "supabase/config.toml")));
+// Throwaway stacks send more mails an hour than config.toml's 2 (the CLI's local default).
+const mailsPerHour = Deno.env.get("AIDE_AUTH_EMAIL_SENT_PER_HOUR");
+if (mailsPerHour) authConfig.rateLimits.emailSent = Number(mailsPerHour);
+const auth = authServer({
+  sql: postgres(env("SUPABASE_DB_URL"), { max: 5, onnotice: () => {} }),
+  cfg: authConfig,
+  keys: JSON.parse(Deno.readTextFileSync(env("AIDE_KEYS_FILE"))),
+  publicJwks,
+  apiUrl: env("SUPABASE_URL"),
+});
 
 const log = (event: Record<string, unknown>) =>
   console.log(JSON.stringify({ at: new Date().toISOString(), ...event }));
@@ -173,7 +187,7 @@ const server = serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async 
   if (url.pathname.startsWith("/functions/v1/")) res = await invokeFunction(req, info, url);
   else if (url.pathname.startsWith("/rest/v1/")) res = await proxyToPostgrest(req, url);
   else if (url.pathname.startsWith("/storage/v1/")) res = await serveStorage(req, url);
-  else if (url.pathname === "/auth/v1/.well-known/jwks.json") res = json(200, publicJwks);
+  else if (url.pathname.startsWith("/auth/v1/")) res = await auth(req, info);
   else res = json(404, { code: "NOT_FOUND", message: "no route" });
   // Paths only: query strings and headers may carry tokens.
   log({

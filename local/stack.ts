@@ -231,6 +231,8 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_API_PORT: String(cfg.ports.api),
       AIDE_POSTGREST_URL: `http://127.0.0.1:${cfg.ports.postgrest}`,
       AIDE_JWKS_FILE: p.jwks,
+      AIDE_KEYS_FILE: p.keys,
+      ...(cfg.durable ? {} : { AIDE_AUTH_EMAIL_SENT_PER_HOUR: "100000" }),
       AIDE_STORAGE_DIR: join(cfg.dir, "storage"),
     };
     const startFunctions = () =>
@@ -290,6 +292,8 @@ Aide local stack "${cfg.name}" is running.
   DB URL           ${env.SUPABASE_DB_URL}
   anon key         ${env.SUPABASE_ANON_KEY}
   service_role key ${env.SUPABASE_SERVICE_ROLE_KEY}
+  Auth             ${env.SUPABASE_URL}/auth/v1 (supabase-js signs in here)
+  Mail catcher     ${env.SUPABASE_URL}/auth/v1/_mail (sign-up, magic link and reset mails)
   LLM providers    ${fakes}
   logs             ${paths(cfg).logs}/
 

@@ -1,6 +1,7 @@
 // User access tokens for a running local stack, as Supabase Auth would issue them after a
 // sign-in: the user is created in auth.users if needed (with a confirmed email, as after a
-// finished sign-up), and the token is an ES256 JWT signed with the stack's key.
+// finished sign-up), a session is opened, and the token is an ES256 JWT signed with the
+// stack's key. For scripts; apps and tests that sign in as users do go through /auth/v1.
 // `npm run token -- alice@example.com` prints one; tests use the same code.
 import postgres from "postgres";
 import { join } from "node:path";
@@ -31,6 +32,12 @@ export async function issueUserToken(
       on conflict (email) where is_sso_user = false do update
         set last_sign_in_at = now(), email_confirmed_at = coalesce(users.email_confirmed_at, now())
       returning id`;
+    // A real session, so the token also works where Auth checks it (GET /auth/v1/user, logout).
+    const sessionId = crypto.randomUUID();
+    await sql`insert into auth.sessions (id, user_id, aal, refreshed_at)
+              values (${sessionId}, ${user.id}, 'aal1', now())`;
+    await sql`insert into auth.mfa_amr_claims (session_id, authentication_method)
+              values (${sessionId}, 'password')`;
     const env = parseEnv(Deno.readTextFileSync(join(cfg.dir, "stack.env")));
     const iat = Math.floor(Date.now() / 1000);
     const token = await signJwt({
@@ -44,7 +51,7 @@ export async function issueUserToken(
       user_metadata: {},
       aal: "aal1",
       amr: [{ method: "password", timestamp: iat }],
-      session_id: crypto.randomUUID(),
+      session_id: sessionId,
       is_anonymous: false,
       iat,
       exp: iat + (opts.expiresIn ?? 3600),

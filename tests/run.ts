@@ -84,6 +84,11 @@ async function pgTapTests(): Promise<Count> {
   return { passed, failed: failed === 0 && !success ? 1 : failed };
 }
 
+// Chromium and the SDK's and web app's npm packages (for tests/client and tests/browser).
+const installed = await new Deno.Command("bash", { args: ["scripts/install-web.sh"], cwd: ROOT })
+  .spawn().status;
+if (!installed.success) throw new Error("scripts/install-web.sh failed");
+
 let total: Count = { passed: 0, failed: 0 };
 const started = await stack.start();
 if (!started) {

@@ -1,5 +1,5 @@
--- Foundation: the extensions Aide uses, the private schema for privileged code, user
--- profiles, and the first scheduled job.
+-- Foundation: the extensions Aide uses, the private schema for privileged code, and user
+-- profiles.
 
 -- Extensions, where Supabase puts them (never in public).
 create extension if not exists vector with schema extensions;
@@ -25,19 +25,20 @@ create table public.profiles (
   phone_verified boolean not null default false,
   preferences jsonb not null default '{}'::jsonb,
   monthly_budget_usd numeric(12, 2) check (monthly_budget_usd >= 0),
+  -- Per-user overrides of the rate_limit.* settings, e.g. {"chat": {"requests": 100}}.
+  rate_limits jsonb not null default '{}'::jsonb check (jsonb_typeof(rate_limits) = 'object'),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
 
 alter table public.profiles enable row level security;
 
-create policy "profiles: read own" on public.profiles
-  for select to authenticated using (id = (select auth.uid()));
 create policy "profiles: update own" on public.profiles
   for update to authenticated
   using (id = (select auth.uid())) with check (id = (select auth.uid()));
 
--- Users may change their name, timezone and preferences, never their role, budget or email.
+-- Users may change their name, timezone and preferences, never their role, budget, rate
+-- limits or email.
 revoke insert, update, delete on public.profiles from anon, authenticated;
 grant update (display_name, timezone, preferences) on public.profiles to authenticated;
 
@@ -50,12 +51,24 @@ revoke execute on function private.is_admin() from public, anon;
 grant usage on schema private to authenticated;
 grant execute on function private.is_admin() to authenticated;
 
+-- Admins read every profile (one permissive policy per action).
+create policy "profiles: read own, admins read all" on public.profiles
+  for select to authenticated using (id = (select auth.uid()) or (select private.is_admin()));
+
 create function private.touch_updated_at() returns trigger
 language plpgsql set search_path = '' as $$
 begin
   new.updated_at := now();
   return new;
 end $$;
+
+-- For read-only views: refuses any write that gets past the privilege check.
+create function private.refuse_write() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  raise exception '%.% is read-only', tg_table_schema, tg_table_name using errcode = '42501';
+end $$;
+revoke execute on function private.refuse_write() from public, anon, authenticated;
 
 create trigger profiles_touch before update on public.profiles
   for each row execute function private.touch_updated_at();
@@ -73,14 +86,3 @@ revoke execute on function private.create_profile_for_new_user() from public;
 create trigger on_auth_user_created after insert on auth.users
   for each row execute function private.create_profile_for_new_user();
 
--- Scheduled work: pg_cron's own run history is trimmed daily to its last seven days.
-create function private.purge_cron_history(keep interval default '7 days') returns bigint
-language sql security definer set search_path = '' as $$
-  with purged as (
-    delete from cron.job_run_details where end_time < now() - keep returning 1
-  )
-  select count(*) from purged
-$$;
-revoke execute on function private.purge_cron_history(interval) from public;
-
-select cron.schedule('aide-purge-cron-history', '17 3 * * *', 'select private.purge_cron_history()');

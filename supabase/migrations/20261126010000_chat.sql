@@ -29,7 +29,11 @@ create table public.models (
   provider text not null check (provider in ('anthropic', 'openai', 'openai_compatible')),
   provider_model text not null,
   base_url text,
-  api_key_env text,
+  -- A model's key comes from the functions' environment: never let a model row name a platform
+  -- secret (an admin could otherwise send the service role key to a base_url of their choice).
+  api_key_env text constraint models_api_key_env_is_a_provider_key
+    check (api_key_env is null or (api_key_env ~ '^[A-Z][A-Z0-9_]*_API_KEY$'
+                                   and api_key_env !~ '^SUPABASE_')),
   display_name text not null,
   purpose text not null default 'chat' check (purpose in ('chat', 'utility', 'embedding')),
   context_window int not null check (context_window > 0),
@@ -42,12 +46,20 @@ create table public.models (
   updated_at timestamptz not null default now()
 );
 alter table public.models enable row level security;
-create policy "models: enabled ones are readable" on public.models
-  for select to authenticated using (enabled);
+-- Admins manage the registry (one permissive policy per action).
+create policy "models: enabled ones are readable, admins read all" on public.models
+  for select to authenticated using (enabled or (select private.is_admin()));
+create policy "models: admins create" on public.models
+  for insert to authenticated with check ((select private.is_admin()));
+create policy "models: admins update" on public.models
+  for update to authenticated
+  using ((select private.is_admin())) with check ((select private.is_admin()));
 revoke insert, update, delete on public.models from anon, authenticated;
+grant insert, update on public.models to authenticated;
 
 -- Prices in USD per million tokens. A price applies from effective_from until the next one, so
 -- past usage keeps the price it was charged at. (1 USD per million tokens = 1 micro-USD per token.)
+-- Prices are append-only: admins add a row with a later effective_from to change a price.
 create table public.model_prices (
   id bigint generated always as identity primary key,
   model_alias text not null references public.models (alias) on update cascade on delete cascade,
@@ -63,7 +75,10 @@ create table public.model_prices (
 alter table public.model_prices enable row level security;
 create policy "model_prices: readable by signed-in users" on public.model_prices
   for select to authenticated using (true);
+create policy "model_prices: admins add" on public.model_prices
+  for insert to authenticated with check ((select private.is_admin()));
 revoke insert, update, delete on public.model_prices from anon, authenticated;
+grant insert on public.model_prices to authenticated;
 
 insert into public.models (alias, provider, provider_model, display_name, purpose, context_window,
                            max_output_tokens, capabilities, fallback) values
@@ -119,6 +134,9 @@ create table public.conversations (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
+-- user_id is the column of every policy and the cascade's key; the partial index below does not
+-- serve reads that include soft-deleted rows.
+create index conversations_user on public.conversations (user_id);
 create index conversations_user_recent on public.conversations
   (user_id, (coalesce(last_message_at, created_at)) desc, id desc) where deleted_at is null;
 create index conversations_title_trgm on public.conversations
@@ -224,6 +242,12 @@ create view public.tool_usage with (security_invoker = true) as
          coalesce((p ->> 'is_error')::boolean, false) as is_error
   from public.messages m, jsonb_array_elements(m.parts) p
   where p ->> 'type' = 'tool_result';
+-- Read-only. Without the privileges (and with INSTEAD OF triggers that refuse anyone who still
+-- holds one, e.g. service_role), a write is refused at the privilege check (401/403 through
+-- PostgREST) instead of failing in the rewriter with a 500.
+revoke insert, update, delete, truncate on public.tool_usage from anon, authenticated;
+create trigger tool_usage_read_only instead of insert or update or delete on public.tool_usage
+  for each row execute function private.refuse_write();
 
 -- Usage ledger: one row per provider call, idempotent by call_id -----------------------------
 create table public.usage_ledger (
@@ -260,8 +284,8 @@ create index usage_ledger_price on public.usage_ledger (price_id);
 create index usage_ledger_created on public.usage_ledger (created_at);
 
 alter table public.usage_ledger enable row level security;
-create policy "usage_ledger: owner reads" on public.usage_ledger
-  for select to authenticated using (user_id = (select auth.uid()));
+create policy "usage_ledger: owner reads, admins read all" on public.usage_ledger
+  for select to authenticated using (user_id = (select auth.uid()) or (select private.is_admin()));
 revoke insert, update, delete on public.usage_ledger from anon, authenticated;
 
 -- Daily totals per user, model and product step, kept up to date by a trigger on the ledger.
@@ -281,9 +305,10 @@ create table public.usage_daily (
   cost_micro_usd bigint not null default 0,
   primary key (user_id, day, model, product, product_step)
 );
+create index usage_daily_day on public.usage_daily (day);
 alter table public.usage_daily enable row level security;
-create policy "usage_daily: owner reads" on public.usage_daily
-  for select to authenticated using (user_id = (select auth.uid()));
+create policy "usage_daily: owner reads, admins read all" on public.usage_daily
+  for select to authenticated using (user_id = (select auth.uid()) or (select private.is_admin()));
 revoke insert, update, delete on public.usage_daily from anon, authenticated;
 
 create function private.roll_up_usage() returns trigger
@@ -304,6 +329,7 @@ begin
     cost_micro_usd = d.cost_micro_usd + excluded.cost_micro_usd;
   return null;
 end $$;
+revoke execute on function private.roll_up_usage() from public, anon, authenticated;
 
 create trigger usage_ledger_roll_up after insert on public.usage_ledger
   for each row execute function private.roll_up_usage();

@@ -388,6 +388,3 @@ on conflict (name) do nothing;
 select cron.schedule('aide-retention', '*/10 * * * *', $$call private.run_job('retention')$$);
 select cron.schedule('aide-recovery', '* * * * *', $$call private.run_job('recovery')$$);
 
--- The foundation's own cron-history purge is now the retention rule cron_history.
-select cron.unschedule(jobid) from cron.job where jobname = 'aide-purge-cron-history';
-drop function if exists private.purge_cron_history(interval);

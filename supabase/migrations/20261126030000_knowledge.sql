@@ -167,6 +167,7 @@ begin
   update public.search_index set visibility = new.visibility where document_id = new.id;
   return null;
 end $$;
+revoke execute on function private.sync_chunk_visibility() from public, anon, authenticated;
 
 create trigger documents_visibility after update of visibility on public.documents
   for each row when (old.visibility is distinct from new.visibility)
@@ -206,6 +207,7 @@ begin
   perform private.dispatch_ingestion(new.id);
   return null;
 end $$;
+revoke execute on function private.queue_ingestion() from public, anon, authenticated;
 
 create trigger documents_ingest after insert or update of content on public.documents
   for each row execute function private.queue_ingestion();

@@ -1,6 +1,6 @@
 -- Accounts, limits and usage: the email-domain allowlist (also as a "before user created" Auth
--- hook), per-user rate limits and monthly budgets, admin read access to usage and profiles,
--- admin management of models and prices, and GDPR export and deletion of everything a user owns.
+-- hook), per-user rate limits and monthly budgets, and GDPR export and deletion of everything a
+-- user owns. (Admin access to profiles, usage, models and prices is in the tables' own policies.)
 
 insert into public.app_settings (key, value, description) values
   ('auth.allowed_email_domains', '[]',
@@ -17,48 +17,6 @@ insert into public.app_settings (key, value, description) values
    'model alias that answers once a user is past the soft limit'),
   ('retention.rate_limits', '"1 day"', 'how long rate limit counter rows are kept')
 on conflict (key) do nothing;
-
--- Per-user overrides of rate_limit.* settings, e.g. {"chat": {"requests": 100}}. Users cannot
--- change it (profiles' column grants only cover display_name, timezone and preferences).
-alter table public.profiles add column rate_limits jsonb not null default '{}'::jsonb
-  check (jsonb_typeof(rate_limits) = 'object');
-
--- Admin read access, folded into the owner policies (one permissive policy per action).
-drop policy if exists "profiles: read own" on public.profiles;
-create policy "profiles: read own, admins read all" on public.profiles
-  for select to authenticated using (id = (select auth.uid()) or (select private.is_admin()));
-
-drop policy if exists "usage_ledger: owner reads" on public.usage_ledger;
-create policy "usage_ledger: owner reads, admins read all" on public.usage_ledger
-  for select to authenticated using (user_id = (select auth.uid()) or (select private.is_admin()));
-
-drop policy if exists "usage_daily: owner reads" on public.usage_daily;
-create policy "usage_daily: owner reads, admins read all" on public.usage_daily
-  for select to authenticated using (user_id = (select auth.uid()) or (select private.is_admin()));
-create index if not exists usage_daily_day on public.usage_daily (day);
-
--- Admins manage the model registry and prices ----------------------------------------------
-drop policy if exists "models: enabled ones are readable" on public.models;
-create policy "models: enabled ones are readable, admins read all" on public.models
-  for select to authenticated using (enabled or (select private.is_admin()));
-create policy "models: admins create" on public.models
-  for insert to authenticated with check ((select private.is_admin()));
-create policy "models: admins update" on public.models
-  for update to authenticated
-  using ((select private.is_admin())) with check ((select private.is_admin()));
-grant insert, update on public.models to authenticated;
-
--- Prices are append-only: a new row with a later effective_from changes the price. The ledger
--- stores each call's cost when it is recorded, so past usage keeps the price it was charged at.
-create policy "model_prices: admins add" on public.model_prices
-  for insert to authenticated with check ((select private.is_admin()));
-grant insert on public.model_prices to authenticated;
-
--- A model's key comes from the functions' environment: never let a model row name a platform
--- secret (an admin could otherwise send the service role key to a base_url of their choice).
-alter table public.models add constraint models_api_key_env_is_a_provider_key
-  check (api_key_env is null or (api_key_env ~ '^[A-Z][A-Z0-9_]*_API_KEY$'
-                                 and api_key_env !~ '^SUPABASE_'));
 
 -- Email-domain allowlist ---------------------------------------------------------------------
 create function private.email_domain_allowed(p_email text) returns boolean

@@ -77,8 +77,7 @@ Deno.test("a user from a disallowed domain gets 403 on every endpoint; the sign-
       assert.equal(await allowedEmail("a@sub.example.com"), false);
       assert.equal(await allowedEmail("a@example.com.evil.test"), false);
       assert.equal(await allowedEmail(null), false);
-      const [{ access }] =
-        await sql`select private.account_access(${blocked.userId}) as access`;
+      const [{ access }] = await sql`select private.account_access(${blocked.userId}) as access`;
       assert.equal(access, "domain_not_allowed");
     });
 

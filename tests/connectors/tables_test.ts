@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { connect, newUser, rest, until } from "../_support/stack.ts";
 import { marker } from "../_support/chat.ts";
+import { runJob } from "../scheduled/helpers.ts";
 
 Deno.test("events: defaults, expiry from inbox.retention, unique per user, source and external id", async () => {
   const sql = connect();
@@ -153,7 +154,7 @@ Deno.test("retention: expired events are purged with their index rows; live ones
         await sql`select count(*)::int as n from public.search_index where owner_id = ${user.userId}`;
       return r.n === 2;
     }, 20_000);
-    await sql`call private.run_job('retention', array['inbox_events'])`;
+    await runJob(sql, "retention", { steps: ["inbox_events"] });
     const events = await sql`select id from public.events where user_id = ${user.userId}`;
     assert.deepEqual(events.map((r) => r.id), [live.id]);
     const index =

@@ -474,7 +474,6 @@ const FIXTURES: Record<string, (sql: Sql, ids: Ids) => Promise<Fixture> | Fixtur
   },
 };
 
-
 async function goal(sql: Sql, owner: string): Promise<string> {
   const [g] = await sql`insert into public.goals (user_id, title) values (${owner}, 'rls matrix')
                         returning id`;
@@ -488,7 +487,10 @@ async function analytics(sql: Sql, owner: string, view: string): Promise<Fixture
   await sql`select private.refresh_planner_analytics(true)`;
   return {
     mine: { user_id: owner },
-    insert: () => ({ body: { user_id: owner, planned: 1 }, find: { user_id: owner, planned: 1234 } }),
+    insert: () => ({
+      body: { user_id: owner, planned: 1 },
+      find: { user_id: owner, planned: 1234 },
+    }),
     update: { planned: 1234 },
     counted: `private.${view}`,
   };
@@ -700,10 +702,12 @@ function rest(
   body?: unknown,
 ) {
   const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
-  const query = filter
-    ? "?" +
-      Object.entries(filter).map(([k, v]) => `${k}=eq.${encodeURIComponent(String(v))}`).join("&")
-    : "";
+  const params = Object.entries(filter ?? {}).map(([k, v]) =>
+    `${k}=eq.${encodeURIComponent(String(v))}`
+  );
+  const columns = TABLE_ACCESS[name]?.columns;
+  if (columns) params.push(`select=${columns}`);
+  const query = params.length ? `?${params.join("&")}` : "";
   return call(`${REST_URL}/${name}${query}`, {
     method,
     token: who === "anon" ? undefined : users[who].token,

@@ -31,6 +31,8 @@ export interface Access {
   admin: ("select" | Write)[];
   /** Why, where the line alone does not say it. */
   note?: string;
+  /** The columns callers may read, when column privileges hide the others (PostgREST's `select=`). */
+  columns?: string;
 }
 
 const none: never[] = [];
@@ -51,7 +53,7 @@ export const TABLE_ACCESS: Record<string, Access> = {
   ingestion_jobs:      { read: "owner-only",      owner: none,                         admin: ["select"] },
   job_runs:            { read: "admin-only",      owner: none,                         admin: ["select"] },
   app_settings:        { read: "public-config",   owner: none,                         admin: none, note: "changed with SQL only" },
-  models:              { read: "public-config",   owner: none,                         admin: ["select", "insert", "update"], note: "users read enabled models only" },
+  models:              { read: "public-config",   owner: none,                         admin: ["select", "insert", "update"], note: "users read enabled models only; base_url and api_key_env are nobody's to read", columns: "alias,provider,display_name,enabled" },
   model_prices:        { read: "public-config",   owner: none,                         admin: ["insert"], note: "append-only" },
   linked_accounts:     { read: "owner-only",      owner: none,                         admin: none, note: "connect and disconnect through the connectors function (revokes at the platform)" },
   oauth_tokens:        { read: "service-only",    owner: none,                         admin: none, note: "ciphertext never readable through the API, not even by its owner" },

@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { ApiError, type AppEnv, errorBody, log } from "./http.ts";
+import { ApiError, type AppEnv, errorBody, log, sqlRaisedError } from "./http.ts";
 
 /** How the validation hook names what was invalid, as the 400's message says. */
 const WHERE: Record<string, string> = {
@@ -69,8 +69,9 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
     c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404)
   );
   app.onError((err, c) => {
-    if (err instanceof ApiError) {
-      return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+    const known = err instanceof ApiError ? err : sqlRaisedError(err);
+    if (known) {
+      return c.json(errorBody(known.code, known.message, known.details), known.status, known.headers);
     }
     if (err instanceof HTTPException) {
       return c.json(

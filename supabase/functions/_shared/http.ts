@@ -28,4 +28,27 @@ export function log(
   console.log(JSON.stringify({ at: new Date().toISOString(), level, msg, ...fields }));
 }
 
+/**
+ * An error a database rule raised for the client, e.g. a quota or rate limit enforced by a
+ * trigger: SQLSTATE `PTxyz` (which PostgREST answers with HTTP status xyz), the error code in
+ * HINT and its details as JSON in DETAIL. Anything else is not the client's to see.
+ */
+export function sqlRaisedError(err: unknown): ApiError | undefined {
+  const e = err as { code?: unknown; hint?: unknown; detail?: unknown; message?: unknown };
+  const status = typeof e?.code === "string" ? e.code.match(/^PT([45]\d\d)$/)?.[1] : undefined;
+  if (!status) return;
+  let details: Record<string, unknown> | undefined;
+  try {
+    details = typeof e.detail === "string" ? JSON.parse(e.detail) : undefined;
+  } catch { /* not JSON: no details */ }
+  const retry = details?.retry_after_seconds;
+  return new ApiError(
+    Number(status) as ContentfulStatusCode,
+    typeof e.hint === "string" && e.hint ? e.hint : "refused",
+    String(e.message),
+    details,
+    typeof retry === "number" ? { "retry-after": String(retry) } : undefined,
+  );
+}
+
 export type AppEnv = { Variables: { requestId: string } };

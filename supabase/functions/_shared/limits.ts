@@ -8,7 +8,7 @@ import type { AuthedEnv } from "./auth.ts";
 import { sql } from "./db.ts";
 import { ApiError } from "./http.ts";
 
-export type RouteClass = "chat" | "write";
+export type RouteClass = "chat" | "write" | "search";
 
 interface RateLimitRow {
   allowed: boolean;
@@ -72,16 +72,24 @@ export async function budgetStatus(userId: string): Promise<BudgetStatus> {
   return row.budget;
 }
 
+function throwIfBudgetSpent(b: BudgetStatus) {
+  if (b.state !== "hard") return;
+  throw new ApiError(
+    402,
+    "budget_exceeded",
+    `You have used your monthly budget of $${b.budget_usd}; it resets on ${b.resets_at.slice(0, 10)}`,
+    { budget_usd: b.budget_usd, spent_usd: b.spent_usd, resets_at: b.resets_at },
+  );
+}
+
+/** 402 budget_exceeded once the user's monthly budget is spent: before any paid call. */
+export async function requireBudget(userId: string) {
+  throwIfBudgetSpent(await budgetStatus(userId));
+}
+
 function budgetGate(b: BudgetStatus): ModelOverride | undefined {
   const resets = b.resets_at.slice(0, 10);
-  if (b.state === "hard") {
-    throw new ApiError(
-      402,
-      "budget_exceeded",
-      `You have used your monthly budget of $${b.budget_usd}; it resets on ${resets}`,
-      { budget_usd: b.budget_usd, spent_usd: b.spent_usd, resets_at: b.resets_at },
-    );
-  }
+  throwIfBudgetSpent(b);
   if (b.state === "soft" && b.downgrade_model) {
     return {
       model: b.downgrade_model,

@@ -14,6 +14,7 @@ import { ApiError } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi_legacy.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { jsonBody, parse } from "../_shared/validate.ts";
+import { modelColumns } from "../_shared/chat/models.ts";
 
 const app = createApp<AuthedEnv>("admin");
 app.use("*", requireUser);
@@ -41,7 +42,11 @@ const Price = z.strictObject({
 const ModelFields = {
   provider: z.enum(["anthropic", "openai", "openai_compatible"]),
   provider_model: z.string().trim().min(1).max(200),
-  base_url: z.url({ protocol: /^https?$/ }).max(500).nullable(),
+  // As the database's check says: https, or http on loopback only.
+  base_url: z.url({ protocol: /^https?$/ }).max(500).refine(
+    (u) => u.startsWith("https://") || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(u),
+    "must be https (or http on loopback)",
+  ).nullable(),
   // Only provider keys: never a platform secret such as SUPABASE_SERVICE_ROLE_KEY.
   api_key_env: z.string().regex(/^[A-Z][A-Z0-9_]*_API_KEY$/).refine(
     (v) => !v.startsWith("SUPABASE_"),
@@ -121,7 +126,7 @@ const aliasParam = (c: C) => parse(Alias, c.req.param("alias"), 'path parameter 
 
 async function findModel(tx: Tx, alias: string) {
   const [row] = await tx`
-    select m.*, (select to_jsonb(p) from public.model_prices p
+    select ${modelColumns(tx)}, (select to_jsonb(p) from public.model_prices p
                  where p.model_alias = m.alias and p.effective_from <= now()
                  order by p.effective_from desc limit 1) as current_price
     from public.models m where m.alias = ${alias}`;
@@ -167,7 +172,7 @@ function conflict(e: unknown, message: string) {
 app.get("/models", async (c) => {
   const rows = await asAdmin(c, (tx) =>
     tx`
-    select m.*, (select to_jsonb(p) from public.model_prices p
+    select ${modelColumns(tx)}, (select to_jsonb(p) from public.model_prices p
                  where p.model_alias = m.alias and p.effective_from <= now()
                  order by p.effective_from desc limit 1) as current_price
     from public.models m order by m.alias`);

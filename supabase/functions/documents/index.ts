@@ -4,7 +4,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
-import { limitWrites } from "../_shared/limits.ts";
+import { enforceRateLimit, limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
 import { createApp } from "../_shared/app.ts";
 import { ApiError } from "../_shared/http.ts";
@@ -111,7 +111,8 @@ type Row = Record<string, any>;
 
 const DOCUMENT_COLUMNS =
   `d.id, d.owner_id, d.kind, d.title, d.visibility, d.source, d.source_id, d.occurred_at,
-  d.metadata, d.mime_type, d.size_bytes, d.status, d.error, d.chunk_count, d.created_at, d.updated_at`;
+  d.metadata, d.mime_type, d.size_bytes, d.status, d.error, d.error_code, d.chunk_count, d.created_at,
+  d.updated_at`;
 
 function documentJson(r: Row, userId: string) {
   const owner = r.owner_id === userId;
@@ -129,6 +130,7 @@ function documentJson(r: Row, userId: string) {
     size_bytes: r.size_bytes,
     status: r.status,
     error: r.error,
+    error_code: r.error_code,
     chunk_count: r.chunk_count,
     created_at: r.created_at,
     updated_at: r.updated_at,
@@ -302,31 +304,21 @@ app.post("/", async (c) => {
 
 app.get("/search", async (c) => {
   const q = query(c, SearchQuery);
-  const objectTypes = ["document_chunk"];
+  await enforceRateLimit(me(c).id, "search"); // every search embeds its query
   const hits = await searchKnowledge(me(c).claims, q.q, {
     limit: q.limit,
     requestId: c.get("requestId"),
     filters: {
-      objectTypes,
+      objectTypes: ["document_chunk"],
       sources: q.sources,
       documentIds: q.documents,
+      documentKinds: q.kinds,
       from: q.from ? new Date(q.from) : undefined,
       to: q.to ? new Date(q.to) : undefined,
     },
   });
-  // Kinds live on documents: keep the hits whose document has one of them.
-  let results = hits;
-  if (q.kinds) {
-    const ids = [...new Set(hits.map((h) => h.documentId).filter((id) => id !== null))];
-    const kinds = await asUser(
-      me(c).claims,
-      (tx) => tx`select id, kind from public.documents where id = any(${ids}::uuid[])`,
-    );
-    const allowed = new Set(kinds.filter((k) => q.kinds!.includes(k.kind)).map((k) => k.id));
-    results = hits.filter((h) => h.documentId && allowed.has(h.documentId));
-  }
   return c.json({
-    results: results.map((h) => ({
+    results: hits.map((h) => ({
       document_id: h.documentId,
       title: h.title,
       chunk_index: h.chunkIndex,
@@ -427,6 +419,7 @@ export const operations: Operation[] = [
     responses: {
       201: "The document (indexing follows)",
       400: "Invalid body",
+      403: "Document quota reached (quota_exceeded)",
       409: "Duplicate source_id",
       413: "Too large",
       415: "Unsupported file or content type",
@@ -439,7 +432,12 @@ export const operations: Operation[] = [
     summary: "Hybrid search over what the caller may read",
     auth: "user",
     query: SearchQuery,
-    responses: { 200: "Matching chunks with scores", 400: "Bad query" },
+    responses: {
+      200: "Matching chunks with scores",
+      400: "Bad query",
+      402: "Monthly budget spent",
+      429: "Too many searches",
+    },
   },
   {
     method: "GET",
@@ -457,7 +455,7 @@ export const operations: Operation[] = [
     responses: {
       200: "The document",
       400: "Invalid body",
-      403: "Not the owner",
+      403: "Not the owner, or document quota reached",
       404: "Not found",
       422: "Unknown user to grant",
     },

@@ -6,6 +6,7 @@ import { createApp } from "../_shared/app.ts";
 import { sql } from "../_shared/db.ts";
 import { json, route } from "../_shared/openapi.ts";
 import { AIDE_VERSION } from "../_shared/version.ts";
+import { providerConfigured } from "../_shared/llm/endpoints.ts";
 
 const ProviderStatus = z.enum(["not_configured", "fake", "configured"]);
 
@@ -24,9 +25,9 @@ const Health = z.object({
   providers: z.object({ openai: ProviderStatus, anthropic: ProviderStatus }),
 }).openapi("Health");
 
+/** The provider's default endpoint, by the rule every LLM call follows (llm/endpoints.ts). */
 function providerStatus(name: "openai" | "anthropic"): z.infer<typeof ProviderStatus> {
-  const key = Deno.env.get(name === "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY");
-  if (!key) return "not_configured";
+  if (!providerConfigured({ alias: name, provider: name })) return "not_configured";
   const fakes = (Deno.env.get("AIDE_FAKE_PROVIDERS") ?? "").split(",");
   return fakes.includes(name) ? "fake" : "configured";
 }

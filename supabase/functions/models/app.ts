@@ -5,7 +5,12 @@ import { createApp } from "../_shared/app.ts";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { json, route } from "../_shared/openapi.ts";
-import { chatSettings, type ModelRow, providerConfigured } from "../_shared/chat/models.ts";
+import {
+  chatSettings,
+  modelColumns,
+  modelConfigured,
+  type ModelRow,
+} from "../_shared/chat/models.ts";
 
 const Price = z.object({
   input: z.number(),
@@ -48,7 +53,7 @@ app.openapi(listModels, async (c) => {
   const { rows, settings } = await asUser(user.claims, async (tx) => ({
     settings: await chatSettings(tx),
     rows: await tx<(ModelRow & { price: z.infer<typeof Price> | null })[]>`
-      select m.*, (select jsonb_build_object(
+      select ${modelColumns(tx)}, (select jsonb_build_object(
                  'input', p.input_per_mtok, 'output', p.output_per_mtok,
                  'cached_read', p.cached_read_per_mtok, 'cache_write', p.cache_write_per_mtok,
                  'reasoning', coalesce(p.reasoning_per_mtok, p.output_per_mtok),
@@ -69,7 +74,7 @@ app.openapi(listModels, async (c) => {
       max_output_tokens: m.max_output_tokens,
       capabilities: m.capabilities,
       fallback: m.fallback,
-      provider_configured: providerConfigured(m),
+      provider_configured: modelConfigured(m),
       price_per_mtok_usd: m.price,
     })),
   }, 200);

@@ -2,6 +2,7 @@
 // layer needs them.
 import type { Tx } from "../db.ts";
 import { ApiError } from "../http.ts";
+import { providerConfigured } from "../llm/endpoints.ts";
 import type { ModelSpec } from "../llm/types.ts";
 
 export interface ModelRow {
@@ -35,16 +36,19 @@ export function toSpec(row: ModelRow): ModelSpec {
   };
 }
 
-const DEFAULT_KEY_ENV = {
-  anthropic: "ANTHROPIC_API_KEY",
-  openai: "OPENAI_API_KEY",
-  openai_compatible: "OPENAI_API_KEY",
-};
+/**
+ * Every column of public.models, as `m`. Users may not read base_url and api_key_env (column
+ * privileges: not through /rest/v1/models either); the functions read them through
+ * private.model_endpoint, inside the caller's own transaction.
+ */
+export const modelColumns = (tx: Tx) =>
+  tx`m.alias, m.provider, m.provider_model, m.display_name, m.purpose, m.context_window,
+     m.max_output_tokens, m.capabilities, m.fallback, m.enabled, m.created_at, m.updated_at,
+     (select e.base_url from private.model_endpoint(m.alias) e) as base_url,
+     (select e.api_key_env from private.model_endpoint(m.alias) e) as api_key_env`;
 
-/** Whether the functions have a key for this model's provider. */
-export function providerConfigured(row: Pick<ModelRow, "provider" | "api_key_env">): boolean {
-  return Boolean(Deno.env.get(row.api_key_env ?? DEFAULT_KEY_ENV[row.provider]));
-}
+/** Whether calls to this model can be made (the one rule: llm/endpoints.ts). */
+export const modelConfigured = (row: ModelRow) => providerConfigured(toSpec(row));
 
 /**
  * The model and its fallbacks, in the order to try them: enabled models only, and only those
@@ -53,20 +57,21 @@ export function providerConfigured(row: Pick<ModelRow, "provider" | "api_key_env
 export async function modelChain(tx: Tx, alias: string, purpose: ModelRow["purpose"][] = ["chat"]) {
   const [first] = await tx<
     ModelRow[]
-  >`select * from public.models where alias = ${alias} and enabled`;
+  >`select ${modelColumns(tx)} from public.models m where m.alias = ${alias} and m.enabled`;
   if (!first || !purpose.includes(first.purpose)) {
     throw new ApiError(422, "unknown_model", `Unknown or disabled model "${alias}"`);
   }
   const rest = first.fallback.length
     ? await tx<
       ModelRow[]
-    >`select * from public.models where alias = any(${first.fallback}) and enabled`
+    >`select ${modelColumns(tx)} from public.models m
+      where m.alias = any(${first.fallback}) and m.enabled`
     : [];
   const ordered = [
     first,
     ...first.fallback.map((a) => rest.find((r) => r.alias === a)).filter((r) => r !== undefined),
   ];
-  const usable = ordered.filter(providerConfigured);
+  const usable = ordered.filter(modelConfigured);
   if (usable.length === 0) {
     throw new ApiError(
       503,

@@ -1,6 +1,8 @@
 // Embeddings for the search index and for queries, through the LLM layer, metered in the usage
-// ledger (product "knowledge", step "embedding") batch by batch.
+// ledger (product "knowledge", step "embedding") batch by batch, and only within the user's
+// budget (402 budget_exceeded before any provider call once it is spent).
 import { sql } from "../db.ts";
+import { requireBudget } from "../limits.ts";
 import { embed } from "../llm/embed.ts";
 import { recordUsage } from "../chat/ledger.ts";
 
@@ -31,6 +33,7 @@ export async function embedFor(
   texts: string[],
   requestId?: string,
 ): Promise<number[][]> {
+  await requireBudget(userId);
   const model = await embeddingModel();
   const metering: Promise<void>[] = [];
   try {

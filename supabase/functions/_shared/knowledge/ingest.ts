@@ -1,8 +1,8 @@
 // Ingesting one document: claim its job, chunk, embed in batches, and write all chunks in one
 // transaction. A failure backs the job off for the sweeper to retry, and dead-letters it after
-// the last attempt with the error on the document. Unchanged content is never embedded again.
+// the last attempt with the error on the document (at once past the user's budget). Unchanged content is never embedded again.
 import { sql } from "../db.ts";
-import { log } from "../http.ts";
+import { ApiError, log } from "../http.ts";
 import { chunkText } from "./chunk.ts";
 import { embedFor } from "./embeddings.ts";
 import { type IndexedObject, pgVectorStore } from "./vector_store.ts";
@@ -43,9 +43,11 @@ export async function ingestDocument(
     return stored ? { status: "ready", chunks: texts.length } : { status: "superseded" };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    const [row] = await sql<
-      { state: string }[]
-    >`select private.fail_ingestion(${documentId}, ${error}) as state`;
+    // A spent budget does not come back by retrying: the document ends `error` at once.
+    const budget = e instanceof ApiError && e.code === "budget_exceeded";
+    const [row] = await sql<{ state: string }[]>`
+      select private.fail_ingestion(${documentId}, ${error},
+        ${budget ? "budget_exceeded" : "ingestion_failed"}, ${budget}) as state`;
     log("warn", "ingestion failed", { document_id: documentId, job: row.state, error });
     return { status: "failed", job: row.state, error };
   }

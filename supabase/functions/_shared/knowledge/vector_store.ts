@@ -7,6 +7,8 @@ export interface SearchFilters {
   objectTypes?: string[];
   sources?: string[];
   documentIds?: string[];
+  /** Kinds of documents (transcript, document, note) whose chunks may match. */
+  documentKinds?: string[];
   from?: Date;
   to?: Date;
 }
@@ -77,7 +79,8 @@ export const pgVectorStore: VectorStore = {
           occurred_from => ${f.from ?? null}::timestamptz,
           occurred_to => ${f.to ?? null}::timestamptz,
           full_text_weight => ${q.weights?.fullText ?? 1}::float,
-          semantic_weight => ${q.weights?.semantic ?? 1}::float)`;
+          semantic_weight => ${q.weights?.semantic ?? 1}::float,
+          document_kinds => ${f.documentKinds ?? null}::text[])`;
       return rows.map((r) => ({
         id: r.id,
         objectType: r.object_type,

@@ -1,6 +1,7 @@
 // The LLM layer's public API. Types of the contract live in types.ts.
 export type * from "./types.ts";
 export { LlmError } from "./errors.ts";
+export { providerConfigured, resolveEndpoint } from "./endpoints.ts";
 export {
   type AttemptRecord,
   ChatStream,
