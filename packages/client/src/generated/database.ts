@@ -206,6 +206,7 @@ export type Database = {
           "content_hash": string | null;
           "created_at": string;
           "error": string | null;
+          "error_code": string | null;
           "id": string;
           "indexed_hash": string | null;
           "kind": string;
@@ -229,6 +230,7 @@ export type Database = {
           "content_hash"?: string | null;
           "created_at"?: string;
           "error"?: string | null;
+          "error_code"?: string | null;
           "id"?: string;
           "indexed_hash"?: string | null;
           "kind": string;
@@ -251,6 +253,7 @@ export type Database = {
           "content_hash"?: string | null;
           "created_at"?: string;
           "error"?: string | null;
+          "error_code"?: string | null;
           "id"?: string;
           "indexed_hash"?: string | null;
           "kind"?: string;
@@ -1136,6 +1139,7 @@ export type Database = {
           "phone": string | null;
           "phone_verified": boolean;
           "preferences": NonNullable<Json>;
+          "quotas": NonNullable<Json>;
           "rate_limits": NonNullable<Json>;
           "role": string;
           "timezone": string;
@@ -1151,6 +1155,7 @@ export type Database = {
           "phone"?: string | null;
           "phone_verified"?: boolean;
           "preferences"?: NonNullable<Json>;
+          "quotas"?: NonNullable<Json>;
           "rate_limits"?: NonNullable<Json>;
           "role"?: string;
           "timezone"?: string;
@@ -1165,6 +1170,7 @@ export type Database = {
           "phone"?: string | null;
           "phone_verified"?: boolean;
           "preferences"?: NonNullable<Json>;
+          "quotas"?: NonNullable<Json>;
           "rate_limits"?: NonNullable<Json>;
           "role"?: string;
           "timezone"?: string;
@@ -1448,6 +1454,13 @@ export type Database = {
             columns: ["series_id"];
             isOneToOne: false;
             referencedRelation: "task_series";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "tasks_source_event_id_fkey";
+            columns: ["source_event_id"];
+            isOneToOne: false;
+            referencedRelation: "events";
             referencedColumns: ["id"];
           },
         ];
@@ -1780,6 +1793,7 @@ export type Database = {
       "hybrid_search": {
         Args: {
           "document_ids"?: (string)[];
+          "document_kinds"?: (string)[];
           "full_text_weight"?: number;
           "match_count"?: number;
           "object_types"?: (string)[];
