@@ -23,6 +23,7 @@ export interface StackConfig {
     postgrestAdmin: number;
     openai: number; // fake OpenAI, when no real key is configured
     anthropic: number; // fake Anthropic
+    web: number; // the example web app (examples/web)
   };
   /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
   durable: boolean;
@@ -59,6 +60,7 @@ export function stackConfig(name = "dev"): StackConfig {
       postgrestAdmin: base + 8,
       openai: base + 10,
       anthropic: base + 11,
+      web: base + 17,
     },
     durable: name === "dev",
   };

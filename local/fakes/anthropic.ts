@@ -36,6 +36,7 @@ import {
   sseResponse,
   STALL_LIMIT_MS,
 } from "./stream.ts";
+import { sampleJson } from "./structured.ts";
 
 type Body = Record<string, unknown>;
 
@@ -81,6 +82,7 @@ function headerError(req: Request): Response | null {
 function messagesView(body: Body): RequestView {
   const messages = (Array.isArray(body.messages) ? body.messages : []).filter(isObject);
   const lastUser = messages.findLast((m) => m.role === "user");
+  const firstUser = messages.find((m) => m.role === "user");
   return {
     api: "anthropic",
     path: "/v1/messages",
@@ -88,6 +90,7 @@ function messagesView(body: Body): RequestView {
     stream: body.stream === true,
     texts: [textOf(body.system), ...messages.map((m) => textOf(m.content))].filter(Boolean),
     lastUserText: lastUser ? textOf(lastUser.content) : "",
+    firstUserText: firstUser ? textOf(firstUser.content) : "",
   };
 }
 
@@ -113,6 +116,7 @@ async function answer(
     if (err instanceof ScriptError) return anthropicError("invalid_request_error", err.message);
     throw err;
   }
+  script = withForcedTool(script, body, view);
   const x = beginExchange(script, entry, control.closing);
   if (!(await holdHeaders(x, script.delay_ms ?? 0))) return closed();
   if (script.status) {
@@ -181,6 +185,19 @@ async function answer(
     200,
     headers,
   );
+}
+
+/** A forced tool (`tool_choice: {type: "tool"}`) without a script: a call with valid input. */
+function withForcedTool(script: Script, body: Body, view: RequestView): Script {
+  const choice = body.tool_choice;
+  if (!isObject(choice) || choice.type !== "tool" || typeof choice.name !== "string") return script;
+  if (script.text !== undefined || script.tool_calls?.length) return script;
+  const tool = (Array.isArray(body.tools) ? body.tools : []).find((t) =>
+    isObject(t) && t.name === choice.name
+  );
+  if (!isObject(tool) || !isObject(tool.input_schema)) return script;
+  const input = sampleJson(tool.input_schema, { ...view, inventIds: script.invent_ids });
+  return { ...script, tool_calls: [{ name: choice.name, arguments: input }] };
 }
 
 async function* messageEvents(

@@ -37,6 +37,7 @@ import {
   sseResponse,
   STALL_LIMIT_MS,
 } from "./stream.ts";
+import { sampleJson } from "./structured.ts";
 
 export const DEFAULT_EMBEDDING_DIMENSIONS = 1536;
 
@@ -137,6 +138,7 @@ function chatView(body: Body, path: string): RequestView {
     ),
   ]).filter(Boolean);
   const lastUser = messages.findLast((m) => m.role === "user");
+  const firstUser = messages.find((m) => m.role === "user");
   return {
     api: "openai",
     path,
@@ -144,6 +146,7 @@ function chatView(body: Body, path: string): RequestView {
     stream: body.stream === true,
     texts,
     lastUserText: lastUser ? textOf(lastUser.content) : "",
+    firstUserText: firstUser ? textOf(firstUser.content) : "",
   };
 }
 
@@ -157,6 +160,7 @@ async function answerChat(call: Call): Promise<Response> {
   }
   const x = await prelude(call, true);
   if (x instanceof Response) return x;
+  x.script = withStructuredOutput(x.script, body, view);
 
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   const reply = planReply(x.script, {
@@ -286,6 +290,18 @@ async function* chatChunks(
   yield chunk({}, finishReason(reply));
   if (includeUsage) yield sseEvent({ ...base, choices: [], usage: usageOf(reply) });
   yield "data: [DONE]\n\n";
+}
+
+/** `response_format: json_schema` without a scripted text: JSON valid against that schema. */
+function withStructuredOutput(script: Script, body: Body, view: RequestView): Script {
+  const format = body.response_format;
+  if (!isObject(format) || format.type !== "json_schema" || !isObject(format.json_schema)) {
+    return script;
+  }
+  const schema = format.json_schema.schema;
+  if (script.text !== undefined || script.tool_calls?.length || !isObject(schema)) return script;
+  const value = sampleJson(schema, { ...view, inventIds: script.invent_ids });
+  return { ...script, text: JSON.stringify(value) };
 }
 
 function finishReason(reply: Reply): string {

@@ -40,6 +40,11 @@ export interface Script {
   malformed_after_tokens?: number;
   /** Override the reported usage. */
   usage?: ScriptUsage;
+  /**
+   * Structured output (see structured.ts): the first N ids the generated JSON cites are random
+   * ones that appear nowhere in the prompt.
+   */
+  invent_ids?: number;
 }
 
 export interface ToolCallScript {
@@ -66,6 +71,8 @@ export interface RequestView {
   texts: string[];
   /** Text of the last user message ("" if none), directive included. */
   lastUserText: string;
+  /** Text of the first user message: what a structured answer cites (not a repair request). */
+  firstUserText?: string;
 }
 
 /** One entry of the request log, as returned by `GET /__fake/requests`. */

@@ -158,7 +158,11 @@ Deno.test("search filters by kind before the limit: a page of transcripts comes 
   const frank = await chatUser("kinds");
   const w = marker("kinds");
   for (let i = 0; i < 12; i++) {
-    await readyDocument(frank, { kind: "note", title: `${w} note ${i}`, content: `${w} ${w} ${w} note ${i}` });
+    await readyDocument(frank, {
+      kind: "note",
+      title: `${w} note ${i}`,
+      content: `${w} ${w} ${w} note ${i}`,
+    });
   }
   const transcripts = new Set<string>();
   for (let i = 0; i < 3; i++) {
@@ -172,5 +176,8 @@ Deno.test("search filters by kind before the limit: a page of transcripts comes 
   }
   const res = await frank.api(`/documents/search?q=${w}&kinds=transcript&limit=3`);
   assert.equal(res.status, 200, res.text);
-  assert.deepEqual(new Set(res.body.results.map((r: { document_id: string }) => r.document_id)), transcripts);
+  assert.deepEqual(
+    new Set(res.body.results.map((r: { document_id: string }) => r.document_id)),
+    transcripts,
+  );
 });

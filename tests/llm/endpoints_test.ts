@@ -22,7 +22,9 @@ function withEnv(vars: Record<string, string>, fn: () => void) {
     for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
     fn();
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    for (const [k, v] of Object.entries(saved)) {
+      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
   }
 }
 
@@ -34,19 +36,30 @@ const openai = (extra: { baseUrl?: string; apiKeyEnv?: string } = {}) => ({
 
 Deno.test("a default key is only sent to its provider's host, the deployment's base URL, or an allowlisted host", () => {
   withEnv({ OPENAI_API_KEY: "sk-default", ANTHROPIC_API_KEY: "sk-ant" }, () => {
-    assert.deepEqual(resolveEndpoint(openai()), { ok: true, apiKey: "sk-default", baseUrl: undefined });
+    assert.deepEqual(resolveEndpoint(openai()), {
+      ok: true,
+      apiKey: "sk-default",
+      baseUrl: undefined,
+    });
     assert.equal(resolveEndpoint(openai({ baseUrl: "https://api.openai.com/v1" })).ok, true);
     const evil = resolveEndpoint(openai({ baseUrl: "https://collector.evil.test/v1" }));
     assert.equal(evil.ok, false);
-    assert.match((evil as { reason: string }).reason, /OPENAI_API_KEY is not sent to collector\.evil\.test/);
+    assert.match(
+      (evil as { reason: string }).reason,
+      /OPENAI_API_KEY is not sent to collector\.evil\.test/,
+    );
     // Naming the default key explicitly changes nothing.
     assert.equal(
-      resolveEndpoint(openai({ baseUrl: "https://collector.evil.test/v1", apiKeyEnv: "OPENAI_API_KEY" })).ok,
+      resolveEndpoint(
+        openai({ baseUrl: "https://collector.evil.test/v1", apiKeyEnv: "OPENAI_API_KEY" }),
+      ).ok,
       false,
     );
     // Nor does borrowing the other provider's default key.
     assert.equal(
-      resolveEndpoint(openai({ baseUrl: "https://collector.evil.test/v1", apiKeyEnv: "ANTHROPIC_API_KEY" })).ok,
+      resolveEndpoint(
+        openai({ baseUrl: "https://collector.evil.test/v1", apiKeyEnv: "ANTHROPIC_API_KEY" }),
+      ).ok,
       false,
     );
     assert.equal(
@@ -57,13 +70,23 @@ Deno.test("a default key is only sent to its provider's host, the deployment's b
   });
   withEnv({ OPENAI_API_KEY: "sk-default", OPENAI_BASE_URL: "http://127.0.0.1:9999/v1" }, () => {
     // The deployment's own URL is where the default key goes, and rows may name it too.
-    assert.deepEqual(resolveEndpoint(openai()), { ok: true, apiKey: "sk-default", baseUrl: "http://127.0.0.1:9999/v1" });
+    assert.deepEqual(resolveEndpoint(openai()), {
+      ok: true,
+      apiKey: "sk-default",
+      baseUrl: "http://127.0.0.1:9999/v1",
+    });
     assert.equal(resolveEndpoint(openai({ baseUrl: "http://127.0.0.1:9999/v1/" })).ok, true);
     assert.equal(resolveEndpoint(openai({ baseUrl: "http://localhost:9999/v1" })).ok, false);
   });
-  withEnv({ OPENAI_API_KEY: "sk-default", OPENAI_API_KEY_HOSTS: "proxy.example.com, other.example.com:8443" }, () => {
+  withEnv({
+    OPENAI_API_KEY: "sk-default",
+    OPENAI_API_KEY_HOSTS: "proxy.example.com, other.example.com:8443",
+  }, () => {
     assert.equal(resolveEndpoint(openai({ baseUrl: "https://proxy.example.com/v1" })).ok, true);
-    assert.equal(resolveEndpoint(openai({ baseUrl: "https://other.example.com:8443/v1" })).ok, true);
+    assert.equal(
+      resolveEndpoint(openai({ baseUrl: "https://other.example.com:8443/v1" })).ok,
+      true,
+    );
     assert.equal(resolveEndpoint(openai({ baseUrl: "https://other.example.com/v1" })).ok, false);
   });
 });
@@ -71,7 +94,9 @@ Deno.test("a default key is only sent to its provider's host, the deployment's b
 Deno.test("another base URL needs its own key; openai_compatible needs both its URL and its key", () => {
   withEnv({ OPENAI_API_KEY: "sk-default", AIDE_ENDPOINTS_TEST_KEY: "sk-own" }, () => {
     assert.deepEqual(
-      resolveEndpoint(openai({ baseUrl: "https://llm.example.com/v1", apiKeyEnv: "AIDE_ENDPOINTS_TEST_KEY" })),
+      resolveEndpoint(
+        openai({ baseUrl: "https://llm.example.com/v1", apiKeyEnv: "AIDE_ENDPOINTS_TEST_KEY" }),
+      ),
       { ok: true, apiKey: "sk-own", baseUrl: "https://llm.example.com/v1" },
     );
     const compat = { alias: "c", provider: "openai_compatible" as const };
@@ -79,9 +104,20 @@ Deno.test("another base URL needs its own key; openai_compatible needs both its 
     assert.equal(resolveEndpoint({ ...compat, baseUrl: "https://llm.example.com/v1" }).ok, false);
     assert.equal(resolveEndpoint({ ...compat, apiKeyEnv: "AIDE_ENDPOINTS_TEST_KEY" }).ok, false);
     assert.equal(
-      resolveEndpoint({ ...compat, baseUrl: "https://llm.example.com/v1", apiKeyEnv: "AIDE_ENDPOINTS_TEST_KEY" }).ok,
+      resolveEndpoint({
+        ...compat,
+        baseUrl: "https://llm.example.com/v1",
+        apiKeyEnv: "AIDE_ENDPOINTS_TEST_KEY",
+      }).ok,
       true,
     );
-    assert.equal(resolveEndpoint({ ...compat, baseUrl: "https://llm.example.com/v1", apiKeyEnv: "OPENAI_API_KEY" }).ok, false);
+    assert.equal(
+      resolveEndpoint({
+        ...compat,
+        baseUrl: "https://llm.example.com/v1",
+        apiKeyEnv: "OPENAI_API_KEY",
+      }).ok,
+      false,
+    );
   });
 });

@@ -218,7 +218,11 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     await sql`update public.profiles set role = 'admin' where id = ${admin.userId}`;
     // Hundreds of requests: lift the rate limits for these two, so validation is what answers.
     await sql`update public.profiles set rate_limits = ${
-      sql.json({ write: { requests: 100000 }, chat: { requests: 100000 } })
+      sql.json({
+        write: { requests: 100000 },
+        chat: { requests: 100000 },
+        prompts: { requests: 100000 },
+      })
     }
               where id in (${alice.userId}, ${admin.userId})`;
     const [row] =
@@ -226,7 +230,26 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     return row.decrypted_secret as string;
   });
   const planner = await plannerIds(alice.userId);
+  const inbox = await withDb(async (sql) => {
+    const [prompt] = await sql`insert into public.prompts (user_id, prompt)
+                               values (${alice.userId}, 'sweep') returning id`;
+    const [summary] = await sql`
+      insert into public.summaries (user_id, window_start, window_end, fingerprint, content_json)
+      values (${alice.userId}, now() - interval '1 hour', now(), 'sweep', '{"overview": "sweep"}')
+      returning id`;
+    const [proposal] = await sql`
+      insert into public.proposals (user_id, window_start, window_end, content_json, kind)
+      values (${alice.userId}, now() - interval '1 hour', now(), '{"title": "sweep"}', 'other')
+      returning id`;
+    const [draft] = await sql`insert into public.drafts (user_id, kind, content_json)
+                              values (${alice.userId}, 'note', '{"text": "sweep"}') returning id`;
+    return { prompt: prompt.id, summary: summary.id, proposal: proposal.id, draft: draft.id };
+  });
   const ids = {
+    "prompts.id": inbox.prompt,
+    "summaries.id": inbox.summary,
+    "proposals.id": inbox.proposal,
+    "drafts.id": inbox.draft,
     "conversations.id": conversation,
     messageId: assistant,
     "documents.id": document,

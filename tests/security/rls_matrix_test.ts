@@ -634,6 +634,99 @@ const PLANNER_FIXTURES: typeof FIXTURES = {
 };
 Object.assign(FIXTURES, PLANNER_FIXTURES);
 
+// Inbox intelligence: prompts and what they produce (written by the prompts function).
+const INBOX_FIXTURES: typeof FIXTURES = {
+  summaries: async (sql, { owner }) => {
+    const summary = (id: string) => ({
+      id,
+      user_id: owner,
+      window_start: at2030(),
+      window_end: at2030(3600),
+      fingerprint: marker("fp"),
+      content_json: sql.json({ overview: "rls matrix", key_events: [], themes: [] }),
+    });
+    const id = uuid();
+    await sql`insert into public.summaries ${sql(summary(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const other = uuid();
+        const { content_json: _, ...body } = summary(other);
+        return { body: { ...body, content_json: { overview: "forged" } }, find: { id: other } };
+      },
+      update: { topic: marker("renamed") },
+    };
+  },
+
+  prompts: async (sql, { owner }) => {
+    const [p] =
+      await sql`insert into public.prompts (user_id, prompt) values (${owner}, 'rls matrix')
+                          returning id`;
+    return {
+      mine: { id: p.id },
+      insert: () => {
+        const id = uuid();
+        return { body: { id, user_id: owner, prompt: "forged" }, find: { id } };
+      },
+      update: { status: "complete" },
+    };
+  },
+
+  proposals: async (sql, { owner }) => {
+    const [p] = await sql`
+      insert into public.proposals (user_id, window_start, window_end, content_json, kind)
+      values (${owner}, ${at2030()}, ${at2030(3600)}, '{"title": "rls matrix"}', 'follow_up')
+      returning id`;
+    return {
+      mine: { id: p.id },
+      insert: () => {
+        const id = uuid();
+        const body = {
+          id,
+          user_id: owner,
+          window_start: at2030(),
+          window_end: at2030(3600),
+          content_json: { title: "forged" },
+          kind: "other",
+        };
+        return { body, find: { id } };
+      },
+      update: { status: "dismissed" },
+    };
+  },
+
+  drafts: async (sql, { owner }) => {
+    const [d] = await sql`insert into public.drafts (user_id, kind, content_json)
+                          values (${owner}, 'note', '{"text": "rls matrix"}') returning id`;
+    return {
+      mine: { id: d.id },
+      insert: () => {
+        const id = uuid();
+        return {
+          body: { id, user_id: owner, kind: "note", content_json: { text: "forged" } },
+          find: { id },
+        };
+      },
+      update: { status: "discarded" },
+    };
+  },
+
+  inbox_digests: async (sql, { owner }) => {
+    const [d] =
+      await sql`insert into public.inbox_digests (user_id, frequency) values (${owner}, 'daily')
+                          returning id`;
+    return {
+      mine: { id: d.id },
+      insert: () => {
+        const id = uuid();
+        return { body: { id, user_id: owner, frequency: "hourly" }, find: { id } };
+      },
+      update: { frequency: "hourly" },
+    };
+  },
+};
+Object.assign(FIXTURES, INBOX_FIXTURES);
+
 // ---- who may do what ------------------------------------------------------------------------
 
 type Caller = "anon" | "other" | "admin" | "owner";

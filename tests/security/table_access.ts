@@ -73,4 +73,9 @@ export const TABLE_ACCESS: Record<string, Access> = {
   planner_weekly_stats:      { read: "owner-only", owner: none,                        admin: none, note: "invoker view over a materialized view in private, the caller's rows only" },
   planner_missed_by_category: { read: "owner-only", owner: none,                       admin: none, note: "as planner_weekly_stats" },
   planner_activity_heatmap:  { read: "owner-only", owner: none,                        admin: none, note: "as planner_weekly_stats" },
+  summaries:           { read: "owner-only",      owner: ["delete"],                   admin: none, note: "model output, written by the prompts function; reused by later prompts" },
+  prompts:             { read: "owner-only",      owner: none,                         admin: none, note: "the record of POST /prompts, written by the function" },
+  proposals:           { read: "owner-only",      owner: ["update"],                   admin: none, note: "update = the decision (status), once" },
+  drafts:              { read: "owner-only",      owner: ["update"],                   admin: none, note: "update = the text, or discarding; only POST /drafts/:id/send sends" },
+  inbox_digests:       { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none, note: "the user's opt-in to scheduled summaries" },
 };

@@ -22,6 +22,9 @@ const WHERE: Record<string, string> = {
 export const validationIssues = (error: z.ZodError) =>
   error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
 
+/** A client's x-request-id: at most 128 printable ASCII characters; anything else gets a new id. */
+const REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+
 /**
  * A Hono app for the function `name`. Supabase routes /functions/v1/<name>/* to the function
  * with the path /<name>/*, hence the base path.
@@ -51,7 +54,9 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
     }),
   );
   app.use("*", async (c, next) => {
-    const requestId = c.req.header("x-request-id") ?? crypto.randomUUID();
+    // The client's id is kept (logs, usage_ledger.request_id) only if it is a sane one.
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set("requestId", requestId);
     const started = performance.now();
     await next();
@@ -71,7 +76,11 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
   app.onError((err, c) => {
     const known = err instanceof ApiError ? err : sqlRaisedError(err);
     if (known) {
-      return c.json(errorBody(known.code, known.message, known.details), known.status, known.headers);
+      return c.json(
+        errorBody(known.code, known.message, known.details),
+        known.status,
+        known.headers,
+      );
     }
     if (err instanceof HTTPException) {
       return c.json(

@@ -52,3 +52,34 @@ export function sqlRaisedError(err: unknown): ApiError | undefined {
 }
 
 export type AppEnv = { Variables: { requestId: string } };
+
+/**
+ * Reads a request body, but never more than `maxBytes`: 413 as soon as it declares more
+ * (Content-Length) or sends more (a chunked body has no length), without reading the rest.
+ */
+export async function readBody(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const tooLarge = () =>
+    new ApiError(413, "payload_too_large", `The body is larger than ${maxBytes} bytes`);
+  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}

@@ -8,7 +8,8 @@ import type { AuthedEnv } from "./auth.ts";
 import { sql } from "./db.ts";
 import { ApiError } from "./http.ts";
 
-export type RouteClass = "chat" | "write" | "search";
+/** chat: sends and regenerations; prompts: POST /prompts (inbox); search: searches; write: every other write. */
+export type RouteClass = "chat" | "write" | "search" | "prompts";
 
 interface RateLimitRow {
   allowed: boolean;
@@ -77,7 +78,9 @@ function throwIfBudgetSpent(b: BudgetStatus) {
   throw new ApiError(
     402,
     "budget_exceeded",
-    `You have used your monthly budget of $${b.budget_usd}; it resets on ${b.resets_at.slice(0, 10)}`,
+    `You have used your monthly budget of $${b.budget_usd}; it resets on ${
+      b.resets_at.slice(0, 10)
+    }`,
     { budget_usd: b.budget_usd, spent_usd: b.spent_usd, resets_at: b.resets_at },
   );
 }
@@ -104,15 +107,18 @@ function budgetGate(b: BudgetStatus): ModelOverride | undefined {
 }
 
 /**
- * Before a chat reply, in one round trip: counts the request against the "chat" rate limit
- * (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
+ * Before a chat reply (or another call of models: routeClass "prompts"), in one round trip:
+ * counts the request against its rate limit (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
  * cheaper model to answer with.
  */
-export async function chatGate(c: Context<AuthedEnv>): Promise<ModelOverride | undefined> {
+export async function chatGate(
+  c: Context<AuthedEnv>,
+  routeClass: RouteClass = "chat",
+): Promise<ModelOverride | undefined> {
   const userId = c.get("user").id;
   const [r] = await sql<(RateLimitRow & { budget: BudgetStatus })[]>`
     select l.*, case when l.allowed then private.budget_status(${userId}) end as budget
-    from private.check_rate_limit(${userId}, 'chat') l`;
-  throwIfLimited(r, "chat");
+    from private.check_rate_limit(${userId}, ${routeClass}) l`;
+  throwIfLimited(r, routeClass);
   return budgetGate(r.budget);
 }

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { ApiError } from "./http.ts";
+import { ApiError, readBody } from "./http.ts";
 
 /** Largest JSON body any endpoint accepts unless it says otherwise. */
 export const MAX_JSON_BYTES = 1_000_000;
@@ -50,11 +50,7 @@ async function readJsonText(c: Context, maxBytes: number): Promise<string> {
   if (!/^application\/json\b/i.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "Send the body as application/json");
   }
-  const declared = Number(c.req.header("content-length") ?? 0);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
-  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
-  const text = new TextDecoder().decode(bytes);
+  const text = new TextDecoder().decode(await readBody(c.req.raw, maxBytes));
   try {
     JSON.parse(text);
   } catch {
@@ -62,9 +58,6 @@ async function readJsonText(c: Context, maxBytes: number): Promise<string> {
   }
   return text;
 }
-
-const tooLarge = (max: number) =>
-  new ApiError(413, "payload_too_large", `The body is larger than ${max} bytes`);
 
 export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
   return parse(schema, c.req.query(), "query parameters");

@@ -170,7 +170,14 @@ app.get("/export", async (c) => {
 
 /** Deletes the caller's account and everything they own. Body: {"confirm": "DELETE"}. */
 app.delete("/", async (c) => {
-  await jsonBody(c, DeleteAccount);
+  const confirmationRequired = () =>
+    new ApiError(400, "confirmation_required", 'Send {"confirm": "DELETE"} to delete your account');
+  if (!c.req.header("content-type") && !Number(c.req.header("content-length") ?? 0)) {
+    throw confirmationRequired();
+  }
+  await jsonBody(c, DeleteAccount).catch((e) => {
+    throw e instanceof ApiError && e.code === "invalid_request" ? confirmationRequired() : e;
+  });
   await removeMyFiles(c);
   await asUser(me(c).claims, (tx) => tx`select private.delete_account()`);
   return c.body(null, 204);

@@ -44,7 +44,9 @@ const ModelFields = {
   provider_model: z.string().trim().min(1).max(200),
   // As the database's check says: https, or http on loopback only.
   base_url: z.url({ protocol: /^https?$/ }).max(500).refine(
-    (u) => u.startsWith("https://") || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(u),
+    (u) =>
+      u.startsWith("https://") ||
+      /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(u),
     "must be https (or http on loopback)",
   ).nullable(),
   // Only provider keys: never a platform secret such as SUPABASE_SERVICE_ROLE_KEY.

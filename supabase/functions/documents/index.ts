@@ -7,7 +7,7 @@ import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { enforceRateLimit, limitWrites } from "../_shared/limits.ts";
 import { asUser, jsonb, sql, type Tx } from "../_shared/db.ts";
 import { createApp } from "../_shared/app.ts";
-import { ApiError } from "../_shared/http.ts";
+import { ApiError, log, readBody } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi_legacy.ts";
 import { searchKnowledge } from "../_shared/knowledge/search.ts";
 import { constantTimeEqual, hmacSha256Hex, vaultSecret } from "../_shared/secrets.ts";
@@ -166,17 +166,19 @@ async function ownedDocument(tx: Tx, id: string, userId: string) {
 
 // --- Transcript webhook (signed, no user JWT) ---------------------------------------------------
 app.post("/webhook", async (c) => {
-  const raw = new Uint8Array(await c.req.arrayBuffer());
-  if (raw.byteLength > MAX_BODY_BYTES) {
-    throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
+  // The headers first: an unsigned or stale request is refused before its body is read.
   const timestamp = c.req.header("x-aide-timestamp") ?? "";
   const signature = c.req.header("x-aide-signature")?.replace(/^v1=/, "") ?? "";
-  const secret = await vaultSecret("aide_transcript_webhook_secret");
   const age = Math.abs(Date.now() / 1000 - Number(timestamp));
-  if (!secret || !/^\d+$/.test(timestamp) || !(age <= WEBHOOK_WINDOW_SECONDS)) {
+  if (!/^\d+$/.test(timestamp) || !(age <= WEBHOOK_WINDOW_SECONDS)) {
     throw new ApiError(401, "invalid_signature", "Missing or expired x-aide-timestamp");
   }
+  if (!/^[0-9a-f]{64}$/i.test(signature)) {
+    throw new ApiError(401, "invalid_signature", "Missing or malformed x-aide-signature");
+  }
+  const secret = await vaultSecret("aide_transcript_webhook_secret");
+  if (!secret) throw new ApiError(401, "invalid_signature", "Webhooks are not configured");
+  const raw = await readBody(c.req.raw, MAX_BODY_BYTES);
   const signed = new Uint8Array([...new TextEncoder().encode(`${timestamp}.`), ...raw]);
   if (!(await constantTimeEqual(signature, await hmacSha256Hex(secret, signed)))) {
     throw new ApiError(401, "invalid_signature", "The x-aide-signature does not match the body");
@@ -253,29 +255,60 @@ const userStorage = (c: C) =>
     global: { headers: { Authorization: c.req.header("authorization")! } },
   }).storage.from("documents");
 
-/** POST /documents with multipart/form-data: the file goes to Storage, its text is indexed. */
+/**
+ * Removes stored files as the user. Storage answers with the objects it removed, and leaves
+ * out what it could not (e.g. what the bucket's policies refuse) without an error, so a path
+ * missing from its answer that still exists is a failure too.
+ */
+async function removeFiles(c: C, paths: string[]) {
+  const { data, error } = await userStorage(c).remove(paths);
+  if (error) return error.message;
+  const removed = new Set((data ?? []).map((o) => o.name));
+  for (const path of paths.filter((p) => !removed.has(p))) {
+    const { error: gone } = await userStorage(c).download(path);
+    if (!gone) return `Storage did not remove ${path}`;
+  }
+  return null;
+}
+
+/**
+ * POST /documents with multipart/form-data: the file goes to Storage first, then the document
+ * row is written in a short transaction (no transaction waits on Storage); if that fails, the
+ * file is removed again, so a failed upload leaves neither a document nor a file behind.
+ */
 async function upload(c: C) {
   const file = await readUpload(c.req.raw);
   const fields = parse(UploadFields, file.fields, "form fields");
   parse(content, file.text, "file text");
   const user = me(c);
-  const row = await asUser(user.claims, async (tx) => {
-    const id = crypto.randomUUID();
-    const path = `${user.id}/${id}/${file.filename.replace(/[^\w.-]+/g, "_")}`;
-    await tx`
-      insert into public.documents (id, kind, title, visibility, content, source, storage_path, mime_type, size_bytes)
-      values (${id}, ${fields.kind}, ${
-      fields.title ?? file.filename.replace(/\.[^.]+$/, "")
-    }, ${fields.visibility},
-              ${file.text}, 'upload', ${path}, ${file.mimeType}, ${file.bytes.byteLength})`;
-    // Stored before the row commits: a failed upload leaves no document behind.
-    const { error } = await userStorage(c).upload(path, file.bytes, { contentType: file.mimeType });
-    if (error) {
-      throw new ApiError(502, "storage_failed", `The file could not be stored: ${error.message}`);
+  const id = crypto.randomUUID();
+  const path = `${user.id}/${id}/${file.filename.replace(/[^\w.-]+/g, "_")}`;
+  const { error } = await userStorage(c).upload(path, file.bytes, { contentType: file.mimeType });
+  if (error) {
+    throw new ApiError(502, "storage_failed", `The file could not be stored: ${error.message}`);
+  }
+  try {
+    const row = await asUser(user.claims, async (tx) => {
+      await tx`
+        insert into public.documents (id, kind, title, visibility, content, source, storage_path,
+                                      mime_type, size_bytes)
+        values (${id}, ${fields.kind}, ${fields.title ?? file.filename.replace(/\.[^.]+$/, "")},
+                ${fields.visibility}, ${file.text}, 'upload', ${path}, ${file.mimeType},
+                ${file.bytes.byteLength})`;
+      return await readableDocument(tx, id);
+    });
+    return c.json(documentJson(row, user.id), 201);
+  } catch (e) {
+    const failed = await removeFiles(c, [path]).catch((r) => String(r));
+    if (failed) {
+      log("error", "uploaded file left behind after a failed insert", {
+        request_id: c.get("requestId"),
+        path,
+        error: failed,
+      });
     }
-    return await readableDocument(tx, id);
-  });
-  return c.json(documentJson(row, user.id), 201);
+    throw e;
+  }
 }
 
 app.post("/", async (c) => {
@@ -371,16 +404,23 @@ app.patch("/:id", async (c) => {
   return c.json(documentJson(row, me(c).id));
 });
 
+// The file goes first: if Storage cannot remove it, the document stays (502, nothing changed)
+// and the caller can try again; a file is never left behind without its document.
 app.delete("/:id", async (c) => {
   const id = uuidParam(c, "id");
-  const removed = await asUser(me(c).claims, async (tx) => {
+  const path = await asUser(me(c).claims, async (tx) => {
     await ownedDocument(tx, id, me(c).id);
-    // Its chunks, grants and ingestion job go with it (foreign keys); the file is removed below.
-    const [deleted] =
-      await tx`delete from public.documents where id = ${id} returning storage_path`;
-    return deleted.storage_path as string | null;
+    const [d] = await tx`select storage_path from public.documents where id = ${id}`;
+    return d.storage_path as string | null;
   });
-  if (removed) await userStorage(c).remove([removed]);
+  if (path) {
+    const failed = await removeFiles(c, [path]);
+    if (failed) {
+      throw new ApiError(502, "storage_failed", `The stored file could not be removed: ${failed}`);
+    }
+  }
+  // Its chunks, grants and ingestion job go with it (foreign keys).
+  await asUser(me(c).claims, (tx) => tx`delete from public.documents where id = ${id}`);
   return c.body(null, 204);
 });
 
@@ -465,7 +505,13 @@ export const operations: Operation[] = [
     path: "/:id",
     summary: "Delete a document, its chunks and file (owner)",
     auth: "user",
-    responses: { 204: "Deleted", 400: "Bad id", 403: "Not the owner", 404: "Not found" },
+    responses: {
+      204: "Deleted",
+      400: "Bad id",
+      403: "Not the owner",
+      404: "Not found",
+      502: "The stored file could not be removed; nothing was deleted",
+    },
   },
 ];
 

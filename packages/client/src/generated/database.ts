@@ -272,6 +272,69 @@ export type Database = {
         };
         Relationships: [];
       };
+      "drafts": {
+        Row: {
+          "content_hash": string;
+          "content_json": NonNullable<Json>;
+          "created_at": string;
+          "id": string;
+          "kind": string;
+          "prompt_id": string | null;
+          "send_attempts": number;
+          "send_error": string | null;
+          "sent_at": string | null;
+          "sent_external_id": string | null;
+          "source_event_id": string | null;
+          "source_refs": NonNullable<Json>;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_hash"?: string;
+          "content_json": NonNullable<Json>;
+          "created_at"?: string;
+          "id"?: string;
+          "kind": string;
+          "prompt_id"?: string | null;
+          "send_attempts"?: number;
+          "send_error"?: string | null;
+          "sent_at"?: string | null;
+          "sent_external_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "content_hash"?: string;
+          "content_json"?: NonNullable<Json>;
+          "created_at"?: string;
+          "id"?: string;
+          "kind"?: string;
+          "prompt_id"?: string | null;
+          "send_attempts"?: number;
+          "send_error"?: string | null;
+          "sent_at"?: string | null;
+          "sent_external_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "drafts_prompt_id_fkey";
+            columns: ["prompt_id"];
+            isOneToOne: false;
+            referencedRelation: "prompts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "entities": {
         Row: {
           "aliases": NonNullable<Json>;
@@ -458,6 +521,60 @@ export type Database = {
             columns: ["plan_id"];
             isOneToOne: false;
             referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "inbox_digests": {
+        Row: {
+          "created_at": string;
+          "enabled": boolean;
+          "frequency": string;
+          "id": string;
+          "last_error": string | null;
+          "last_run_at": string | null;
+          "last_summary_id": string | null;
+          "local_time": string;
+          "next_run_at": string | null;
+          "sources": (string)[] | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "frequency": string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_run_at"?: string | null;
+          "last_summary_id"?: string | null;
+          "local_time"?: string;
+          "next_run_at"?: string | null;
+          "sources"?: (string)[] | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "frequency"?: string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_run_at"?: string | null;
+          "last_summary_id"?: string | null;
+          "local_time"?: string;
+          "next_run_at"?: string | null;
+          "sources"?: (string)[] | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "inbox_digests_last_summary_id_fkey";
+            columns: ["last_summary_id"];
+            isOneToOne: false;
+            referencedRelation: "summaries";
             referencedColumns: ["id"];
           },
         ];
@@ -1178,6 +1295,157 @@ export type Database = {
         };
         Relationships: [];
       };
+      "prompts": {
+        Row: {
+          "context": NonNullable<Json>;
+          "conversation_id": string | null;
+          "created_at": string;
+          "digest_id": string | null;
+          "draft_ids": (string)[];
+          "error": Json | null;
+          "id": string;
+          "intent": string | null;
+          "priority": string | null;
+          "prompt": string;
+          "proposal_ids": (string)[];
+          "response": Json | null;
+          "sources": (string)[] | null;
+          "status": string;
+          "summary_id": string | null;
+          "task_ids": (string)[];
+          "topic": string | null;
+          "updated_at": string;
+          "user_id": string;
+          "window_end": string | null;
+          "window_from": string | null;
+          "window_start": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "context"?: NonNullable<Json>;
+          "conversation_id"?: string | null;
+          "created_at"?: string;
+          "digest_id"?: string | null;
+          "draft_ids"?: (string)[];
+          "error"?: Json | null;
+          "id"?: string;
+          "intent"?: string | null;
+          "priority"?: string | null;
+          "prompt": string;
+          "proposal_ids"?: (string)[];
+          "response"?: Json | null;
+          "sources"?: (string)[] | null;
+          "status"?: string;
+          "summary_id"?: string | null;
+          "task_ids"?: (string)[];
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_end"?: string | null;
+          "window_from"?: string | null;
+          "window_start"?: string | null;
+        };
+        Update: {
+          "context"?: NonNullable<Json>;
+          "conversation_id"?: string | null;
+          "created_at"?: string;
+          "digest_id"?: string | null;
+          "draft_ids"?: (string)[];
+          "error"?: Json | null;
+          "id"?: string;
+          "intent"?: string | null;
+          "priority"?: string | null;
+          "prompt"?: string;
+          "proposal_ids"?: (string)[];
+          "response"?: Json | null;
+          "sources"?: (string)[] | null;
+          "status"?: string;
+          "summary_id"?: string | null;
+          "task_ids"?: (string)[];
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_end"?: string | null;
+          "window_from"?: string | null;
+          "window_start"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "prompts_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "prompts_summary_id_fkey";
+            columns: ["summary_id"];
+            isOneToOne: false;
+            referencedRelation: "summaries";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "proposals": {
+        Row: {
+          "content_json": NonNullable<Json>;
+          "created_at": string;
+          "decided_at": string | null;
+          "id": string;
+          "kind": string;
+          "prompt_id": string | null;
+          "source_event_id": string | null;
+          "source_refs": NonNullable<Json>;
+          "status": string;
+          "task_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_json": NonNullable<Json>;
+          "created_at"?: string;
+          "decided_at"?: string | null;
+          "id"?: string;
+          "kind": string;
+          "prompt_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "task_id"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        Update: {
+          "content_json"?: NonNullable<Json>;
+          "created_at"?: string;
+          "decided_at"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "prompt_id"?: string | null;
+          "source_event_id"?: string | null;
+          "source_refs"?: NonNullable<Json>;
+          "status"?: string;
+          "task_id"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_end"?: string;
+          "window_start"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "proposals_prompt_id_fkey";
+            columns: ["prompt_id"];
+            isOneToOne: false;
+            referencedRelation: "prompts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "rate_limit_counters": {
         Row: {
           "count": number;
@@ -1265,6 +1533,52 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "summaries": {
+        Row: {
+          "content_json": NonNullable<Json>;
+          "created_at": string;
+          "fingerprint": string;
+          "id": string;
+          "meta": NonNullable<Json>;
+          "source_refs": NonNullable<Json>;
+          "sources": (string)[] | null;
+          "topic": string | null;
+          "updated_at": string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_json": NonNullable<Json>;
+          "created_at"?: string;
+          "fingerprint": string;
+          "id"?: string;
+          "meta"?: NonNullable<Json>;
+          "source_refs"?: NonNullable<Json>;
+          "sources"?: (string)[] | null;
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_end": string;
+          "window_start": string;
+        };
+        Update: {
+          "content_json"?: NonNullable<Json>;
+          "created_at"?: string;
+          "fingerprint"?: string;
+          "id"?: string;
+          "meta"?: NonNullable<Json>;
+          "source_refs"?: NonNullable<Json>;
+          "sources"?: (string)[] | null;
+          "topic"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_end"?: string;
+          "window_start"?: string;
+        };
+        Relationships: [];
       };
       "task_series": {
         Row: {

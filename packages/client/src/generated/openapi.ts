@@ -420,6 +420,57 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/drafts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's drafts, newest first */
+    get: operations["getDrafts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/drafts/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Edit a draft's text, or discard (or restore) it */
+    patch: operations["patchDraftsId"];
+    trace?: never;
+  };
+  "/drafts/{id}/send": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a draft through its source's connector, at most once */
+    post: operations["postDraftsIdSend"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/goals": {
     parameters: {
       query?: never;
@@ -638,6 +689,126 @@ export interface paths {
     /** Approve a proposed plan: its goal, micro-goals and tasks are saved in one transaction */
     post: operations["postPlannerPlansIdApprove"];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/prompts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run a free-text prompt: summarize, task detection, search or chat */
+    post: operations["postPrompts"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/prompts/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A prompt's record: intent, window, status and what it produced */
+    get: operations["getPromptsId"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/prompts/digests": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run due digests (called by the pg_cron job aide-inbox-digests) */
+    post: operations["postPromptsDigests"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/proposals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's proposals, newest first */
+    get: operations["getProposals"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/proposals/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Accept (its task is opened) or dismiss a proposal */
+    patch: operations["patchProposalsId"];
+    trace?: never;
+  };
+  "/summaries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's summaries, newest first */
+    get: operations["getSummaries"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/summaries/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One summary */
+    get: operations["getSummariesId"];
+    put?: never;
+    post?: never;
+    /** Delete a summary */
+    delete: operations["deleteSummariesId"];
     options?: never;
     head?: never;
     patch?: never;
@@ -944,6 +1115,40 @@ export interface components {
       timezone?: string;
       title: string;
     };
+    DigestResults: {
+      results: {
+        /** Format: uuid */
+        digest_id: string;
+        error?: string;
+        status: string;
+        /** Format: uuid */
+        summary_id?: string;
+      }[];
+    };
+    Draft: {
+      content_hash: string;
+      content_json: {
+        subject?: string;
+        text: string;
+      };
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "slack_reply" | "telegram_reply" | "outlook_reply" | "note";
+      /** Format: uuid */
+      prompt_id: string | null;
+      send_attempts: number;
+      send_error: string | null;
+      sent_at: string | null;
+      sent_external_id: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: components["schemas"]["SourceRef"][];
+      /** @enum {string} */
+      status: "draft" | "sending" | "sent" | "failed" | "discarded";
+      updated_at: string;
+    };
     Error: {
       error: {
         code: string;
@@ -1016,6 +1221,41 @@ export interface components {
       /** @enum {string} */
       status: "ok" | "degraded";
       version: string;
+    };
+    InboxCitation: {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      /** Format: uuid */
+      object_id: string;
+      object_type: string;
+      occurred_at: string | null;
+      snippet: string;
+      source: string | null;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+    };
+    InboxTask: {
+      created_at: string;
+      details: string | null;
+      due_at: string | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      priority: "low" | "medium" | "high";
+      reason: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: {
+        /** Format: uuid */
+        id: string;
+        source?: string;
+        type: string;
+      }[];
+      status: string;
+      title: string;
+      updated_at: string;
     };
     MicroGoal: {
       completed_at: string | null;
@@ -1131,6 +1371,129 @@ export interface components {
       code: number;
       message: string;
     };
+    PromptAnswer: {
+      /** @enum {string} */
+      intent: "summarize" | "task_detection" | "search" | "chat";
+      /** Format: uuid */
+      prompt_id: string;
+      response:
+        | components["schemas"]["PromptSummary"]
+        | components["schemas"]["PromptTasks"]
+        | components["schemas"]["PromptSearch"]
+        | components["schemas"]["PromptChat"];
+    };
+    PromptChat: {
+      content: string;
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: uuid */
+      message_id: string;
+      status: string;
+    };
+    PromptRecord: {
+      context: {
+        [key: string]: unknown;
+      };
+      /** Format: uuid */
+      conversation_id: string | null;
+      created_at: string;
+      draft_ids: string[];
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string|null} */
+      intent: "summarize" | "task_detection" | "search" | "chat" | null;
+      priority: string | null;
+      prompt: string;
+      proposal_ids: string[];
+      response: {
+        [key: string]: unknown;
+      } | null;
+      sources: string[] | null;
+      /** @enum {string} */
+      status: "running" | "complete" | "error";
+      /** Format: uuid */
+      summary_id: string | null;
+      task_ids: string[];
+      topic: string | null;
+      updated_at: string;
+      window_end: string | null;
+      window_from: string | null;
+      window_start: string | null;
+    };
+    PromptSearch: {
+      answer: string;
+      citations: components["schemas"]["InboxCitation"][];
+      results: (components["schemas"]["InboxCitation"] & {
+        score: number;
+      })[];
+    };
+    PromptSummary: {
+      content: {
+        key_events: {
+          /** Format: uuid */
+          event_id: string;
+          source: string;
+          /** Format: date-time */
+          timestamp: string;
+          title: string;
+        }[];
+        overview: string;
+        statistics: {
+          by_source: {
+            [key: string]: number;
+          };
+          total_events: number;
+        };
+        themes: string[];
+      };
+      created_at: string;
+      /** @description true: the stored summary of the same events, no model call */
+      reused: boolean;
+      /** Format: uuid */
+      summary_id: string;
+      time_range: {
+        end: string;
+        start: string;
+      };
+    };
+    PromptTasks: {
+      by_priority: {
+        high: number;
+        low: number;
+        medium: number;
+      };
+      draft_ids: string[];
+      proposal_ids: string[];
+      tasks: components["schemas"]["InboxTask"][];
+      total: number;
+    };
+    Proposal: {
+      content_json: {
+        [key: string]: unknown;
+      };
+      created_at: string;
+      decided_at: string | null;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "follow_up" | "schedule" | "reply" | "delegate" | "other";
+      /** Format: uuid */
+      prompt_id: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: components["schemas"]["SourceRef"][];
+      /** @enum {string} */
+      status: "pending" | "accepted" | "dismissed";
+      /** Format: uuid */
+      task_id: string | null;
+      updated_at: string;
+      window_end: string;
+      window_start: string;
+    };
     Reschedule: {
       /** @description omit: the scheduler's next free slot */
       start_at?: string;
@@ -1143,6 +1506,44 @@ export interface components {
         start: string;
       }[];
       task: components["schemas"]["Task"];
+    };
+    SourceRef: {
+      /** Format: uuid */
+      id: string;
+      source?: string;
+      type: string;
+    };
+    Summary: {
+      content: {
+        key_events: {
+          /** Format: uuid */
+          event_id: string;
+          source: string;
+          /** Format: date-time */
+          timestamp: string;
+          title: string;
+        }[];
+        overview: string;
+        statistics: {
+          by_source: {
+            [key: string]: number;
+          };
+          total_events: number;
+        };
+        themes: string[];
+      };
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      meta: {
+        [key: string]: unknown;
+      };
+      source_refs: components["schemas"]["SourceRef"][];
+      sources: string[] | null;
+      topic: string | null;
+      updated_at: string;
+      window_end: string;
+      window_start: string;
     };
     Task: {
       categories: string[];
@@ -3049,6 +3450,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The stored file could not be removed; nothing was deleted */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   patchDocumentsId: {
@@ -3277,6 +3687,233 @@ export interface operations {
       };
       /** @description Unknown owner */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getDrafts: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        kind?: "slack_reply" | "telegram_reply" | "outlook_reply" | "note";
+        limit?: number;
+        status?: "draft" | "sending" | "sent" | "failed" | "discarded";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of drafts */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            drafts: components["schemas"]["Draft"][];
+            next_cursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid query parameters or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  patchDraftsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          content?: {
+            subject?: string;
+            text: string;
+          };
+          /** @enum {string} */
+          status?: "draft" | "discarded";
+        };
+      };
+    };
+    responses: {
+      /** @description The draft */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Draft"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Already sent or being sent */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postDraftsIdSend: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Sent (sent_now: false when it had been sent before: nothing went out again) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            draft: components["schemas"]["Draft"];
+            sent_now: boolean;
+          };
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Discarded, being sent, its account revoked or disconnected, or no event to reply to */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform refused the message (the draft is failed and may be sent again) */
+      502: {
         headers: {
           [name: string]: unknown;
         };
@@ -4105,6 +4742,535 @@ export interface operations {
       };
       /** @description The plan cannot be saved */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postPrompts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @default {} */
+          context?: {
+            /**
+             * Format: uuid
+             * @description chat: continue this inbox conversation
+             */
+            conversation_id?: string;
+            /** @enum {string} */
+            intent?: "summarize" | "task_detection" | "search" | "chat";
+            /** @enum {string} */
+            priority?: "low" | "medium" | "high";
+            sources?: ("slack" | "outlook" | "telegram")[];
+            time_window?: {
+              /** Format: date-time */
+              end: string;
+              /** Format: date-time */
+              start: string;
+            } | null;
+          };
+          prompt: string;
+        };
+      };
+    };
+    responses: {
+      /** @description {prompt_id, intent, response} (seed 004 5.3); with Accept: text/event-stream the same work as a UI message stream (data-prompt, data-progress, data-<intent>) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PromptAnswer"];
+          "text/event-stream": string;
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Monthly budget used up */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description context.conversation_id not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an inbox conversation, or an unknown model in the settings */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited (class prompts) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The model's output stayed invalid */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No model provider available */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getPromptsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The prompt */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PromptRecord"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postPromptsDigests: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          digest_ids: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description What each digest did */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DigestResults"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getProposals: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        status?: "pending" | "accepted" | "dismissed";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of proposals */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+            proposals: components["schemas"]["Proposal"][];
+          };
+        };
+      };
+      /** @description Invalid query parameters or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  patchProposalsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {string} */
+          status: "accepted" | "dismissed";
+        };
+      };
+    };
+    responses: {
+      /** @description The decided proposal */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Proposal"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Already decided the other way */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getSummaries: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of summaries */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            next_cursor: string | null;
+            summaries: components["schemas"]["Summary"][];
+          };
+        };
+      };
+      /** @description Invalid query parameters or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getSummariesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The summary */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Summary"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteSummariesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
         headers: {
           [name: string]: unknown;
         };

@@ -59,7 +59,19 @@ export const streamAnthropic: Adapter = async function* (spec, req, signal, usag
 
 function params(spec: ModelSpec, req: ChatRequest): Anthropic.MessageCreateParamsStreaming {
   const cache = req.cacheSystemPrompt ? { cache_control: { type: "ephemeral" as const } } : {};
-  const tools: Anthropic.Tool[] | undefined = req.tools?.map((tool, i, all) => ({
+  // Structured output is a forced call of one more tool whose input is the object.
+  const format = req.responseFormat;
+  const declared = [
+    ...(req.tools ?? []),
+    ...(format
+      ? [{
+        name: format.name,
+        description: format.description ?? "Give the answer as this tool's input.",
+        parameters: format.schema,
+      }]
+      : []),
+  ];
+  const tools: Anthropic.Tool[] | undefined = declared.map((tool, i, all) => ({
     name: tool.name,
     description: tool.description,
     input_schema: tool.parameters as Anthropic.Tool.InputSchema,
@@ -74,8 +86,9 @@ function params(spec: ModelSpec, req: ChatRequest): Anthropic.MessageCreateParam
     stream: true,
     ...(req.system ? { system: [{ type: "text" as const, text: req.system, ...cache }] } : {}),
     ...(tools?.length ? { tools } : {}),
-    // Extended thinking only accepts the default temperature.
-    ...(budget
+    ...(format ? { tool_choice: { type: "tool" as const, name: format.name } } : {}),
+    // Extended thinking only accepts the default temperature (and no forced tool).
+    ...(budget && !format
       ? { thinking: { type: "enabled" as const, budget_tokens: budget } }
       : req.temperature !== undefined
       ? { temperature: req.temperature }

@@ -29,6 +29,8 @@ export function openaiClient(spec: Endpoint): OpenAI {
 
 function resolve(spec: Endpoint) {
   const endpoint = resolveEndpoint(spec);
-  if (!endpoint.ok) throw new LlmError("not_configured", endpoint.reason, spec.provider, spec.alias);
+  if (!endpoint.ok) {
+    throw new LlmError("not_configured", endpoint.reason, spec.provider, spec.alias);
+  }
   return endpoint;
 }

@@ -45,32 +45,54 @@ export interface ObjectResult<T> {
   /** Summed over the repair rounds. */
   usage: Usage;
   model: ModelSpec;
+  /** Replies it took (1: valid the first time). */
+  rounds: number;
 }
 
 /**
- * Asks for JSON matching `schema` (described to the model as JSON Schema in the system prompt),
- * validates the reply, and on failure asks again with the problem fed back, at most `maxRepairs`
- * times. Then throws an `invalid_output` LlmError carrying the last issues.
+ * Asks for JSON matching `schema`: natively (OpenAI `response_format` json_schema, Anthropic a
+ * forced tool call, see ResponseFormat) and, for OpenAI-compatible servers that ignore that,
+ * described as JSON Schema in the system prompt too. Validates the reply (the forced tool's
+ * input, else the text), and on failure asks again with the problem fed back, at most
+ * `maxRepairs` times. Then throws an `invalid_output` LlmError carrying the last issues.
+ * `check` adds rules a schema cannot state (e.g. "cite only ids you were given"); it returns
+ * the problems found, or none.
  */
 export async function generateObject<T>(
   chain: ModelSpec[],
   req: ChatRequest,
   schema: z.ZodType<T>,
-  opts: StreamOptions & { maxRepairs?: number } = {},
+  opts: StreamOptions & {
+    maxRepairs?: number;
+    name?: string;
+    check?: (value: T) => string[];
+  } = {},
 ): Promise<ObjectResult<T>> {
-  const { maxRepairs = 2, ...streamOpts } = opts;
+  const { maxRepairs = 2, name = "answer", check, ...streamOpts } = opts;
+  const jsonSchema = z.toJSONSchema(schema, { unrepresentable: "any" }) as Record<string, unknown>;
+  delete jsonSchema.$schema;
   const instructions =
     "Reply with only a JSON value that matches this JSON Schema, no other text:\n" +
-    JSON.stringify(z.toJSONSchema(schema));
+    JSON.stringify(jsonSchema);
   const system = req.system ? `${req.system}\n\n${instructions}` : instructions;
+  // Both providers take an object at the root only; other schemas rely on the instructions.
+  const responseFormat = jsonSchema.type === "object" ? { name, schema: jsonSchema } : undefined;
   let messages: LlmMessage[] = req.messages;
   let usage = emptyUsage();
 
   for (let round = 0;; round++) {
-    const reply = await generateText(chain, { ...req, system, messages }, streamOpts);
+    const reply = await generateText(
+      chain,
+      { ...req, system, messages, responseFormat },
+      streamOpts,
+    );
     usage = addUsage(usage, reply.usage);
-    const parsed = parseReply(reply.text, schema);
-    if (parsed.success) return { object: parsed.data, usage, model: reply.model };
+    const forced = reply.toolCalls.find((call) => call.name === name);
+    const raw = forced ? JSON.stringify(forced.input) : reply.text;
+    const parsed = parseReply(raw, schema, check);
+    if (parsed.success) {
+      return { object: parsed.data, usage, model: reply.model, rounds: round + 1 };
+    }
     if (round >= maxRepairs) {
       throw new LlmError(
         "invalid_output",
@@ -80,15 +102,26 @@ export async function generateObject<T>(
         { issues: parsed.issues },
       );
     }
-    messages = [
-      ...messages,
-      { role: "assistant", content: reply.text },
-      {
-        role: "user",
-        content:
-          `That reply was not valid:\n${parsed.problem}\nReply again with only the corrected JSON.`,
-      },
-    ];
+    // The reply goes back as it came (a tool call gets its result), then the problem.
+    const feedback =
+      `That reply was not valid:\n${parsed.problem}\nReply again with only the corrected JSON.`;
+    messages = forced
+      ? [
+        ...messages,
+        { role: "assistant", content: [{ type: "tool_call", ...forced }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_result", toolCallId: forced.id, output: feedback, isError: true },
+            { type: "text", text: feedback },
+          ],
+        },
+      ]
+      : [
+        ...messages,
+        { role: "assistant", content: reply.text },
+        { role: "user", content: feedback },
+      ];
   }
 }
 
@@ -98,7 +131,11 @@ type Parsed<T> = { success: true; data: T } | {
   issues: unknown[];
 };
 
-function parseReply<T>(text: string, schema: z.ZodType<T>): Parsed<T> {
+function parseReply<T>(
+  text: string,
+  schema: z.ZodType<T>,
+  check?: (value: T) => string[],
+): Parsed<T> {
   let value: unknown;
   try {
     value = JSON.parse(extractJson(text));
@@ -107,9 +144,17 @@ function parseReply<T>(text: string, schema: z.ZodType<T>): Parsed<T> {
     return { success: false, problem, issues: [{ message: problem }] };
   }
   const result = schema.safeParse(value);
-  return result.success
-    ? { success: true, data: result.data }
-    : { success: false, problem: z.prettifyError(result.error), issues: result.error.issues };
+  if (!result.success) {
+    return { success: false, problem: z.prettifyError(result.error), issues: result.error.issues };
+  }
+  const problems = check?.(result.data) ?? [];
+  return problems.length
+    ? {
+      success: false,
+      problem: problems.join("\n"),
+      issues: problems.map((message) => ({ message })),
+    }
+    : { success: true, data: result.data };
 }
 
 /** The JSON inside a ```json fence if there is one, else from the first `{`/`[` to the last `}`/`]`. */

@@ -4,7 +4,14 @@
 import type OpenAI from "openai";
 import { openaiClient } from "./clients.ts";
 import { type Adapter, outputText, parseToolInput, partsOf, streamEndedEarly } from "./common.ts";
-import type { ChatRequest, FinishReason, LlmMessage, ModelSpec, Usage } from "./types.ts";
+import type {
+  ChatRequest,
+  FinishReason,
+  LlmMessage,
+  ModelSpec,
+  ResponseFormat,
+  Usage,
+} from "./types.ts";
 
 /** Compatible servers (vLLM, DeepSeek, ...) stream reasoning in this non-standard field. */
 type Delta = OpenAI.ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null };
@@ -64,7 +71,34 @@ function params(spec: ModelSpec, req: ChatRequest): OpenAI.ChatCompletionCreateP
       : {}),
     ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     ...(effort ? { reasoning_effort: effort } : {}),
+    ...(req.responseFormat ? { response_format: responseFormat(req.responseFormat) } : {}),
   };
+}
+
+/** Strict mode only where the schema allows it (every property required, no extra ones). */
+function responseFormat(format: ResponseFormat): OpenAI.ResponseFormatJSONSchema {
+  return {
+    type: "json_schema",
+    json_schema: {
+      name: format.name,
+      ...(format.description ? { description: format.description } : {}),
+      schema: format.schema,
+      strict: strictCompatible(format.schema),
+    },
+  };
+}
+
+/** OpenAI's strict structured outputs: every object closed and listing all its properties. */
+export function strictCompatible(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.every(strictCompatible);
+  if (typeof schema !== "object" || schema === null) return true;
+  const s = schema as Record<string, unknown>;
+  if (s.type === "object" || s.properties) {
+    const keys = Object.keys((s.properties ?? {}) as object);
+    const required = new Set((s.required ?? []) as string[]);
+    if (s.additionalProperties !== false || !keys.every((k) => required.has(k))) return false;
+  }
+  return Object.entries(s).every(([k, v]) => k === "enum" || k === "const" || strictCompatible(v));
 }
 
 /** Tool results become one `tool` message each, whichever role carried them. */

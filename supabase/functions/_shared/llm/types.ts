@@ -51,6 +51,19 @@ export interface ChatRequest {
   signal?: AbortSignal;
   /** Per attempt: from sending the request to the end of the stream. */
   timeoutMs?: number;
+  /**
+   * Native structured output: OpenAI `response_format: json_schema`, Anthropic a forced call of
+   * a tool named `name` whose input schema is `schema` (the object arrives as that tool call).
+   */
+  responseFormat?: ResponseFormat;
+}
+
+export interface ResponseFormat {
+  /** `^[a-zA-Z0-9_-]{1,64}$`, as both providers require. */
+  name: string;
+  description?: string;
+  /** JSON Schema of the object (its root must be an object). */
+  schema: Record<string, unknown>;
 }
 
 export interface Usage {

@@ -1,0 +1,143 @@
+// Bodies are read through a reader that stops at the route's limit: a chunked body (no
+// Content-Length) larger than the limit is answered 413 after about the limit has arrived, not
+// after all of it; the transcript webhook checks its signature headers before reading a byte;
+// PDF parsing is bounded in pages.
+import assert from "node:assert/strict";
+import { readBody } from "../../supabase/functions/_shared/http.ts";
+import { chatUser } from "../_support/chat.ts";
+import { FUNCTIONS_URL } from "../_support/stack.ts";
+
+const MB = 1024 * 1024;
+
+/** A body of up to `max` bytes with no length, counting what the reader pulled. */
+function endless(max = 64 * MB, first = new Uint8Array()) {
+  const pulled = { bytes: 0 };
+  const chunk = new Uint8Array(64 * 1024).fill(0x61); // "aaaa..."
+  let sentFirst = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sentFirst) {
+        sentFirst = true;
+        pulled.bytes += first.byteLength;
+        controller.enqueue(first);
+        return;
+      }
+      if (pulled.bytes >= max) return controller.close();
+      pulled.bytes += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  }, { highWaterMark: 0 });
+  return { body, pulled };
+}
+
+Deno.test("readBody stops at the limit: 413 without reading the rest", async () => {
+  const { body, pulled } = endless();
+  const req = new Request("http://x/", { method: "POST", body });
+  await assert.rejects(readBody(req, 100_000), (e: { status?: number; code?: string }) => {
+    assert.equal(e.status, 413);
+    assert.equal(e.code, "payload_too_large");
+    return true;
+  });
+  assert.ok(pulled.bytes < 1 * MB, `read ${pulled.bytes} bytes for a limit of 100,000`);
+  const small = new Request("http://x/", { method: "POST", body: "hello" });
+  assert.equal(new TextDecoder().decode(await readBody(small, 5)), "hello");
+  const declared = new Request("http://x/", {
+    method: "POST",
+    body: "x".repeat(10),
+    headers: { "content-length": "10" },
+  });
+  await assert.rejects(readBody(declared, 9), (e: { status?: number }) => e.status === 413);
+});
+
+/** Sends a chunked body; returns the status and how much of the body had been pulled by then. */
+async function sendChunked(path: string, headers: Record<string, string>, first = "") {
+  const { body, pulled } = endless(64 * MB, new TextEncoder().encode(first));
+  const res = await fetch(`${FUNCTIONS_URL}${path}`, { method: "POST", headers, body });
+  const seen = pulled.bytes;
+  const text = await res.text();
+  await body.cancel().catch(() => {});
+  return { status: res.status, seen, text };
+}
+
+Deno.test("a chunked body over a route's limit is answered 413 without being read to its end", async () => {
+  const alice = await chatUser("chunked");
+  const auth = { authorization: `Bearer ${alice.token}` };
+  const json = await sendChunked(
+    "/conversations",
+    { ...auth, "content-type": "application/json" },
+    '{"title": "',
+  );
+  assert.equal(json.status, 413, json.text);
+  assert.ok(json.seen < 32 * MB, `the function read ${json.seen} bytes of a 1 MB-limit body`);
+
+  const boundary = "aideboundary";
+  const upload = await sendChunked(
+    "/documents",
+    { ...auth, "content-type": `multipart/form-data; boundary=${boundary}` },
+    `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="big.txt"\r\n` +
+      "content-type: text/plain\r\n\r\n",
+  );
+  assert.equal(upload.status, 413, upload.text);
+  assert.ok(upload.seen < 48 * MB, `the upload read ${upload.seen} bytes of a 10 MB-limit body`);
+});
+
+Deno.test("the transcript webhook refuses a request without valid signature headers before reading its body", async () => {
+  const unsigned = await sendChunked("/documents/webhook", { "content-type": "application/json" });
+  assert.equal(unsigned.status, 401, unsigned.text);
+  assert.ok(unsigned.seen < 16 * MB, `read ${unsigned.seen} bytes of an unsigned body`);
+  const now = String(Math.floor(Date.now() / 1000));
+  const signedHeaders = {
+    "content-type": "application/json",
+    "x-aide-timestamp": now,
+    "x-aide-signature": `v1=${"0".repeat(64)}`,
+  };
+  const large = await sendChunked("/documents/webhook", signedHeaders);
+  assert.equal(large.status, 413, large.text);
+  assert.ok(large.seen < 32 * MB, `read ${large.seen} bytes of a 2.1 MB-limit body`);
+});
+
+/** A PDF of `pages` pages, each with a line of text. */
+function pdfPages(pages: number): Uint8Array {
+  const objects: string[] = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    `<< /Type /Pages /Kids [${
+      Array.from({ length: pages }, (_, i) => `${4 + 2 * i} 0 R`).join(" ")
+    }] /Count ${pages} >>`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  for (let i = 0; i < pages; i++) {
+    const stream = `BT /F1 12 Tf 72 720 Td (page ${i}) Tj ET`;
+    objects.push(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${
+        5 + 2 * i
+      } 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
+      `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    );
+  }
+  let out = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${
+    offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")
+  }`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(out);
+}
+
+Deno.test("PDF parsing is bounded: a PDF with more pages than the limit is refused (413 pdf_too_large)", async () => {
+  const alice = await chatUser("pdfpages");
+  const send = async (pages: number) => {
+    const form = new FormData();
+    form.set("file", new File([pdfPages(pages) as BlobPart], "many.pdf"));
+    return await alice.api("/documents", { method: "POST", body: form });
+  };
+  const ok = await send(3);
+  assert.equal(ok.status, 201, ok.text);
+  const many = await send(301);
+  assert.equal(many.status, 413, many.text);
+  assert.equal(many.body.error.code, "pdf_too_large");
+});
