@@ -2,6 +2,7 @@
 // database prices it with the price in effect and adds it to the conversation's totals.
 import { jsonb, sql } from "../db.ts";
 import { log } from "../http.ts";
+import type { AttemptRecord } from "../llm/stream.ts";
 import type { Usage } from "../llm/types.ts";
 
 export interface UsageRow {
@@ -58,3 +59,23 @@ export async function recordUsage(row: UsageRow): Promise<void> {
 
 /** Rough token count for text the provider did not meter (e.g. a stream cut short). */
 export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** The ledger row of one provider attempt, metered under the caller's product and step. */
+export function attemptRow(
+  a: AttemptRecord,
+  row: Pick<UsageRow, "userId" | "productStep"> & Partial<UsageRow>,
+): UsageRow {
+  return {
+    ...row,
+    provider: a.provider,
+    model: a.model,
+    providerModel: a.providerModel,
+    attempt: a.attempt,
+    status: a.status,
+    usage: a.usage,
+    latencyMs: a.latencyMs,
+    ttftMs: a.ttftMs,
+    errorType: a.errorKind ?? null,
+    errorMessage: a.errorMessage ?? null,
+  };
+}

@@ -4,7 +4,7 @@
 // provider attempt is metered under product "planner" with the agent's step
 // ("planner.orchestrator", "planner.goal_planner", "planner.classifier").
 import { z } from "zod";
-import { recordUsage } from "../chat/ledger.ts";
+import { attemptRow, recordUsage } from "../chat/ledger.ts";
 import { generateObject } from "../llm/generate.ts";
 import type { AttemptRecord } from "../llm/stream.ts";
 import type { LlmMessage, ModelSpec } from "../llm/types.ts";
@@ -43,24 +43,14 @@ async function runAgent<T>(
   schema: z.ZodType<T>,
 ): Promise<T> {
   const onAttempt = (a: AttemptRecord) => {
-    ctx.metering.push(recordUsage({
+    ctx.metering.push(recordUsage(attemptRow(a, {
       requestId: ctx.requestId,
       userId: ctx.userId,
       conversationId: ctx.conversationId,
       messageId: ctx.messageId,
       product: "planner",
       productStep: step,
-      provider: a.provider,
-      model: a.model,
-      providerModel: a.providerModel,
-      attempt: a.attempt,
-      status: a.status,
-      usage: a.usage,
-      latencyMs: a.latencyMs,
-      ttftMs: a.ttftMs,
-      errorType: a.errorKind ?? null,
-      errorMessage: a.errorMessage ?? null,
-    }));
+    })));
   };
   const { object } = await generateObject(
     ctx.chain,

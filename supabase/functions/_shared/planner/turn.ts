@@ -13,7 +13,7 @@ import type { Context } from "hono";
 import type { AuthedEnv, CurrentUser } from "../auth.ts";
 import { ReplyEvents } from "../chat/broadcast.ts";
 import { buildContext } from "../chat/context.ts";
-import { recordUsage } from "../chat/ledger.ts";
+import { attemptRow, recordUsage } from "../chat/ledger.ts";
 import { rememberedChatSettings } from "../chat/models.ts";
 import { type Prepared, prepareSend } from "../chat/prepare.ts";
 import type { Part, ReplyPlan } from "../chat/reply.ts";
@@ -195,23 +195,13 @@ const textOf = (parts: Part[]) =>
 /** The conversation windowed to the model's context, as chat does (summary stored once). */
 async function windowedHistory(plan: ReplyPlan, metering: Promise<void>[]): Promise<LlmMessage[]> {
   const metered = (a: AttemptRecord) =>
-    metering.push(recordUsage({
+    metering.push(recordUsage(attemptRow(a, {
       requestId: plan.requestId,
       userId: plan.userId,
       conversationId: plan.conversationId,
       product: "planner",
       productStep: "summary",
-      provider: a.provider,
-      model: a.model,
-      providerModel: a.providerModel,
-      attempt: a.attempt,
-      status: a.status,
-      usage: a.usage,
-      latencyMs: a.latencyMs,
-      ttftMs: a.ttftMs,
-      errorType: a.errorKind,
-      errorMessage: a.errorMessage,
-    }));
+    })));
   const context = await buildContext({
     system: "",
     history: plan.history,
