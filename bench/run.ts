@@ -1,7 +1,7 @@
 // `npm run bench [-- <scenario> ...]`: starts a fresh, throwaway bench stack (its own folder and
 // ports, 26321+), runs the benchmark scenarios against it, writes bench/results/latest.json and
-// latest.md, and stops the stack. Scenarios: chat, throughput, concurrency, ingestion, search
-// (all by default, in that order). See docs/BENCHMARKS.md.
+// latest.md, and stops the stack. Scenarios: chat, throughput, concurrency, ingestion, search,
+// reminders (all by default, in that order). See docs/BENCHMARKS.md.
 //
 // Each scenario is bounded in requests and time and targets loopback only. The bench stack's
 // rate limits and budgets are raised (it is thrown away afterwards), and the load is spread
@@ -13,11 +13,12 @@ import { chatTtft } from "./chat.ts";
 import { concurrency } from "./concurrency.ts";
 import { ingestion } from "./ingestion.ts";
 import { type Bench, connectBench, loadAverage, type Result, writeResults } from "./lib.ts";
+import { reminders } from "./reminders.ts";
 import { search } from "./search.ts";
 import { chatSlots } from "./streams.ts";
 import { throughput } from "./throughput.ts";
 
-const SCENARIOS = ["chat", "throughput", "concurrency", "ingestion", "search"] as const;
+const SCENARIOS = ["chat", "throughput", "concurrency", "ingestion", "search", "reminders"] as const;
 type Scenario = typeof SCENARIOS[number];
 /** Wall-clock budget per scenario; past it the run reports the scenario as failed. */
 const BUDGET_S: Record<Scenario, number> = {
@@ -26,6 +27,7 @@ const BUDGET_S: Record<Scenario, number> = {
   concurrency: 120,
   ingestion: 240,
   search: 480,
+  reminders: 300,
 };
 
 const wanted = Deno.args.length ? Deno.args : [...SCENARIOS];
@@ -114,6 +116,8 @@ try {
         ? concurrency(b, slots, note)
         : name === "ingestion"
         ? ingestion(b, note)
+        : name === "reminders"
+        ? reminders(b, note)
         : search(b, note);
       const got = await withBudget(name, BUDGET_S[name], work);
       rows.push(...got);

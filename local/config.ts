@@ -23,6 +23,8 @@ export interface StackConfig {
     postgrestAdmin: number;
     openai: number; // fake OpenAI, when no real key is configured
     anthropic: number; // fake Anthropic
+    twilio: number; // fake Twilio (REST API and Verify)
+    push: number; // fake Web Push service
     web: number; // the example web app (examples/web)
   };
   /** Test and bench stacks trade crash safety for speed; the dev stack keeps its data. */
@@ -60,6 +62,8 @@ export function stackConfig(name = "dev"): StackConfig {
       postgrestAdmin: base + 8,
       openai: base + 10,
       anthropic: base + 11,
+      twilio: base + 15,
+      push: base + 16,
       web: base + 17,
     },
     durable: name === "dev",

@@ -20,6 +20,7 @@ import {
   startPostgres,
   waitForPostgres,
 } from "./postgres.ts";
+import { reminderEnv } from "./reminders_env.ts";
 import { startRelay } from "./relay.ts";
 import { issueUserToken } from "./token.ts";
 
@@ -199,7 +200,8 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     // Fake providers for whichever provider has no real key.
     const secrets = readEnvFile(join(ROOT, "supabase/functions/.env"));
     const providers = providerEnv(cfg, secrets);
-    if (providers.fake.openai || providers.fake.anthropic) {
+    const reminders = reminderEnv(cfg, apiUrl, secrets);
+    if (providers.fake.openai || providers.fake.anthropic || reminders.fakeTwilio || reminders.fakePush) {
       track(spawnLogged("fakes", BIN.deno, [
         "run",
         "-A",
@@ -208,7 +210,9 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
         String(cfg.ports.openai),
         "--anthropic-port",
         String(cfg.ports.anthropic),
-      ], { logDir: p.logs }));
+        ...(reminders.fakeTwilio ? ["--twilio-port", String(cfg.ports.twilio)] : []),
+        ...(reminders.fakePush ? ["--push-port", String(cfg.ports.push)] : []),
+      ], { logDir: p.logs, env: reminders.env }));
       await waitFor(
         "fake providers",
         () => httpOk(`http://127.0.0.1:${cfg.ports.openai}/__fake/requests`),
@@ -223,6 +227,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     const functionEnv = {
       ...secrets,
       ...providers.env,
+      ...reminders.env,
       ...(llmTimeout ? { AIDE_LLM_TIMEOUT_MS: llmTimeout } : {}),
       SUPABASE_URL: apiUrl,
       SUPABASE_ANON_KEY: anonKey,
@@ -266,6 +271,9 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_FAKE_OPENAI_URL: providers.fake.openai ? providers.env.OPENAI_BASE_URL : "",
       AIDE_FAKE_ANTHROPIC_URL: providers.fake.anthropic ? providers.env.ANTHROPIC_BASE_URL : "",
       AIDE_LLM_TIMEOUT_MS: llmTimeout ?? "",
+      ...reminders.env,
+      AIDE_FAKE_TWILIO_URL: reminders.fakeTwilio ?? "",
+      AIDE_FAKE_PUSH_URL: reminders.fakePush ?? "",
     };
     Deno.writeTextFileSync(
       p.env,

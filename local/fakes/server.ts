@@ -4,6 +4,10 @@
  *
  *   deno run -A local/fakes/server.ts --openai-port 54331 --anthropic-port 54332
  *
+ * With --twilio-port (and the Twilio account in the environment: TWILIO_ACCOUNT_SID,
+ * TWILIO_AUTH_TOKEN, TWILIO_VERIFY_SERVICE_SID, TWILIO_WHATSAPP_FROM, TWILIO_VOICE_FROM,
+ * AIDE_PUBLIC_URL) it also serves the fake Twilio, and with --push-port the fake push service.
+ *
  * which prints `{"openaiUrl":...,"anthropicUrl":...}` on stdout and stops on
  * SIGINT/SIGTERM. Logs are single-line JSON on stderr and never include
  * request headers (so no API keys).
@@ -11,6 +15,8 @@
 import { parseArgs } from "node:util";
 import { createAnthropicHandler } from "./anthropic.ts";
 import { createOpenAIHandler } from "./openai.ts";
+import { createPushHandler } from "./push.ts";
+import { createTwilioHandler, type TwilioFakeConfig } from "./twilio.ts";
 import { FakeControl } from "./script.ts";
 import { DroppedConnection } from "./stream.ts";
 
@@ -19,6 +25,8 @@ export interface Fakes {
   openaiUrl: string;
   /** Base URL for @anthropic-ai/sdk (no `/v1`). */
   anthropicUrl: string;
+  twilioUrl: string | null;
+  pushUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -26,6 +34,10 @@ export async function startFakes(opts: {
   hostname?: string;
   openaiPort?: number;
   anthropicPort?: number;
+  /** Also serve the fake Twilio for this account (port 0: any free port). */
+  twilio?: { port: number; config: TwilioFakeConfig };
+  /** Also serve the fake push service. */
+  pushPort?: number;
   /** Log one JSON line per request on stderr (default false). */
   log?: boolean;
 } = {}): Promise<Fakes> {
@@ -61,14 +73,20 @@ export async function startFakes(opts: {
     await openai.shutdown(); // e.g. the anthropic port is taken: do not leave half the fakes running
     throw err;
   }
+  const twilio = opts.twilio
+    ? serve(opts.twilio.port, "twilio", createTwilioHandler(opts.twilio.config))
+    : null;
+  const push = opts.pushPort !== undefined ? serve(opts.pushPort, "push", createPushHandler()) : null;
   return {
     openaiUrl: `http://${hostname}:${openai.addr.port}/v1`,
     anthropicUrl: `http://${hostname}:${anthropic.addr.port}`,
+    twilioUrl: twilio ? `http://${hostname}:${twilio.addr.port}` : null,
+    pushUrl: push ? `http://${hostname}:${push.addr.port}` : null,
     async close() {
       // End stalls and pacing first: shutdown() waits for in-flight responses.
       controls.openai.close();
       controls.anthropic.close();
-      await Promise.all([openai.shutdown(), anthropic.shutdown()]);
+      await Promise.all([openai, anthropic, twilio, push].map((s) => s?.shutdown()));
     },
   };
 }
@@ -93,18 +111,36 @@ if (import.meta.main) {
       hostname: { type: "string" },
       "openai-port": { type: "string" },
       "anthropic-port": { type: "string" },
+      "twilio-port": { type: "string" },
+      "push-port": { type: "string" },
     },
   });
+  const env = (name: string) => Deno.env.get(name) ?? "";
   const fakes = await startFakes({
     hostname: values.hostname,
     openaiPort: Number(values["openai-port"] ?? 0),
     anthropicPort: Number(values["anthropic-port"] ?? 0),
+    twilio: values["twilio-port"]
+      ? {
+        port: Number(values["twilio-port"]),
+        config: {
+          accountSid: env("TWILIO_ACCOUNT_SID"),
+          authToken: env("TWILIO_AUTH_TOKEN"),
+          verifyServiceSid: env("TWILIO_VERIFY_SERVICE_SID"),
+          whatsappFrom: env("TWILIO_WHATSAPP_FROM"),
+          voiceFrom: env("TWILIO_VOICE_FROM"),
+          inboundUrl: `${env("AIDE_PUBLIC_URL")}/functions/v1/reminders/twilio/whatsapp`,
+        },
+      }
+      : undefined,
+    pushPort: values["push-port"] ? Number(values["push-port"]) : undefined,
     log: true,
   }).catch((err) => {
     logLine({ level: "error", msg: `cannot start: ${err}` });
     Deno.exit(1);
   });
-  console.log(JSON.stringify({ openaiUrl: fakes.openaiUrl, anthropicUrl: fakes.anthropicUrl }));
+  const { openaiUrl, anthropicUrl, twilioUrl, pushUrl } = fakes;
+  console.log(JSON.stringify({ openaiUrl, anthropicUrl, twilioUrl, pushUrl }));
   const stop = async () => {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);

@@ -3,9 +3,11 @@
 // playwright-core (no browser download), a signed-in page, and a screenshot of the page under
 // .local/<stack>/screenshots/ when a test fails.
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { createClient } from "@supabase/supabase-js";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { ROOT } from "../../local/config.ts";
-import { cfg, env, newUser } from "../_support/stack.ts";
+import { followLink, lastMail, newEmail } from "../_support/auth.ts";
+import { cfg, connect, env } from "../_support/stack.ts";
 
 const WEB = join(ROOT, "examples/web");
 export const APP_URL = `http://127.0.0.1:${cfg.ports.web}`;
@@ -71,30 +73,79 @@ function serve() {
   });
 }
 
-let started: Promise<{ context: BrowserContext; close: () => Promise<void> }> | undefined;
+let started: Promise<{ browser: Browser; close: () => Promise<void> }> | undefined;
 
-/** One built app, server and browser for the whole file; closed by `closeBrowser()`. */
+/**
+ * One built app, server and browser for the whole file; closed by `closeBrowser()`. Playwright
+ * gives the browser a fresh temporary profile, and each test its own context (own storage, so
+ * its own signed-in user).
+ */
 function start() {
   started ??= (async () => {
     await build();
     const server = serve();
-    const profile = await Deno.makeTempDir({ prefix: "aide-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
+    const browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
       headless: true,
       args: CHROMIUM_FLAGS,
-      viewport: { width: 1200, height: 800 },
     });
     return {
-      context,
+      browser,
       close: async () => {
-        await context.close();
+        await browser.close();
         await server.shutdown();
-        await Deno.remove(profile, { recursive: true }).catch(() => {});
       },
     };
   })();
   return started;
+}
+
+export interface TestUser {
+  email: string;
+  password: string;
+  userId: string;
+}
+
+const admin = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+  auth: { persistSession: false, autoRefreshToken: false },
+});
+
+/** A confirmed user with a password, made with the Auth admin API (as a back office would). */
+async function confirmedUser(): Promise<TestUser> {
+  const email = newEmail("browser");
+  const password = `pw-${crypto.randomUUID()}`;
+  const { data, error } = await admin.auth.admin.createUser({
+    email,
+    password,
+    email_confirm: true,
+  });
+  if (error) throw error;
+  return { email, password, userId: data.user.id };
+}
+
+async function signIn(page: Page, user: TestUser) {
+  await page.getByTestId("email").fill(user.email);
+  await page.getByTestId("password").fill(user.password);
+  await page.getByTestId("sign-in").click();
+  await page.getByTestId("new-chat").waitFor();
+}
+
+/** Signs up on the page, confirms through the link in the mail catcher, signs in. */
+async function signUpAndIn(page: Page): Promise<TestUser> {
+  const email = newEmail("browser");
+  const password = `pw-${crypto.randomUUID()}`;
+  await page.getByTestId("email").fill(email);
+  await page.getByTestId("password").fill(password);
+  await page.getByTestId("sign-up").click();
+  await page.getByTestId("auth-message").filter({ hasText: "confirm" }).waitFor();
+  await followLink((await lastMail(email)).link);
+  const sql = connect();
+  const [row] = await sql`select id from auth.users where email = ${email}`.finally(() =>
+    sql.end()
+  );
+  const user = { email, password, userId: row.id };
+  await signIn(page, user);
+  return user;
 }
 
 export async function closeBrowser() {
@@ -103,26 +154,30 @@ export async function closeBrowser() {
 }
 
 /**
- * Runs `fn` with a new page signed in as a new user. On failure, saves a screenshot
- * (.local/<stack>/screenshots/<name>.png) and the page's console, then rethrows.
+ * Runs `fn` with a new page signed in (supabase-js, email and password) as a new user: one made
+ * with the admin API, or with `signUp` one that signs up on the page and confirms by mail. On
+ * failure, saves a screenshot (.local/<stack>/screenshots/<name>.png) and the page's console.
  */
 export async function withPage(
   name: string,
-  fn: (page: Page, user: Awaited<ReturnType<typeof newUser>>) => Promise<void>,
+  fn: (page: Page, user: TestUser) => Promise<void>,
+  options: { signUp?: boolean } = {},
 ) {
-  const { context } = await start();
+  const { browser } = await start();
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
   const consoleLines: string[] = [];
   page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
-  const user = await newUser("browser");
   try {
     await page.goto(APP_URL);
-    await page.getByTestId("token").waitFor({ state: "attached" });
-    await page.locator("summary").click();
-    await page.getByTestId("token").fill(user.token);
-    await page.getByTestId("use-token").click();
-    await page.getByTestId("new-chat").waitFor();
+    await page.getByTestId("email").waitFor();
+    let user: TestUser;
+    if (options.signUp) user = await signUpAndIn(page);
+    else {
+      user = await confirmedUser();
+      await signIn(page, user);
+    }
     await fn(page, user);
   } catch (error) {
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
@@ -133,7 +188,7 @@ export async function withPage(
     );
     throw new Error(`${(error as Error).message}\n(screenshot: ${file})`, { cause: error });
   } finally {
-    await page.close();
+    await context.close();
   }
 }
 

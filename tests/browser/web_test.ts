@@ -36,10 +36,12 @@ async function storedReply(conversationId: string) {
 }
 
 Deno.test({
-  name: "browser: sign in, send, tokens arrive as they stream, the reply is stored",
+  name: "browser: sign up, confirm by mail, sign in; send, tokens arrive as they stream",
   ...opts,
 }, async () => {
-  await withPage("send", async (page) => {
+  await withPage("send", async (page, user) => {
+    // Signed in through supabase-js: the SDK sends the session's token, and the API knows the user.
+    assert.equal(await page.locator(".who").textContent(), user.email);
     const id = await startConversation(page);
     const text = words(40, "tok");
     await send(page, `Hello ${scripted(text, 40)}`);
@@ -52,7 +54,7 @@ Deno.test({
     assert.equal((await lastReply(page).textContent())?.trim(), text);
     const stored = await storedReply(id);
     assert.deepEqual([stored.status, stored.content], ["complete", text]);
-  });
+  }, { signUp: true });
 });
 
 Deno.test(

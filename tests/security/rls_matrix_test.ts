@@ -634,6 +634,58 @@ const PLANNER_FIXTURES: typeof FIXTURES = {
 };
 Object.assign(FIXTURES, PLANNER_FIXTURES);
 
+const P256DH = "B" + "A".repeat(86); // 65 bytes, base64url
+const REMINDER_FIXTURES: typeof FIXTURES = {
+  phone_verifications: async (sql, { owner }) => {
+    await sql`insert into public.phone_verifications (user_id, phone, expires_at)
+              values (${owner}, '+15550001111', now() + interval '10 minutes')`;
+    return {
+      mine: { user_id: owner },
+      insert: () => ({
+        body: { user_id: owner, phone: "+15550002222", expires_at: at2030() },
+        find: { phone: "+15550002222" },
+      }),
+      update: { phone: "+15550003333" },
+    };
+  },
+
+  push_subscriptions: async (sql, { owner }) => {
+    const subscription = (id: string) => ({
+      id,
+      user_id: owner,
+      endpoint: `https://fcm.googleapis.com/fcm/send/${id}`,
+      p256dh: P256DH,
+      auth: "A".repeat(22),
+    });
+    const id = uuid();
+    await sql`insert into public.push_subscriptions ${sql(subscription(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const id = uuid();
+        return { body: subscription(id), find: { id } };
+      },
+      update: { user_agent: marker("renamed") },
+    };
+  },
+
+  notification_log: async (sql, { owner }) => {
+    const [t] = await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
+                          returning id`;
+    const entry = (id: string) => ({ id, user_id: owner, task_id: t.id, stage: "push", starts_at: at2030(), status: "sent" });
+    const id = uuid();
+    await sql`insert into public.notification_log ${sql(entry(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const id = uuid();
+        return { body: { ...entry(id), stage: "call" }, find: { id } };
+      },
+      update: { error: marker("changed") },
+    };
+  },
+};
+Object.assign(FIXTURES, REMINDER_FIXTURES);
 // Inbox intelligence: prompts and what they produce (written by the prompts function).
 const INBOX_FIXTURES: typeof FIXTURES = {
   summaries: async (sql, { owner }) => {

@@ -14,6 +14,18 @@ export function accountResource(api: Api) {
     delete: async () => {
       await api.DELETE("/account", { body: { confirm: "DELETE" } });
     },
+    /** Phone verification (Twilio Verify): a code by SMS, then the code the user typed. */
+    phone: {
+      sendCode: (body: BodyOf<"/account/phone/verify/send", "post">) =>
+        data(api.POST("/account/phone/verify/send", { body })),
+      confirmCode: (body: BodyOf<"/account/phone/verify/confirm", "post">) =>
+        data(api.POST("/account/phone/verify/confirm", { body })),
+    },
+    /** Consent to WhatsApp reminders (needs a verified phone), and its withdrawal. */
+    whatsapp: {
+      optIn: () => data(api.POST("/account/whatsapp/opt-in")),
+      optOut: () => data(api.DELETE("/account/whatsapp/opt-in")),
+    },
   };
 }
 

@@ -14,6 +14,7 @@ import { ApiError } from "../_shared/http.ts";
 import type { Operation } from "../_shared/openapi_legacy.ts";
 import { budgetStatus, limitWrites } from "../_shared/limits.ts";
 import { jsonBody, query } from "../_shared/validate.ts";
+import { phoneOperations, phoneRoutes } from "./phone.ts";
 
 const app = createApp<AuthedEnv>("account");
 app.use("*", requireUser);
@@ -66,6 +67,7 @@ function profileJson(p: Row) {
     role: p.role,
     phone: p.phone,
     phone_verified: p.phone_verified,
+    whatsapp_opted_in: p.whatsapp_opted_in_at !== null,
     preferences: p.preferences,
     monthly_budget_usd: p.monthly_budget_usd === null ? null : Number(p.monthly_budget_usd),
     created_at: p.created_at,
@@ -119,6 +121,8 @@ async function removeMyFiles(c: C) {
     throw new ApiError(500, "storage_failed", `${left.length} file(s) could not be removed`);
   }
 }
+
+phoneRoutes(app);
 
 app.get("/me", async (c) => {
   const [profile, budget] = await Promise.all([myProfile(c), budgetStatus(me(c).id)]);
@@ -216,6 +220,7 @@ export const operations: Operation[] = [
     body: DeleteAccount,
     responses: { 204: "Deleted", 400: "Missing confirmation" },
   },
+  ...phoneOperations,
 ];
 
 export { app };

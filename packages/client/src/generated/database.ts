@@ -1060,6 +1060,72 @@ export type Database = {
         };
         Relationships: [];
       };
+      "notification_log": {
+        Row: {
+          "created_at": string;
+          "delivery_status": string | null;
+          "error": string | null;
+          "id": string;
+          "posted_at": string | null;
+          "posts": number;
+          "provider_id": string | null;
+          "round": number;
+          "sending_at": string | null;
+          "sent_at": string | null;
+          "stage": string;
+          "starts_at": string;
+          "status": string;
+          "task_id": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "delivery_status"?: string | null;
+          "error"?: string | null;
+          "id"?: string;
+          "posted_at"?: string | null;
+          "posts"?: number;
+          "provider_id"?: string | null;
+          "round"?: number;
+          "sending_at"?: string | null;
+          "sent_at"?: string | null;
+          "stage": string;
+          "starts_at": string;
+          "status"?: string;
+          "task_id": string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "delivery_status"?: string | null;
+          "error"?: string | null;
+          "id"?: string;
+          "posted_at"?: string | null;
+          "posts"?: number;
+          "provider_id"?: string | null;
+          "round"?: number;
+          "sending_at"?: string | null;
+          "sent_at"?: string | null;
+          "stage"?: string;
+          "starts_at"?: string;
+          "status"?: string;
+          "task_id"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "notification_log_task_id_fkey";
+            columns: ["task_id"];
+            isOneToOne: false;
+            referencedRelation: "tasks";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "oauth_tokens": {
         Row: {
           "access_token_enc": string;
@@ -1169,6 +1235,46 @@ export type Database = {
         };
         Relationships: [];
       };
+      "phone_verifications": {
+        Row: {
+          "created_at": string;
+          "expires_at": string;
+          "last_sent_at": string | null;
+          "phone": string;
+          "sends": number;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+          "window_started_at": string;
+          "wrong_checks": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "expires_at": string;
+          "last_sent_at"?: string | null;
+          "phone": string;
+          "sends"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+          "window_started_at"?: string;
+          "wrong_checks"?: number;
+        };
+        Update: {
+          "created_at"?: string;
+          "expires_at"?: string;
+          "last_sent_at"?: string | null;
+          "phone"?: string;
+          "sends"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "window_started_at"?: string;
+          "wrong_checks"?: number;
+        };
+        Relationships: [];
+      };
       "planner_categories": {
         Row: {
           "description": string;
@@ -1261,6 +1367,8 @@ export type Database = {
           "role": string;
           "timezone": string;
           "updated_at": string;
+          "whatsapp_last_inbound_at": string | null;
+          "whatsapp_opted_in_at": string | null;
         };
         ComputedFields: never;
         Insert: {
@@ -1277,6 +1385,8 @@ export type Database = {
           "role"?: string;
           "timezone"?: string;
           "updated_at"?: string;
+          "whatsapp_last_inbound_at"?: string | null;
+          "whatsapp_opted_in_at"?: string | null;
         };
         Update: {
           "created_at"?: string;
@@ -1292,6 +1402,8 @@ export type Database = {
           "role"?: string;
           "timezone"?: string;
           "updated_at"?: string;
+          "whatsapp_last_inbound_at"?: string | null;
+          "whatsapp_opted_in_at"?: string | null;
         };
         Relationships: [];
       };
@@ -1445,6 +1557,40 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "push_subscriptions": {
+        Row: {
+          "auth": string;
+          "created_at": string;
+          "endpoint": string;
+          "id": string;
+          "last_used_at": string;
+          "p256dh": string;
+          "user_agent": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "auth": string;
+          "created_at"?: string;
+          "endpoint": string;
+          "id"?: string;
+          "last_used_at"?: string;
+          "p256dh": string;
+          "user_agent"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "auth"?: string;
+          "created_at"?: string;
+          "endpoint"?: string;
+          "id"?: string;
+          "last_used_at"?: string;
+          "p256dh"?: string;
+          "user_agent"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
       };
       "rate_limit_counters": {
         Row: {
