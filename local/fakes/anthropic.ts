@@ -289,6 +289,7 @@ function startUsage({ usage: u }: Reply) {
 
 function stopReason(reply: Reply): string {
   if (reply.truncated) return "max_tokens";
+  if (reply.contentFilter) return "refusal";
   return reply.toolCalls.length ? "tool_use" : "end_turn";
 }
 

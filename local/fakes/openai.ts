@@ -306,6 +306,7 @@ function withStructuredOutput(script: Script, body: Body, view: RequestView): Sc
 
 function finishReason(reply: Reply): string {
   if (reply.truncated) return "length";
+  if (reply.contentFilter) return "content_filter";
   return reply.toolCalls.length ? "tool_calls" : "stop";
 }
 

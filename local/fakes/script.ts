@@ -41,6 +41,11 @@ export interface Script {
   /** Override the reported usage. */
   usage?: ScriptUsage;
   /**
+   * The provider ends the reply for its content policy: OpenAI finish_reason "content_filter",
+   * Anthropic stop_reason "refusal".
+   */
+  content_filter?: boolean;
+  /**
    * Structured output (see structured.ts): the first N ids the generated JSON cites are random
    * ones that appear nowhere in the prompt.
    */
@@ -277,6 +282,8 @@ export interface Reply {
   toolCalls: { id: string; name: string; arguments: string }[];
   /** max_tokens cut the reply short (tool calls are then dropped). */
   truncated: boolean;
+  /** Ended by the provider's content policy. */
+  contentFilter: boolean;
   usage: {
     input: number;
     output: number;
@@ -315,6 +322,7 @@ export function planReply(script: Script, opts: {
     text,
     toolCalls,
     truncated,
+    contentFilter: script.content_filter === true,
     usage: {
       input: u.input_tokens ?? estimateTokens(opts.inputText),
       output: u.output_tokens ?? reasoning.length + text.length + toolTokens,

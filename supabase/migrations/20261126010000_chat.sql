@@ -80,6 +80,15 @@ create policy "model_prices: admins add" on public.model_prices
 revoke insert, update, delete on public.model_prices from anon, authenticated;
 grant insert on public.model_prices to authenticated;
 
+-- The price in effect now, per model: the one definition of "current price" (the ledger prices
+-- calls with it; the API shows it). Read as the caller (security_invoker), so model_prices' RLS applies.
+create view private.current_model_prices with (security_invoker = true) as
+  select distinct on (model_alias) *
+  from public.model_prices
+  where effective_from <= now()
+  order by model_alias, effective_from desc;
+grant select on private.current_model_prices to authenticated;
+
 insert into public.models (alias, provider, provider_model, display_name, purpose, context_window,
                            max_output_tokens, capabilities, fallback) values
   ('claude-opus-4-5', 'anthropic', 'claude-opus-4-5-20251101', 'Claude Opus 4.5', 'chat', 200000, 64000,
@@ -389,9 +398,7 @@ declare
   reasoning int := coalesce((p ->> 'reasoning_tokens')::int, 0);
   output int := coalesce((p ->> 'output_tokens')::int, 0);
 begin
-  select * into price from public.model_prices
-  where model_alias = p ->> 'model' and effective_from <= now()
-  order by effective_from desc limit 1;
+  select * into price from private.current_model_prices where model_alias = p ->> 'model';
 
   insert into public.usage_ledger (
     call_id, request_id, user_id, conversation_id, message_id, product, product_step, provider,

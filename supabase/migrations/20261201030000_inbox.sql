@@ -25,6 +25,7 @@ insert into public.app_settings (key, value, description) values
    'window per intent when neither the caller nor the prompt gives one'),
   ('inbox.max_repairs', '2', 'repair rounds for model output that fails validation'),
   ('inbox.digest_batch_size', '10', 'digests one pg_cron run hands to the prompts function'),
+  ('inbox.max_digests', '5', 'digest subscriptions per user'),
   ('rate_limit.prompts', '{"requests": 20, "window_seconds": 60}', 'POST /prompts per user (each may call models)'),
   ('retention.inbox_outputs', '"1 day"',
    'summaries, proposals and drafts older than this whose cited events are all gone are purged'),
@@ -286,9 +287,18 @@ $$;
 revoke execute on function private.next_digest_run(uuid, text, time, timestamptz) from public, anon, authenticated;
 
 -- Definer: it reads the owner's time zone through private.next_digest_run, which no API role runs.
+-- A user has at most inbox.max_digests subscriptions: each one is model calls on a schedule.
 create function private.schedule_digest() returns trigger
 language plpgsql security definer set search_path = '' as $$
+declare
+  max_digests int := coalesce((select (value #>> '{}')::int from public.app_settings
+                               where key = 'inbox.max_digests'), 5);
 begin
+  if tg_op = 'INSERT' and (select count(*) from public.inbox_digests d where d.user_id = new.user_id) >= max_digests then
+    raise exception 'at most % digests per user', max_digests
+      using errcode = 'PT403', hint = 'quota_exceeded',
+            detail = pg_catalog.jsonb_build_object('quota', 'digests', 'limit', max_digests)::text;
+  end if;
   if tg_op = 'INSERT' or new.frequency is distinct from old.frequency
      or new.local_time is distinct from old.local_time or (new.enabled and not old.enabled) then
     new.next_run_at := private.next_digest_run(new.user_id, new.frequency, new.local_time, now());

@@ -122,10 +122,13 @@ Deno.test("tools: each call and result is a part with its duration, over several
 
   const message = await assistantOf(conversationId);
   assert.deepEqual(message.parts.map((p: { type: string }) => p.type), [
+    "step_start",
     "tool_call",
     "tool_result",
+    "step_start",
     "tool_call",
     "tool_result",
+    "step_start",
     "text",
   ]);
   const [firstResult] = message.parts.filter((p: { type: string }) => p.type === "tool_result");

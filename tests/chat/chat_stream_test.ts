@@ -90,7 +90,7 @@ Deno.test("the user message is stored before the provider is called; the reply i
       await sql`select * from public.messages where conversation_id = ${conversationId} and role = 'assistant'`;
     assert.equal(m.status, "complete");
     assert.equal(m.content, reply);
-    assert.deepEqual(m.parts, [{ type: "text", text: reply }]);
+    assert.deepEqual(m.parts, [{ type: "step_start" }, { type: "text", text: reply }]);
     assert.equal(m.model, "claude-sonnet-4.5");
     assert.equal(m.provider_model, SONNET);
     assert.deepEqual(
@@ -319,14 +319,20 @@ Deno.test("the ai package's own UI message stream reader rebuilds the stored mes
   assert.ok(message);
 
   const stored = (await alice.api(`/conversations/${conversationId}`)).body.messages.at(-1);
-  assert.deepEqual(stored.parts, [{ type: "reasoning", text: "Let me think." }, {
-    type: "text",
-    text: "The answer is 42.",
-  }]);
+  assert.deepEqual(stored.parts, [
+    { type: "step_start" },
+    { type: "reasoning", text: "Let me think." },
+    { type: "text", text: "The answer is 42." },
+  ]);
   assert.equal(message.id, stored.id);
+  // The client's parts are the stored ones (the AI SDK spells step-start with a hyphen).
   assert.deepEqual(
-    message.parts.filter((p) => p.type === "text" || p.type === "reasoning")
-      .map((p) => ({ type: p.type, text: (p as { text: string }).text })),
+    message.parts.filter((p) => ["step-start", "text", "reasoning"].includes(p.type))
+      .map((p) =>
+        p.type === "step-start"
+          ? { type: "step_start" }
+          : { type: p.type, text: (p as { text: string }).text }
+      ),
     stored.parts,
   );
 });

@@ -4,7 +4,8 @@
  * reused, invented ids dropped, the caller's context winning, metering per step, the stream.
  */
 import assert from "node:assert/strict";
-import { queueScript, readSse, withDb } from "../_support/chat.ts";
+import { marker, queueScript, readSse, withDb } from "../_support/chat.ts";
+import { FUNCTIONS_URL } from "../_support/stack.ts";
 import { WORKSPACES } from "./fixtures/workspaces.ts";
 import { inboxUser, insertMessages, postPrompt, workspaceUser } from "./helpers.ts";
 
@@ -189,7 +190,7 @@ Deno.test("a 2,000-message window is summarized in parts within the token budget
 
 Deno.test("Accept: text/event-stream streams the work as UI message chunks with data parts", async () => {
   const user = await workspaceUser(dana);
-  const res = await fetch(`${(await import("../_support/stack.ts")).FUNCTIONS_URL}/prompts`, {
+  const res = await fetch(`${FUNCTIONS_URL}/prompts`, {
     method: "POST",
     headers: {
       authorization: `Bearer ${user.token}`,
@@ -240,4 +241,44 @@ Deno.test("budget and rate limit apply before anything is stored or called", asy
     sql`select count(*)::int as n from public.prompts where user_id = ${user.userId}`
   );
   assert.equal(n.n, 1);
+});
+
+Deno.test("providers down: 503, the prompt recorded as failed, every attempt metered; the stream ends with an error", async () => {
+  const user = await workspaceUser(dana);
+  const text = `summarize last 2 hours ${marker("down")}`;
+  for (const provider of ["openai", "anthropic"] as const) {
+    await queueScript(provider, { status: 500 }, { contains: text }, 20);
+  }
+  const res = await postPrompt(user, { prompt: text });
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.body.error.code, "provider_unavailable");
+  const [p] = await withDb((sql) =>
+    sql`select status, error, summary_id from public.prompts where user_id = ${user.userId}`
+  );
+  assert.deepEqual([p.status, p.error.code, p.summary_id], ["error", "provider_unavailable", null]);
+  const attempts = await withDb((sql) =>
+    sql`select status, product_step from public.usage_ledger
+        where user_id = ${user.userId} and product = 'inbox'`
+  );
+  assert.ok(attempts.length >= 2, "retries and the fallback model are metered");
+  assert.ok(
+    attempts.every((a) => a.status === "error" && a.product_step === "prompts.router"),
+    JSON.stringify(attempts),
+  );
+
+  const streamed = await fetch(`${FUNCTIONS_URL}/prompts`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${user.token}`,
+      "content-type": "application/json",
+      accept: "text/event-stream",
+    },
+    body: JSON.stringify({ prompt: text }),
+  });
+  const chunks = await readSse(streamed) as { type: string; errorText?: string }[];
+  assert.deepEqual(chunks.slice(-2).map((c) => typeof c === "string" ? c : c.type), [
+    "error",
+    "[DONE]",
+  ]);
+  assert.match(chunks.at(-2)!.errorText!, /unavailable/);
 });

@@ -138,3 +138,28 @@ Deno.test("digests: pg_cron's dispatch runs the summary path for due subscriptio
     dana.events.filter((e) => e.source !== "telegram" && e.minutesAgo < 24 * 60).length,
   );
 });
+
+Deno.test("digests: subscribed through PostgREST, at most inbox.max_digests each", async () => {
+  const user = await workspaceUser(WORKSPACES[1]);
+  for (let i = 0; i < 5; i++) {
+    const res = await rest(user.token, "/inbox_digests", {
+      method: "POST",
+      body: JSON.stringify({ frequency: "hourly", user_id: user.userId }),
+    });
+    assert.equal(res.status, 201, res.text);
+    // The next full hour.
+    const next = new Date(res.body[0].next_run_at);
+    assert.equal(next.getUTCMinutes(), 0);
+    assert.ok(next > new Date() && next.getTime() - Date.now() <= 3_600_000);
+  }
+  const sixth = await rest(user.token, "/inbox_digests", {
+    method: "POST",
+    body: JSON.stringify({ frequency: "daily", user_id: user.userId }),
+  });
+  assert.equal(sixth.status, 403, sixth.text);
+  assert.equal(sixth.body.hint, "quota_exceeded");
+  const [n] = await withDb((sql) =>
+    sql`select count(*)::int as n from public.inbox_digests where user_id = ${user.userId}`
+  );
+  assert.equal(n.n, 5);
+});

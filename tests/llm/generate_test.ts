@@ -21,7 +21,7 @@ llmTest(
     const result = await generateText([gpt], { ...ask(scripted("find x", script)), tools: [] });
     assert.equal(result.text, "Let me look.");
     assert.deepEqual(result.toolCalls, [{ id: "call_9", name: "search", input: { q: "x" } }]);
-    assert.equal(result.finishReason, "tool_calls");
+    assert.equal(result.finishReason, "tool-calls");
     assert.equal(result.model.alias, "gpt");
     assert.ok(result.usage.outputTokens > 0);
 

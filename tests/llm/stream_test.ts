@@ -137,7 +137,7 @@ llmTest("tool calls stream and their history round-trips on both providers", asy
       name: "get_weather",
       input: { city: "Paris" },
     });
-    assert.equal(finishOf(first.events).reason, "tool_calls");
+    assert.equal(finishOf(first.events).reason, "tool-calls");
 
     // Second turn: the tool call and its result go back to the provider.
     const history: LlmMessage[] = [

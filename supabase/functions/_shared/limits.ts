@@ -2,6 +2,7 @@
 // rate limits per route class (429 with Retry-After) and the monthly budget (soft limit: a
 // cheaper model answers; hard limit: 402 before any provider is called). The numbers live in
 // app_settings (rate_limit.*, budget.*) with per-user overrides on the profile.
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AuthedEnv } from "./auth.ts";
@@ -18,15 +19,17 @@ interface RateLimitRow {
   retry_after_seconds: number;
 }
 
-export interface BudgetStatus {
-  budget_usd: number | null;
-  spent_usd: number;
-  soft_limit_usd: number | null;
-  state: "ok" | "soft" | "hard";
-  downgrade_model: string | null;
-  period_start: string;
-  resets_at: string;
-}
+/** A user's monthly budget, as private.budget_status() computes it. */
+export const Budget = z.object({
+  budget_usd: z.number().nullable(),
+  spent_usd: z.number(),
+  soft_limit_usd: z.number().nullable(),
+  state: z.enum(["ok", "soft", "hard"]),
+  downgrade_model: z.string().nullable(),
+  period_start: z.string(),
+  resets_at: z.string(),
+}).openapi("Budget");
+export type BudgetStatus = z.infer<typeof Budget>;
 
 /** What the chat pipeline answers with past the soft limit, and what the stream tells the user. */
 export interface ModelOverride {

@@ -46,15 +46,17 @@ type RouteInput<P extends string> = Omit<RouteConfig, "path"> & {
 
 /**
  * A route: createRoute's config plus `auth`, `errors` and `bodyLimit`. A JSON body is read
- * (415 if not JSON, 413 over the limit, 400 if malformed) before it is validated.
+ * (415 if not JSON, 413 over the limit, 400 if malformed) after the route's own middleware and
+ * before it is validated.
  */
 export function route<P extends string, R extends RouteInput<P>>(input: R) {
   const { auth, errors = {}, bodyLimit = MAX_JSON_BYTES, ...config } = input;
   const body = config.request?.body;
   const json = body?.content["application/json"];
+  // The route's own middleware (e.g. a webhook's secret check) comes before the body is read.
   const middleware = [
-    ...(json ? [readJson(bodyLimit, { optional: !body.required })] : []),
     ...([config.middleware ?? []].flat() as MiddlewareHandler[]),
+    ...(json ? [readJson(bodyLimit, { optional: !body.required })] : []),
   ];
   const described: Record<number, ReturnType<typeof errorResponse>> = Object.fromEntries(
     Object.entries(errors).map(([status, description]) => [status, errorResponse(description)]),
@@ -74,9 +76,12 @@ export function route<P extends string, R extends RouteInput<P>>(input: R) {
   }) as unknown as Omit<R, "auth" | "errors" | "bodyLimit"> & { path: P };
 }
 
-/** A required JSON request body. */
-export const jsonBody = <S extends z.ZodType>(schema: S) => ({
-  required: true as const,
+/** A JSON request body (required unless `optional`: then it may be left out or empty). */
+export const jsonBody = <S extends z.ZodType, O extends boolean = false>(
+  schema: S,
+  { optional }: { optional?: O } = {},
+) => ({
+  required: !optional as O extends true ? false : true,
   content: { "application/json": { schema } },
 });
 

@@ -1,3 +1,4 @@
+<<<<<<< HEAD
 // The caller's account: profile (`GET|PATCH /account/me`) and the GDPR routes: `GET
 // /account/export` (everything they own, as JSON) and `DELETE /account` (the auth user and
 // everything they own). Export and delete find user-owned tables in the catalog (see
@@ -224,4 +225,8 @@ export const operations: Operation[] = [
 ];
 
 export { app };
+=======
+import { app } from "./app.ts";
+
+>>>>>>> main
 Deno.serve(app.fetch);

@@ -58,9 +58,7 @@ app.openapi(listModels, async (c) => {
                  'cached_read', p.cached_read_per_mtok, 'cache_write', p.cache_write_per_mtok,
                  'reasoning', coalesce(p.reasoning_per_mtok, p.output_per_mtok),
                  'effective_from', p.effective_from)
-               from public.model_prices p
-               where p.model_alias = m.alias and p.effective_from <= now()
-               order by p.effective_from desc limit 1) as price
+               from private.current_model_prices p where p.model_alias = m.alias) as price
       from public.models m where m.purpose = 'chat' order by m.alias`,
   }));
   return c.json({

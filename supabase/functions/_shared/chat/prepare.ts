@@ -2,14 +2,25 @@
 // as the user: the conversation must be theirs, the user message is stored, the assistant
 // message is created, and everything the reply needs is read. A repeated client_message_id
 // finds the reply that already exists instead.
+import { z } from "@hono/zod-openapi";
 import type { CurrentUser } from "../auth.ts";
-import { asUser, type Tx } from "../db.ts";
+import { asUser, jsonb, type Tx } from "../db.ts";
 import { ApiError, log } from "../http.ts";
 import type { ModelOverride } from "../limits.ts";
 import type { HistoryMessage, StoredSummary } from "./context.ts";
 import { rememberedChatSettings, rememberedModelChain } from "./models.ts";
+import type { Part } from "./parts.ts";
+import { MAX_MESSAGE_CHARS, type SendBody } from "./schemas.ts";
+import { parse } from "../validate.ts";
 import type { ReplyPlan } from "./reply.ts";
 import { loadMentions, type MentionedDocument, mentionedIds } from "./mentions.ts";
+
+/** Who asks, for which request, and the cheaper model to answer with past the soft limit. */
+export interface Requester {
+  user: CurrentUser;
+  requestId: string;
+  downgrade?: ModelOverride;
+}
 
 export interface SendInput {
   content: string;
@@ -22,6 +33,38 @@ export interface SendInput {
 }
 
 export type Prepared = { plan: ReplyPlan } | { existingReplyId: string };
+
+/** Our send body, or useChat's (whose newest user message is the only thing used). */
+export function sendInput(
+  body: z.output<typeof SendBody>,
+): SendInput | { regenerate: string; model?: string } {
+  if (!("messages" in body)) {
+    return {
+      content: body.content,
+      clientMessageId: body.client_message_id,
+      model: body.model,
+      parentId: body.parent_id,
+      mentions: body.mentions,
+    };
+  }
+  if (body.trigger === "regenerate-message" && body.messageId) {
+    return { regenerate: parse(z.uuid(), body.messageId, "messageId"), model: body.model };
+  }
+  const last = body.messages.findLast((m) => m.role === "user");
+  const content = last?.parts.filter((p) => p.type === "text").map((p) => p.text ?? "").join("")
+    .trim();
+  if (!last || !content) {
+    throw new ApiError(400, "invalid_request", "The newest user message has no text");
+  }
+  if (content.length > MAX_MESSAGE_CHARS) {
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `A message is at most ${MAX_MESSAGE_CHARS} characters`,
+    );
+  }
+  return { content, clientMessageId: last.id, model: body.model };
+}
 
 interface ConversationRow {
   id: string;
@@ -53,16 +96,15 @@ function branch(tx: Tx, leafId: string) {
     select id, role, content, status from path order by depth desc`;
 }
 
-async function planReply(
-  tx: Tx,
-  user: CurrentUser,
-  requestId: string,
-  conversation: ConversationRow,
-  userMessageId: string,
-  modelAlias: string,
-  mentions: MentionedDocument[],
-  downgrade?: ModelOverride,
-): Promise<ReplyPlan> {
+/** The reply to `userMessageId`: its model chain, assistant message, history and settings. */
+async function planReply(tx: Tx, { user, requestId, downgrade }: Requester, answer: {
+  conversation: ConversationRow;
+  userMessageId: string;
+  model: string;
+  mentions: MentionedDocument[];
+}): Promise<ReplyPlan> {
+  const { conversation, userMessageId, mentions } = answer;
+  let modelAlias = answer.model;
   const settings = await rememberedChatSettings(tx);
   let chain = await rememberedModelChain(tx, modelAlias);
   // Past the budget's soft limit a cheaper model answers (unless it is already the one asked for).
@@ -110,13 +152,11 @@ async function planReply(
 }
 
 export function prepareSend(
-  user: CurrentUser,
+  requester: Requester,
   conversationId: string,
   input: SendInput,
-  requestId: string,
-  downgrade?: ModelOverride,
 ): Promise<Prepared> {
-  return asUser(user.claims, async (tx) => {
+  return asUser(requester.user.claims, async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
     if (input.clientMessageId) {
       const [existing] = await tx<{ reply_id: string | null }[]>`
@@ -144,43 +184,37 @@ export function prepareSend(
     const model = input.model ?? conversation.model;
     const mentions = await loadMentions(tx, mentionedIds(input.content, input.mentions));
     // Mentioned documents are kept on the message as file parts (a regenerated reply reads them).
-    const parts = [
+    const parts: Part[] = [
       { type: "text", text: input.content },
-      ...mentions.map((d) => ({ type: "file", document_id: d.id, title: d.title })),
+      ...mentions.map((d): Part => ({ type: "file", document_id: d.id, title: d.title })),
     ];
     const [message] = await tx<{ id: string }[]>`
       insert into public.messages (conversation_id, parent_id, role, parts, content, client_message_id)
-      values (${conversationId}, ${parentId}, 'user', ${tx.json(parts)}, ${input.content},
+      values (${conversationId}, ${parentId}, 'user', ${jsonb(parts)}, ${input.content},
               ${input.clientMessageId ?? null})
       returning id`;
     if (model !== conversation.model) {
       await tx`update public.conversations set model = ${model} where id = ${conversationId}`;
     }
     return {
-      plan: await planReply(
-        tx,
-        user,
-        requestId,
+      plan: await planReply(tx, requester, {
         conversation,
-        message.id,
+        userMessageId: message.id,
         model,
         mentions,
-        downgrade,
-      ),
+      }),
     };
   });
 }
 
 /** A new answer to the user message that `messageId` answers (or is), as a sibling branch. */
 export function prepareRegenerate(
-  user: CurrentUser,
+  requester: Requester,
   conversationId: string,
-  messageId: string,
-  model: string | undefined,
-  requestId: string,
-  downgrade?: ModelOverride,
+  regenerate: { messageId: string; model?: string },
 ): Promise<Prepared> {
-  return asUser(user.claims, async (tx) => {
+  const { messageId } = regenerate;
+  return asUser(requester.user.claims, async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
     const [message] = await tx<{ id: string; role: string; parent_id: string | null }[]>`
       select id, role, parent_id from public.messages
@@ -197,16 +231,12 @@ export function prepareRegenerate(
       where m.id = ${userMessageId} and p ->> 'type' = 'file' and p ? 'document_id'`;
     const mentions = await loadMentions(tx, ids, { skipMissing: true });
     return {
-      plan: await planReply(
-        tx,
-        user,
-        requestId,
+      plan: await planReply(tx, requester, {
         conversation,
         userMessageId,
-        model ?? conversation.model,
+        model: regenerate.model ?? conversation.model,
         mentions,
-        downgrade,
-      ),
+      }),
     };
   });
 }

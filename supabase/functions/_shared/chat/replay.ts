@@ -1,28 +1,26 @@
 // Replaying a reply from the database: the whole of a finished one, or, for one still being
-// generated (by any instance), the text so far and then the rest as it is saved.
+// generated (by any instance), what is saved so far and then the rest as it is saved. The
+// stored parts go through the same ReplyParts as the live reply (parts.ts), so the events are
+// the ones a live reader got.
 import type { CurrentUser } from "../auth.ts";
 import { asUser } from "../db.ts";
 import type { ChatStreamEvent } from "../stream/events.ts";
-import type { Part } from "./reply.ts";
+import { isRunning, type MessageRow } from "./conversations.ts";
+import { PartsReplay } from "./parts.ts";
 
 const POLL_MS = 100;
 /** A reply still "streaming" this long after we started following it is left to recovery. */
 const FOLLOW_LIMIT_MS = Number(Deno.env.get("AIDE_FOLLOW_LIMIT_MS") ?? 400_000);
 
-interface Row {
-  status: string;
-  content: string;
-  parts: Part[];
-  finish_reason: string | null;
-  error_type: string | null;
+type ReplyRow = Pick<MessageRow, "status" | "parts" | "finish_reason" | "error_type"> & {
   error_details: { message?: string } | null;
-}
+};
 
 const load = (user: CurrentUser, conversationId: string, messageId: string) =>
   asUser(
     user.claims,
     (tx) =>
-      tx<Row[]>`select status, content, parts, finish_reason, error_type, error_details
+      tx<ReplyRow[]>`select status, parts, finish_reason, error_type, error_details
               from public.messages
               where id = ${messageId} and conversation_id = ${conversationId} and role = 'assistant'`,
   ).then((rows) => rows[0] ?? null);
@@ -31,6 +29,7 @@ export async function replyExists(user: CurrentUser, conversationId: string, mes
   return (await load(user, conversationId, messageId)) !== null;
 }
 
+<<<<<<< HEAD
 function partsToEvents(parts: Part[]): ChatStreamEvent[] {
   return parts.flatMap((p, i): ChatStreamEvent[] => {
     switch (p.type) {
@@ -81,6 +80,10 @@ function partsToEvents(parts: Part[]): ChatStreamEvent[] {
 }
 
 function ending(messageId: string, row: Row): ChatStreamEvent {
+=======
+/** The event that ends a reply in its final state. */
+function ending(messageId: string, row: ReplyRow): ChatStreamEvent {
+>>>>>>> main
   if (row.status === "aborted") return { type: "abort", reason: "stopped" };
   if (row.status === "error") {
     return {
@@ -89,10 +92,7 @@ function ending(messageId: string, row: Row): ChatStreamEvent {
       message: row.error_details?.message ?? "The reply failed",
     };
   }
-  const finishReason = row.finish_reason === "length" || row.finish_reason === "tool-calls"
-    ? row.finish_reason
-    : "stop";
-  return { type: "finish", messageId, finishReason };
+  return { type: "finish", messageId, finishReason: row.finish_reason ?? "stop" };
 }
 
 export async function* replay(
@@ -102,26 +102,18 @@ export async function* replay(
 ): AsyncGenerator<ChatStreamEvent> {
   let row = await load(user, conversationId, messageId);
   if (!row) return;
-  yield { type: "start", messageId, conversationId };
-  const final = (r: Row) => !["pending", "streaming"].includes(r.status);
-  if (final(row)) {
-    yield* partsToEvents(row.parts);
-    yield ending(messageId, row);
-    return;
-  }
-  // Still generating: follow the saved text.
+  const events: ChatStreamEvent[] = [{ type: "start", messageId, conversationId }];
+  const parts = new PartsReplay((e) => events.push(e));
   const deadline = Date.now() + FOLLOW_LIMIT_MS;
-  let sent = 0;
   while (row) {
-    if (row.content.length > sent) {
-      yield { type: "text-delta", id: "text-0", delta: row.content.slice(sent) };
-      sent = row.content.length;
-    }
-    if (final(row)) {
-      yield { type: "text-end", id: "text-0" };
-      yield ending(messageId, row);
+    parts.feed(row.parts);
+    if (!isRunning(row.status)) {
+      parts.end(row.status as "complete" | "error" | "aborted");
+      events.push(ending(messageId, row));
+      yield* events.splice(0);
       return;
     }
+    yield* events.splice(0);
     if (Date.now() > deadline) {
       yield {
         type: "error",

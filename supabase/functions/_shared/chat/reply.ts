@@ -2,30 +2,25 @@
 // it as it goes, meter every provider call, and end the message in a final state whatever
 // happens. It runs in the background (EdgeRuntime.waitUntil), so a client that goes away does
 // not stop it; a stop request from any instance does, through the database.
+//
+// generate() reads top to bottom: open the reply, answer (context, then model steps with tools
+// between them), finish. Each step is one streamed model call whose events become message parts
+// through ReplyParts (parts.ts), the same code that replays them.
 import { jsonb, type JwtClaims, sql } from "../db.ts";
 import { log } from "../http.ts";
 import { LlmError } from "../llm/errors.ts";
 import { type AttemptRecord, streamChat } from "../llm/stream.ts";
-import type {
-  FinishReason as LlmFinishReason,
-  LlmMessage,
-  LlmPart,
-  ModelSpec,
-} from "../llm/types.ts";
-import {
-  type ChatStreamEvent,
-  type Citation,
-  citationKey,
-  type FinishReason,
-} from "../stream/events.ts";
+import type { FinishReason, LlmMessage, LlmPart, ModelSpec } from "../llm/types.ts";
+import type { Tool, ToolContext } from "../tool.ts";
 import { ReplyEvents } from "./broadcast.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
 import { estimateTokens, recordUsage } from "./ledger.ts";
-import type { ChatSettings } from "./models.ts";
-import { summarize, writeTitle } from "./utility.ts";
-import { chatTools } from "./tools.ts";
-import type { Tool, ToolContext } from "../tool.ts";
 import { type MentionedDocument, mentionsPrompt } from "./mentions.ts";
+import type { ChatSettings } from "./models.ts";
+import { type PartOf, ReplyParts } from "./parts.ts";
+import { ProgressSaver } from "./progress.ts";
+import { chatTools } from "./tools.ts";
+import { summarize, writeTitle } from "./utility.ts";
 
 /** Everything a reply needs, gathered (and authorized) by the request that starts it. */
 export interface ReplyPlan {
@@ -52,6 +47,7 @@ export interface ReplyPlan {
   startedAt: number;
 }
 
+<<<<<<< HEAD
 /** Stored message parts (messages.parts). */
 export type Part =
   | { type: "text"; text: string }
@@ -79,66 +75,33 @@ export type Part =
 
 const PROGRESS_INTERVAL_MS = 250;
 const HEARTBEAT_MS = 1000;
+=======
+>>>>>>> main
 const ATTEMPT_TIMEOUT_MS = Number(Deno.env.get("AIDE_LLM_TIMEOUT_MS") ?? 120_000);
 const TITLE_WAIT_MS = 10_000;
+const MAX_STEP_OUTPUT_TOKENS = 8192;
 
-const FINISH: Record<LlmFinishReason, FinishReason> = {
-  stop: "stop",
-  length: "length",
-  tool_calls: "tool-calls",
-  content_filter: "content-filter",
-  error: "error",
-  aborted: "other",
-};
-
-/**
- * Saves the reply so far at a bounded rate (first token at once, then at most every 250 ms,
- * and a heartbeat every second that also notices stop requests before any token arrives).
- */
-class ProgressSaver {
-  #snapshot: { parts: Part[]; content: string; model?: ModelSpec; ttftMs?: number } | null = null;
-  #dirty = false;
-  #written = false;
-  #lastWrite = 0;
-  #writing: Promise<void> = Promise.resolve();
-  #timer: ReturnType<typeof setInterval>;
-
-  constructor(private readonly messageId: string, private readonly onStop: () => void) {
-    this.#timer = setInterval(() => this.#tick(), PROGRESS_INTERVAL_MS);
-  }
-
-  update(parts: Part[], content: string, model: ModelSpec | undefined, ttftMs: number | undefined) {
-    this.#snapshot = { parts, content, model, ttftMs };
-    this.#dirty = true;
-    if (!this.#written) this.#flush();
-  }
-
-  #tick() {
-    const idle = performance.now() - this.#lastWrite;
-    if (this.#dirty || idle >= HEARTBEAT_MS) this.#flush();
-  }
-
-  #flush() {
-    const snap = this.#snapshot;
-    this.#dirty = false;
-    this.#written = true;
-    this.#lastWrite = performance.now();
-    this.#writing = this.#writing.then(async () => {
-      const [row] = await sql<{ stop: boolean | null }[]>`
-        select private.save_progress(${this.messageId}, ${jsonb(snap?.parts ?? [])},
-          ${snap?.content ?? ""}, ${snap?.model?.alias ?? null}, ${snap?.model?.provider ?? null},
-          ${snap?.model?.providerModel ?? null}, ${snap?.ttftMs ?? null}) as stop`;
-      if (row?.stop) this.onStop();
-    }).catch((e) =>
-      log("warn", "progress not saved", { message_id: this.messageId, error: String(e) })
-    );
-  }
-
-  async stop() {
-    clearInterval(this.#timer);
-    await this.#writing;
-  }
+/** A reply being generated: its plan, its parts so far, and what is needed to end it. */
+interface Run {
+  plan: ReplyPlan;
+  reply: ReplyParts;
+  saver: ProgressSaver;
+  abort: AbortController;
+  /** The model that answered the first step; later steps use it alone. */
+  served?: ModelSpec;
+  ttftMs?: number;
+  /** Text of the current step, to meter a step the provider did not. */
+  stepText: string;
+  /** Ledger writes in flight. */
+  metering: Promise<void>[];
+  /** Set once the reply's events are all sent. */
+  closed: boolean;
 }
+
+type Outcome =
+  | { status: "complete"; finish: FinishReason }
+  | { status: "aborted" }
+  | { status: "error"; failure: { code: string; message: string } };
 
 /** Starts the reply in the background and returns its events. */
 export function startReply(plan: ReplyPlan): { events: ReplyEvents; done: Promise<void> } {
@@ -150,27 +113,42 @@ export function startReply(plan: ReplyPlan): { events: ReplyEvents; done: Promis
 }
 
 async function generate(plan: ReplyPlan, events: ReplyEvents) {
-  const emit = (e: ChatStreamEvent) => events.push(e);
-  const parts: Part[] = [];
   const abort = new AbortController();
-  const saver = new ProgressSaver(plan.assistantId, () => abort.abort("stop requested"));
-  let served: ModelSpec | undefined;
-  let ttftMs: number | undefined;
-  let stepText = ""; // text of the current step, to meter a step the provider did not
-  const content = () => parts.filter((p) => p.type === "text").map((p) => p.text).join("");
-  const changed = () => saver.update(parts, content(), served, ttftMs);
-  const pending: Promise<void>[] = [];
-  /** Meters every provider call of this reply as `step` (chat, title, summary). */
-  const metered = (step: string) => (a: AttemptRecord) => {
+  const run: Run = {
+    plan,
+    reply: new ReplyParts((e) => events.push(e)),
+    saver: new ProgressSaver(plan.assistantId, () => abort.abort("stop requested")),
+    abort,
+    stepText: "",
+    metering: [],
+    closed: false,
+  };
+  events.push({ type: "start", messageId: plan.assistantId, conversationId: plan.conversationId });
+  if (plan.notice) run.reply.data({ type: "notice", ...plan.notice });
+  const title = startTitle(run);
+  const outcome = await answer(run);
+  await finish(run, outcome, title);
+  events.push(
+    outcome.status === "aborted"
+      ? { type: "abort", reason: "stopped" }
+      : outcome.status === "error"
+      ? { type: "error", ...outcome.failure }
+      : { type: "finish", messageId: plan.assistantId, finishReason: outcome.finish },
+  );
+}
+
+/** Meters every provider call of the reply as `step` (chat, title, summary). */
+function meter(run: Run, step: string) {
+  return (a: AttemptRecord) => {
     const usage = { ...a.usage };
     if (a.status !== "ok" && a.ttftMs !== null && usage.outputTokens === 0) {
-      usage.outputTokens = estimateTokens(stepText); // cut short before the provider reported usage
+      usage.outputTokens = estimateTokens(run.stepText); // cut short before usage was reported
     }
-    pending.push(recordUsage({
-      requestId: plan.requestId,
-      userId: plan.userId,
-      conversationId: plan.conversationId,
-      messageId: step === "chat" ? plan.assistantId : null,
+    run.metering.push(recordUsage({
+      requestId: run.plan.requestId,
+      userId: run.plan.userId,
+      conversationId: run.plan.conversationId,
+      messageId: step === "chat" ? run.plan.assistantId : null,
       productStep: step,
       provider: a.provider,
       model: a.model,
@@ -184,194 +162,166 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
       errorMessage: a.errorMessage,
     }));
   };
+}
 
-  emit({ type: "start", messageId: plan.assistantId, conversationId: plan.conversationId });
-  if (plan.notice) emit({ type: "notice", ...plan.notice });
-  const title = plan.titleFrom === null ? null : writeTitle(plan, plan.titleFrom, metered("title"))
-    .then((t) => t && emit({ type: "title", title: t }))
+const saveProgress = (run: Run) =>
+  run.saver.update(run.reply.parts, run.reply.content, run.served, run.ttftMs);
+
+/** On a conversation's first exchange, the title, written alongside the reply. */
+function startTitle(run: Run): Promise<void> | null {
+  const { plan } = run;
+  if (plan.titleFrom === null) return null;
+  return writeTitle(plan, plan.titleFrom, meter(run, "title"))
+    .then((title) => {
+      if (title && !run.closed) run.reply.data({ type: "title", title });
+    })
     .catch((e) =>
       log("warn", "title not written", { conversation_id: plan.conversationId, error: String(e) })
     );
+}
 
-  // Each passage used (mentioned document, search hit, document read) is cited once.
-  const cited = new Set<string>();
-  const cite = (c: Citation) => {
-    if (cited.has(citationKey(c))) return;
-    cited.add(citationKey(c));
-    parts.push({
-      type: "citation",
-      document_id: c.documentId,
-      chunk_index: c.chunkIndex,
-      title: c.title,
-      snippet: c.snippet,
-      ...(c.url ? { url: c.url } : {}),
-    });
-    emit({ type: "citation", citation: c });
-    changed();
-  };
-
-  let status: "complete" | "error" | "aborted" = "complete";
-  let finish: FinishReason = "stop";
-  let failure: { code: string; message: string } | null = null;
+/** The model's answer: its context, then steps, with the tools it calls run between them. */
+async function answer(run: Run): Promise<Outcome> {
+  const { plan, reply } = run;
   try {
-    const mentioned = mentionsPrompt(
-      plan.mentions,
-      plan.chain[0],
-      plan.settings.contextBudgetRatio,
-    );
-    mentioned.citations.forEach(cite);
-    const context = await buildContext({
-      system: plan.system + mentioned.prompt,
-      history: plan.history,
-      summary: plan.summary,
-      spec: plan.chain[0],
-      budgetRatio: plan.settings.contextBudgetRatio,
-      summarize: (previous, turns) => summarize(plan, previous, turns, metered("summary")),
-    });
-    if (context.newSummary) {
-      await sql`update public.conversations set summary = ${context.newSummary.text},
-                summary_through_id = ${context.newSummary.throughId} where id = ${plan.conversationId}`;
-    }
-    const messages: LlmMessage[] = [...context.messages];
+    const { system, messages } = await modelContext(run);
+    const tools = plan.chain[0].capabilities?.tools ? chatTools : [];
     const toolContext: ToolContext = {
       claims: plan.claims,
       timezone: plan.timezone,
       requestId: plan.requestId,
-      cite,
+      cite: (c) => (reply.cite(c), saveProgress(run)),
     };
-    const tools = plan.chain[0].capabilities?.tools ? chatTools : [];
-
     for (let step = 1;; step++) {
-      emit({ type: "step-start" });
-      stepText = "";
-      let textPart: { type: "text"; text: string } | null = null;
-      let reasoningPart: { type: "reasoning"; text: string } | null = null;
-      const calls: { id: string; name: string; input: unknown }[] = [];
-      const partId = (kind: string) => `${kind}-${step}-${parts.length}`;
-      let textId = "";
-      let reasoningId = "";
-      const stream = streamChat(served ? [served] : plan.chain, {
-        system: context.system,
-        messages,
-        tools: tools.map((t) => t.spec),
-        maxOutputTokens: Math.min(plan.chain[0].maxOutputTokens, 8192),
-        signal: abort.signal,
-        timeoutMs: ATTEMPT_TIMEOUT_MS,
-      }, { onAttempt: metered("chat") });
-
-      let stepFinish: LlmFinishReason = "stop";
-      for await (const event of stream) {
-        served ??= stream.model;
-        ttftMs ??= Math.round(performance.now() - plan.startedAt);
-        if (event.type === "text") {
-          if (!textPart) {
-            textPart = { type: "text", text: "" };
-            textId = partId("text");
-            parts.push(textPart);
-          }
-          textPart.text += event.delta;
-          stepText += event.delta;
-          emit({ type: "text-delta", id: textId, delta: event.delta });
-        } else if (event.type === "reasoning") {
-          if (!reasoningPart) {
-            reasoningPart = { type: "reasoning", text: "" };
-            reasoningId = partId("reasoning");
-            parts.push(reasoningPart);
-          }
-          reasoningPart.text += event.delta;
-          emit({ type: "reasoning-delta", id: reasoningId, delta: event.delta });
-        } else if (event.type === "tool_call_start") {
-          emit({ type: "tool-input-start", toolCallId: event.id, toolName: event.name });
-        } else if (event.type === "tool_call_delta") {
-          emit({ type: "tool-input-delta", toolCallId: event.id, delta: event.delta });
-        } else if (event.type === "tool_call") {
-          calls.push(event);
-          parts.push({ type: "tool_call", id: event.id, name: event.name, input: event.input });
-          emit({
-            type: "tool-input-available",
-            toolCallId: event.id,
-            toolName: event.name,
-            input: event.input,
-          });
-        } else if (event.type === "finish") {
-          stepFinish = event.reason;
-        }
-        changed();
+      const { finish, text, calls } = await streamStep(run, { system, messages, tools });
+      if (finish !== "tool-calls" || calls.length === 0 || step >= plan.settings.maxToolSteps) {
+        reply.complete();
+        return { status: "complete", finish };
       }
-      if (reasoningPart) emit({ type: "reasoning-end", id: reasoningId });
-      if (textPart) emit({ type: "text-end", id: textId });
-      emit({ type: "step-finish" });
-      finish = FINISH[stepFinish];
-      if (stepFinish !== "tool_calls" || calls.length === 0 || step >= plan.settings.maxToolSteps) {
-        break;
-      }
-
-      // Run the tools the model asked for, then give it their results.
-      const results: LlmPart[] = [];
-      for (const call of calls) {
-        const result = await runTool(tools, call, toolContext);
-        parts.push(result);
-        emit(
-          result.is_error
-            ? {
-              type: "tool-output-error",
-              toolCallId: call.id,
-              errorText: JSON.stringify(result.output),
-            }
-            : { type: "tool-output-available", toolCallId: call.id, output: result.output },
-        );
-        results.push({
-          type: "tool_result",
-          toolCallId: call.id,
-          output: result.output,
-          isError: result.is_error,
-        });
-      }
-      changed();
       messages.push(
         {
           role: "assistant",
           content: [
-            ...(stepText ? [{ type: "text" as const, text: stepText }] : []),
+            ...(text ? [{ type: "text" as const, text }] : []),
             ...calls.map((c) => ({ type: "tool_call" as const, ...c })),
           ],
         },
-        { role: "tool", content: results },
+        await runTools(run, calls, tools, toolContext),
       );
     }
   } catch (e) {
     const err = e instanceof LlmError ? e : null;
-    if (err?.kind === "aborted" || abort.signal.aborted) {
-      status = "aborted";
-      finish = "other";
-    } else {
-      status = "error";
-      finish = "error";
-      failure = { code: err?.kind ?? "internal", message: err ? err.message : "The reply failed" };
-      if (!err) log("error", "reply failed", { message_id: plan.assistantId, error: String(e) });
-      parts.push({ type: "error", ...failure });
+    if (err?.kind === "aborted" || run.abort.signal.aborted) {
+      reply.interrupt();
+      return { status: "aborted" };
     }
+    if (!err) log("error", "reply failed", { message_id: plan.assistantId, error: String(e) });
+    const failure = { code: err?.kind ?? "internal", message: err?.message ?? "The reply failed" };
+    reply.interrupt(failure);
+    return { status: "error", failure };
   }
+}
 
-  await saver.stop();
-  await Promise.all(pending);
-  await sql`select private.finish_message(${plan.assistantId}, ${status}, ${
-    jsonb(parts)
-  }, ${content()},
-            ${finish}, ${Math.round(performance.now() - plan.startedAt)}, ${failure?.code ?? null},
-            ${failure ? jsonb(failure) : null})`;
-  if (title) await withTimeout(title, TITLE_WAIT_MS);
-  if (status === "aborted") emit({ type: "abort", reason: "stopped" });
-  else if (failure) emit({ type: "error", ...failure });
-  else emit({ type: "finish", messageId: plan.assistantId, finishReason: finish });
+/** System prompt and history for the first model (mentions cited, a new summary stored). */
+async function modelContext(run: Run) {
+  const { plan, reply } = run;
+  const spec = plan.chain[0];
+  const mentioned = mentionsPrompt(plan.mentions, spec, plan.settings.contextBudgetRatio);
+  mentioned.citations.forEach((c) => reply.cite(c));
+  const context = await buildContext({
+    system: plan.system + mentioned.prompt,
+    history: plan.history,
+    summary: plan.summary,
+    spec,
+    budgetRatio: plan.settings.contextBudgetRatio,
+    summarize: (previous, turns) => summarize(plan, previous, turns, meter(run, "summary")),
+  });
+  if (context.newSummary) {
+    await sql`update public.conversations set summary = ${context.newSummary.text},
+              summary_through_id = ${context.newSummary.throughId} where id = ${plan.conversationId}`;
+  }
+  return { system: context.system, messages: [...context.messages] };
+}
+
+type ToolCall = { id: string; name: string; input: unknown };
+
+/** One model call, streamed into the reply's parts; what it asked for. */
+async function streamStep(
+  run: Run,
+  req: { system: string; messages: LlmMessage[]; tools: Tool[] },
+): Promise<{ finish: FinishReason; text: string; calls: ToolCall[] }> {
+  const { plan, reply } = run;
+  reply.stepStart();
+  run.stepText = "";
+  const calls: ToolCall[] = [];
+  let finish: FinishReason = "stop";
+  const stream = streamChat(run.served ? [run.served] : plan.chain, {
+    system: req.system,
+    messages: req.messages,
+    tools: req.tools.map((t) => t.spec),
+    maxOutputTokens: Math.min(plan.chain[0].maxOutputTokens, MAX_STEP_OUTPUT_TOKENS),
+    signal: run.abort.signal,
+    timeoutMs: ATTEMPT_TIMEOUT_MS,
+  }, { onAttempt: meter(run, "chat") });
+  for await (const event of stream) {
+    run.served ??= stream.model;
+    run.ttftMs ??= Math.round(performance.now() - plan.startedAt);
+    switch (event.type) {
+      case "text":
+        run.stepText += event.delta;
+        reply.text(event.delta);
+        break;
+      case "reasoning":
+        reply.reasoning(event.delta);
+        break;
+      case "tool_call_start":
+        reply.toolInputStart(event.id, event.name);
+        break;
+      case "tool_call_delta":
+        reply.toolInputDelta(event.id, event.delta);
+        break;
+      case "tool_call":
+        calls.push(event);
+        reply.toolCall(event);
+        break;
+      case "finish":
+        finish = event.reason;
+        break;
+    }
+    saveProgress(run);
+  }
+  reply.stepFinish();
+  return { finish, text: run.stepText, calls };
+}
+
+/** Runs the tools the model asked for; their results, as the message the model reads next. */
+async function runTools(
+  run: Run,
+  calls: ToolCall[],
+  tools: Tool[],
+  ctx: ToolContext,
+): Promise<LlmMessage> {
+  const results: LlmPart[] = [];
+  for (const call of calls) {
+    const result = await runTool(tools, call, ctx);
+    run.reply.toolResult(result);
+    results.push({
+      type: "tool_result",
+      toolCallId: call.id,
+      output: result.output,
+      isError: result.is_error,
+    });
+  }
+  saveProgress(run);
+  return { role: "tool", content: results };
 }
 
 /** Runs one tool call; a failure is a result the model sees (`is_error`), not a failed reply. */
 async function runTool(
   tools: Tool[],
-  call: { id: string; name: string; input: unknown },
+  call: ToolCall,
   ctx: ToolContext,
-): Promise<Extract<Part, { type: "tool_result" }>> {
+): Promise<PartOf<"tool_result">> {
   const started = performance.now();
   let output: unknown;
   let isError = false;
@@ -383,15 +333,41 @@ async function runTool(
     output = { error: e instanceof Error ? e.message : String(e) };
     isError = true;
   }
-  const duration = Math.round(performance.now() - started);
   return {
     type: "tool_result",
     tool_call_id: call.id,
     name: call.name,
     output,
     is_error: isError,
-    duration_ms: duration,
+    duration_ms: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * Ends the message: the last progress write and the ledger writes settle, then status, parts,
+ * usage and latency are written in one transaction. A completed reply first gives its title a
+ * moment to join the parts (so a replay sends it too); a stopped or failed one ends at once,
+ * and a title that comes after is only sent.
+ */
+async function finish(run: Run, outcome: Outcome, title: Promise<void> | null) {
+  const { plan, reply } = run;
+  const titleWritten = () => title ? withTimeout(title, TITLE_WAIT_MS) : Promise.resolve();
+  await run.saver.stop();
+  if (outcome.status === "complete") await titleWritten();
+  await Promise.all(run.metering); // the message's usage is summed from its ledger rows
+  const failure = outcome.status === "error" ? outcome.failure : null;
+  const finishReason: FinishReason = outcome.status === "complete"
+    ? outcome.finish
+    : outcome.status === "error"
+    ? "error"
+    : "other";
+  await sql`select private.finish_message(${plan.assistantId}, ${outcome.status},
+            ${jsonb(reply.parts)}, ${reply.content}, ${finishReason},
+            ${Math.round(performance.now() - plan.startedAt)}, ${failure?.code ?? null},
+            ${failure ? jsonb(failure) : null})`;
+  if (outcome.status !== "complete") await titleWritten();
+  run.closed = true;
+  await Promise.all(run.metering);
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number) {

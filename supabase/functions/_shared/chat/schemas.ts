@@ -1,6 +1,9 @@
-// Request shapes of the conversations API, validated at the edge (and the source of its
-// OpenAPI description). Unknown fields are rejected.
-import { z } from "zod";
+// Request and response shapes of the conversations API: requests are validated at the edge
+// (unknown fields are rejected), and both are its OpenAPI description.
+import { z } from "@hono/zod-openapi";
+import { FINISH_REASONS } from "../llm/types.ts";
+import { UsageTotals } from "../usage.ts";
+import { PartSchema } from "./parts.ts";
 
 const modelAlias = z.string().min(1).max(100);
 const title = z.string().trim().min(1).max(300);
@@ -75,3 +78,68 @@ export const UseChatRequest = z.object({
 export const SendBody = z.union([SendMessage, UseChatRequest]);
 
 export const Regenerate = z.strictObject({ model: modelAlias.optional() });
+
+// --- Pagination cursors (opaque to clients) -----------------------------------------------------
+export const ListCursor = z.strictObject({
+  p: z.boolean(),
+  t: z.iso.datetime({ offset: true }),
+  id: z.uuid(),
+});
+export const MessageCursor = z.strictObject({ id: z.uuid() });
+
+// --- Responses -----------------------------------------------------------------------------------
+const timestamp = z.iso.datetime({ offset: true });
+
+export const Conversation = z.object({
+  id: z.uuid(),
+  title: z.string().nullable(),
+  model: z.string(),
+  system_prompt: z.string().nullable(),
+  pinned: z.boolean(),
+  pinned_at: timestamp.nullable(),
+  archived: z.boolean(),
+  archived_at: timestamp.nullable(),
+  last_message_at: timestamp.nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  /** The leaf of the branch shown; null until the first message. */
+  active_leaf_id: z.uuid().nullable(),
+  usage: UsageTotals,
+  /** In lists: the sidebar group, in the user's time zone. */
+  group: z.enum(["pinned", "today", "yesterday", "previous_7_days", "previous_30_days", "older"])
+    .optional(),
+}).openapi("Conversation");
+
+export const Message = z.object({
+  id: z.uuid(),
+  conversation_id: z.uuid(),
+  parent_id: z.uuid().nullable(),
+  role: z.enum(["user", "assistant", "system"]),
+  status: z.enum(["pending", "streaming", "complete", "error", "aborted"]),
+  parts: z.array(PartSchema),
+  /** The text parts joined. */
+  content: z.string(),
+  client_message_id: z.string().nullable(),
+  model: z.string().nullable(),
+  provider: z.string().nullable(),
+  finish_reason: z.enum(FINISH_REASONS).nullable(),
+  usage: UsageTotals,
+  latency_ms: z.number().int().nullable(),
+  ttft_ms: z.number().int().nullable(),
+  error: z.object({ type: z.string(), details: z.unknown() }).nullable(),
+  created_at: timestamp,
+  completed_at: timestamp.nullable(),
+}).openapi("Message");
+
+export const ConversationPage = z.object({
+  conversations: z.array(Conversation),
+  next_cursor: z.string().nullable(),
+}).openapi("ConversationPage");
+
+export const MessagePage = z.object({
+  messages: z.array(Message),
+  next_cursor: z.string().nullable(),
+}).openapi("MessagePage");
+
+export const ConversationWithMessages = Conversation.extend(MessagePage.shape)
+  .openapi("ConversationWithMessages");

@@ -1,21 +1,13 @@
 // The tools offered to the chat model.
 import { z } from "zod";
 import { knowledgeTools } from "../knowledge/tools.ts";
+import { IanaTimeZone } from "../timezone.ts";
 import { defineTool, type Tool } from "../tool.ts";
-
-const ianaZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, "not an IANA time zone");
 
 export const currentTime = defineTool(
   "get_current_time",
   "The current date and time, in the user's time zone unless another IANA time zone is given.",
-  z.object({ timezone: ianaZone.optional() }),
+  z.object({ timezone: IanaTimeZone.optional() }),
   ({ timezone }, ctx) => {
     const zone = timezone ?? ctx.timezone;
     const now = new Date();

@@ -28,11 +28,9 @@ export async function inboxChat(
 ): Promise<InboxChat> {
   const conversationId = input.conversationId ?? await createConversation(user);
   const prepared = await prepareSend(
-    user,
+    { user, requestId, downgrade: input.downgrade },
     conversationId,
     { content: input.prompt },
-    requestId,
-    input.downgrade,
   );
   if ("existingReplyId" in prepared) {
     throw new ApiError(409, "conflict", "This message was already answered");

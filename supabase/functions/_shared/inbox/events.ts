@@ -1,6 +1,6 @@
 // Reading the caller's events (the connectors' `events` table) for a window, always as the user
 // (RLS), and what is counted about them: in SQL, never by a model.
-import type { Tx } from "../db.ts";
+import { sql, type Tx } from "../db.ts";
 import type { Source, TimeWindow } from "./types.ts";
 
 export interface WindowEvent {
@@ -28,18 +28,22 @@ export interface WindowFilter {
 /** Longest body text read per event; longer bodies are cut (the ranking needs no more). */
 const BODY_CHARS = 1_500;
 
+/** The columns of a WindowEvent and where they come from (`select ${WINDOW_EVENT_SELECT} where ...`). */
+const WINDOW_EVENT_SELECT = sql`
+  e.id, e.source, e.event_type, e.title, left(e.body, ${BODY_CHARS}) as body, e.url,
+  e.importance_score, e.occurred_at, e.content_hash, e.thread_id, e.source_account_id,
+  t.subject as thread_subject, t.external_id as thread_external_id, p.name as sender
+  from public.events e
+  left join public.threads t on t.id = e.thread_id
+  left join public.entities p on p.id = e.sender_entity_id`;
+
 /**
  * The window's live events (not deleted, not expired), most important and newest first, at most
  * `limit`. Calendar entries are the planner's and not part of the inbox.
  */
 export function windowEvents(tx: Tx, f: WindowFilter, limit: number): Promise<WindowEvent[]> {
   return tx<WindowEvent[]>`
-    select e.id, e.source, e.event_type, e.title, left(e.body, ${BODY_CHARS}) as body, e.url,
-           e.importance_score, e.occurred_at, e.content_hash, e.thread_id, e.source_account_id,
-           t.subject as thread_subject, t.external_id as thread_external_id, p.name as sender
-    from public.events e
-    left join public.threads t on t.id = e.thread_id
-    left join public.entities p on p.id = e.sender_entity_id
+    select ${WINDOW_EVENT_SELECT}
     where e.occurred_at >= ${f.window.start} and e.occurred_at < ${f.window.end}
       and e.deleted_at is null and e.expires_at > now() and e.source <> 'calendar'
       and (${f.sources}::text[] is null or e.source = any(${f.sources}::text[]))
@@ -51,12 +55,7 @@ export function windowEvents(tx: Tx, f: WindowFilter, limit: number): Promise<Wi
 export function eventsByIds(tx: Tx, ids: string[]): Promise<WindowEvent[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return tx<WindowEvent[]>`
-    select e.id, e.source, e.event_type, e.title, left(e.body, ${BODY_CHARS}) as body, e.url,
-           e.importance_score, e.occurred_at, e.content_hash, e.thread_id, e.source_account_id,
-           t.subject as thread_subject, t.external_id as thread_external_id, p.name as sender
-    from public.events e
-    left join public.threads t on t.id = e.thread_id
-    left join public.entities p on p.id = e.sender_entity_id
+    select ${WINDOW_EVENT_SELECT}
     where e.id = any(${ids}::uuid[]) and e.deleted_at is null and e.expires_at > now()`;
 }
 

@@ -80,6 +80,42 @@ export class InboxRun {
     );
   }
 
+  /**
+   * `object`, when what it cites must be among `allowed`: ids the model invented are pointed out
+   * and asked about once more (same step); the ids still invented after that are returned, for
+   * the caller to drop. Citations are never trusted, whatever the schema says.
+   */
+  async citingObject<T>(
+    step: ProductStep,
+    req: ChatRequest,
+    schema: z.ZodType<T>,
+    opts: { name: string; cited: (value: T) => string[]; allowed: Set<string> },
+  ): Promise<{ object: T; invented: Set<string> }> {
+    const invented = (value: T) => new Set(opts.cited(value).filter((id) => !opts.allowed.has(id)));
+    let { object } = await this.object(step, req, schema, { name: opts.name });
+    if (invented(object).size) {
+      ({ object } = await this.object(
+        step,
+        {
+          ...req,
+          messages: [
+            ...req.messages,
+            { role: "assistant", content: JSON.stringify(object) },
+            {
+              role: "user",
+              content: `These ids are not among the ones given above: ${
+                [...invented(object)].join(", ")
+              }. Cite only ids in square brackets from the list. Reply with the corrected JSON.`,
+            },
+          ],
+        },
+        schema,
+        { name: opts.name },
+      ));
+    }
+    return { object, invented: invented(object) };
+  }
+
   /** Waits for the ledger rows, so a response is only sent once its cost is recorded. */
   async settle(): Promise<void> {
     await Promise.all(this.pending.splice(0));

@@ -188,11 +188,13 @@ function describe(
     return { status: err.status as 422, code: err.code, message: err.message };
   }
   if (err instanceof LlmError) {
-    return err.kind === "invalid_output"
+    // Our request or the model's answer was wrong (another try will not help): 502. The
+    // provider was down, overloaded or unreachable after retries and fallbacks: 503.
+    return err.kind === "invalid_output" || err.kind === "invalid_request"
       ? {
         status: 502,
         code: "invalid_model_output",
-        message: "The model's answer was not valid; try again",
+        message: "The model did not give a valid answer; try again",
       }
       : {
         status: 503,

@@ -6,7 +6,6 @@
 import { z } from "zod";
 import { searchKnowledge } from "../knowledge/search.ts";
 import type { SearchHit } from "../knowledge/vector_store.ts";
-import type { LlmMessage } from "../llm/types.ts";
 import type { InboxRun } from "./llm.ts";
 import { localStamp } from "./events.ts";
 import { iso, type Source, type TimeWindow } from "./types.ts";
@@ -62,34 +61,19 @@ export async function searchAndAnswer(
       h.occurredAt ? ` ${localStamp(h.occurredAt, input.timeZone)}` : ""
     } ${h.title ?? ""}\n${h.content.slice(0, 1500)}`
   ).join("\n\n");
-  const messages: LlmMessage[] = [{
-    role: "user",
-    content: `Passages:\n${text}\n\nQuestion: ${input.query}`,
-  }];
-  let { object } = await run.object("prompts.search", { system: SYSTEM, messages }, Answer, {
-    name: "answer",
-  });
-  const invented = () => object.citations.filter((c) => !byId.has(c.id));
-  if (invented().length) {
-    ({ object } = await run.object(
-      "prompts.search",
-      {
-        system: SYSTEM,
-        messages: [
-          ...messages,
-          { role: "assistant", content: JSON.stringify(object) },
-          {
-            role: "user",
-            content: `These ids are not passages above: ${
-              invented().map((c) => c.id).join(", ")
-            }. Cite only the [id]s given. Reply with the corrected JSON.`,
-          },
-        ],
-      },
-      Answer,
-      { name: "answer" },
-    ));
-  }
+  const { object } = await run.citingObject(
+    "prompts.search",
+    {
+      system: SYSTEM,
+      messages: [{ role: "user", content: `Passages:\n${text}\n\nQuestion: ${input.query}` }],
+    },
+    Answer,
+    {
+      name: "answer",
+      allowed: new Set(byId.keys()),
+      cited: (o) => o.citations.map((c) => c.id),
+    },
+  );
   const cited = [...new Set(object.citations.map((c) => c.id))].filter((id) => byId.has(id));
   return {
     answer: object.answer,

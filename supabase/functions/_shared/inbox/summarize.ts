@@ -18,7 +18,6 @@ import { jsonb, sql, type Tx } from "../db.ts";
 /** Runs reads as the user (RLS), each in a short transaction: no connection waits on a model. */
 export type Reader = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 import { searchKnowledge } from "../knowledge/search.ts";
-import type { LlmMessage } from "../llm/types.ts";
 import {
   eventLine,
   eventTitle,
@@ -61,7 +60,7 @@ export interface SummarizeInput {
   topic: string | null;
   timeZone: string;
   /** Called as the work goes, for the event stream. */
-  progress?: (p: { stage: string; part?: number; parts?: number }) => void;
+  progress?: (p: { stage: string; part?: number; parts?: number; overview?: string }) => void;
 }
 
 export interface SummarizeResult {
@@ -239,7 +238,13 @@ async function summarizeParts(
         `${header}\n${part.text}${focus}`,
         new Set(part.events.map((e) => e.id)),
       );
-      input.progress?.({ stage: "summarizing", part: ++done, parts: parts.length });
+      // Each part's overview as it is ready: a client can show the summary forming.
+      input.progress?.({
+        stage: "summarizing",
+        part: ++done,
+        parts: parts.length,
+        overview: outputs[i].output.overview,
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, parts.length) }, worker));
@@ -268,47 +273,28 @@ async function summarizeParts(
   return { content: toContent(final, byId, stats), dropped };
 }
 
-/**
- * One structured call whose key events must be among `allowed`: invented ids are pointed out
- * and asked about once more; what is still invented after that is dropped.
- */
+/** One summary call whose key events must be among `allowed` (invented ones are dropped). */
 async function cited(
   run: InboxRun,
   step: ProductStep,
   prompt: string,
   allowed: Set<string>,
 ): Promise<{ output: PartOutput; dropped: number }> {
-  const messages: LlmMessage[] = [{ role: "user", content: prompt }];
-  let { object } = await run.object(step, { system: SYSTEM, messages }, PartOutput, {
-    name: "summary",
-  });
-  const invented = (o: PartOutput) => o.key_events.filter((k) => !allowed.has(k.event_id));
-  if (invented(object).length) {
-    const ids = invented(object).map((k) => k.event_id).join(", ");
-    ({ object } = await run.object(
-      step,
-      {
-        system: SYSTEM,
-        messages: [
-          ...messages,
-          { role: "assistant", content: JSON.stringify(object) },
-          {
-            role: "user",
-            content:
-              `These key_events ids are not events listed above: ${ids}. Cite only ids in square brackets from the list. Reply with the corrected JSON.`,
-          },
-        ],
-      },
-      PartOutput,
-      { name: "summary" },
-    ));
-  }
-  const bad = invented(object).length;
+  const { object, invented } = await run.citingObject(
+    step,
+    {
+      system: SYSTEM,
+      messages: [{ role: "user", content: prompt }],
+    },
+    PartOutput,
+    { name: "summary", allowed, cited: (o) => o.key_events.map((k) => k.event_id) },
+  );
   const seen = new Set<string>();
   const key_events = object.key_events.filter((k) =>
     allowed.has(k.event_id) && !seen.has(k.event_id) && seen.add(k.event_id)
   );
-  return { output: { ...object, key_events }, dropped: bad };
+  const dropped = object.key_events.filter((k) => invented.has(k.event_id)).length;
+  return { output: { ...object, key_events }, dropped };
 }
 
 function toContent(

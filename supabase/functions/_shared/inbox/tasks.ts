@@ -11,7 +11,6 @@
 import { z } from "zod";
 import { jsonb, sql, type Tx } from "../db.ts";
 import type { Reader } from "./summarize.ts";
-import type { LlmMessage } from "../llm/types.ts";
 import { eventLine, type WindowEvent, windowEvents, type WindowFilter } from "./events.ts";
 import type { InboxRun } from "./llm.ts";
 import { pack, rankEvents } from "./summarize.ts";
@@ -111,41 +110,20 @@ export async function detectTasks(
 }
 
 async function detectInPart(run: InboxRun, text: string, allowed: Set<string>) {
-  const messages: LlmMessage[] = [{
-    role: "user",
-    content: `Events (oldest first):\n${text}\n\nWhich of these need the user's action?`,
-  }];
-  let { object } = await run.object(
+  const { object, invented } = await run.citingObject(
     "prompts.tasks",
-    { system: SYSTEM, messages },
-    DetectedActions,
     {
-      name: "actions",
+      system: SYSTEM,
+      messages: [{
+        role: "user",
+        content: `Events (oldest first):\n${text}\n\nWhich of these need the user's action?`,
+      }],
     },
+    DetectedActions,
+    { name: "actions", allowed, cited: (o) => o.actions.map((a) => a.event_id) },
   );
-  const invented = () => object.actions.filter((a) => !allowed.has(a.event_id));
-  if (invented().length) {
-    const ids = invented().map((a) => a.event_id).join(", ");
-    ({ object } = await run.object(
-      "prompts.tasks",
-      {
-        system: SYSTEM,
-        messages: [
-          ...messages,
-          { role: "assistant", content: JSON.stringify(object) },
-          {
-            role: "user",
-            content:
-              `These event_id values are not events listed above: ${ids}. Cite only ids in square brackets from the list. Reply with the corrected JSON.`,
-          },
-        ],
-      },
-      DetectedActions,
-      { name: "actions" },
-    ));
-  }
-  const dropped = invented().length;
-  return { actions: object.actions.filter((a) => allowed.has(a.event_id)), dropped };
+  const actions = object.actions.filter((a) => allowed.has(a.event_id));
+  return { actions, dropped: object.actions.filter((a) => invented.has(a.event_id)).length };
 }
 
 const refOf = (e: WindowEvent): SourceRef => ({ type: "event", id: e.id, source: e.source });

@@ -136,9 +136,9 @@ function finishReason(reason: Anthropic.StopReason | null): FinishReason {
     case "model_context_window_exceeded":
       return "length";
     case "tool_use":
-      return "tool_calls";
+      return "tool-calls";
     case "refusal":
-      return "content_filter";
+      return "content-filter";
     default: // end_turn, stop_sequence, pause_turn
       return "stop";
   }

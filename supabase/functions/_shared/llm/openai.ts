@@ -154,9 +154,9 @@ function finishReason(reason: string): FinishReason {
       return "length";
     case "tool_calls":
     case "function_call":
-      return "tool_calls";
+      return "tool-calls";
     case "content_filter":
-      return "content_filter";
+      return "content-filter";
     default:
       return "stop";
   }

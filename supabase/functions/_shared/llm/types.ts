@@ -74,13 +74,19 @@ export interface Usage {
   reasoningTokens: number;
 }
 
-export type FinishReason =
-  | "stop"
-  | "length"
-  | "tool_calls"
-  | "content_filter"
-  | "error"
-  | "aborted";
+/**
+ * Why a model stopped, in the AI SDK's words (the same values reach clients in the stream's
+ * `finish` chunk and are stored in messages.finish_reason). "other": stopped by us.
+ */
+export const FINISH_REASONS = [
+  "stop",
+  "length",
+  "tool-calls",
+  "content-filter",
+  "error",
+  "other",
+] as const;
+export type FinishReason = typeof FINISH_REASONS[number];
 
 export type LlmEvent =
   | { type: "text"; delta: string }

@@ -1,6 +1,9 @@
 // The protocol-neutral events the chat orchestrator produces for one assistant reply. The
 // encoders in this folder turn them into a wire protocol (AI SDK UI message stream, or the
 // OxyChat seed's simple SSE events).
+import type { FinishReason } from "../llm/types.ts";
+
+export type { FinishReason };
 
 export interface Citation {
   documentId: string;
@@ -9,14 +12,6 @@ export interface Citation {
   snippet: string;
   url?: string;
 }
-
-export type FinishReason =
-  | "stop"
-  | "length"
-  | "tool-calls"
-  | "content-filter"
-  | "error"
-  | "other";
 
 export type ChatStreamEvent =
   | { type: "start"; messageId: string; conversationId: string }

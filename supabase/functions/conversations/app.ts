@@ -1,0 +1,315 @@
+// The conversations API: CRUD and sidebar listing, message history by branch, and chat
+// (send and stream, stop, resume, regenerate). See README "Conversations and chat".
+import type { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { createApp } from "../_shared/app.ts";
+import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
+import { asUser } from "../_shared/db.ts";
+import { ApiError } from "../_shared/http.ts";
+import { chatGate, limitWrites } from "../_shared/limits.ts";
+import { eventStream, json, jsonBody, route, uuidParams } from "../_shared/openapi.ts";
+import { runInBackground } from "../_shared/runtime.ts";
+import {
+  conversationJson,
+  createConversation,
+  findConversation,
+  listConversations,
+  messagePage,
+  softDeleteConversation,
+  stopReply,
+  togglePin,
+  updateConversation,
+} from "../_shared/chat/conversations.ts";
+import { chatSettings, modelChain } from "../_shared/chat/models.ts";
+import {
+  type Prepared,
+  prepareRegenerate,
+  prepareSend,
+  type Requester,
+  sendInput,
+} from "../_shared/chat/prepare.ts";
+import { replay, replyExists } from "../_shared/chat/replay.ts";
+import { startReply } from "../_shared/chat/reply.ts";
+import {
+  Conversation,
+  ConversationPage,
+  ConversationWithMessages,
+  CreateConversation,
+  ListConversations,
+  ListMessages,
+  Message,
+  MessagePage,
+  Regenerate,
+  SendBody,
+  StreamMode,
+  UpdateConversation,
+} from "../_shared/chat/schemas.ts";
+import type { ChatStreamEvent } from "../_shared/stream/events.ts";
+import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
+import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
+
+export const app = createApp<AuthedEnv>("conversations");
+app.use("*", requireUser);
+// Sending and regenerating count as "chat" (in their handlers, after validation); other writes as "write".
+const CHAT_ROUTES = /\/messages(\/[^/]+\/regenerate)?\/?$/;
+app.use("*", limitWrites(CHAT_ROUTES));
+
+type C = Context<AuthedEnv>;
+const claims = (c: C) => c.get("user").claims;
+const requester = async (c: C): Promise<Requester> => ({
+  user: c.get("user"),
+  requestId: c.get("requestId"),
+  downgrade: await chatGate(c), // 429 rate limit, 402 budget, or a cheaper model
+});
+
+const Id = uuidParams("id");
+const Ids = uuidParams("id", "messageId");
+const STREAM_ERRORS = {
+  400: "Invalid body",
+  402: "Monthly budget used up",
+  404: "Not found",
+  413: "Body too large",
+  415: "Not JSON",
+  429: "Rate limited",
+};
+
+// --- Conversations -------------------------------------------------------------------------------
+app.openapi(
+  route({
+    method: "get",
+    path: "/",
+    summary: "List conversations for the sidebar",
+    auth: "user",
+    request: { query: ListConversations },
+    responses: { 200: json(ConversationPage, "A page of conversations with their sidebar group") },
+    errors: { 400: "Bad query or cursor" },
+  }),
+  async (c) => {
+    const page = await asUser(claims(c), (tx) => listConversations(tx, c.req.valid("query")));
+    return c.json(page, 200);
+  },
+);
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/",
+    summary: "Create a conversation",
+    auth: "user",
+    request: { body: jsonBody(CreateConversation) },
+    responses: { 201: json(Conversation, "The conversation") },
+    errors: { 400: "Invalid body", 413: "Body too large", 415: "Not JSON", 422: "Unknown model" },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const row = await asUser(claims(c), async (tx) => {
+      const model = body.model ?? (await chatSettings(tx)).defaultModel;
+      await modelChain(tx, model); // 422 for an unknown model
+      return await createConversation(tx, { ...body, model });
+    });
+    return c.json(conversationJson(row), 201);
+  },
+);
+
+app.openapi(
+  route({
+    method: "get",
+    path: "/{id}",
+    summary: "A conversation with the newest messages of its active branch",
+    auth: "user",
+    request: { params: Id },
+    responses: { 200: json(ConversationWithMessages, "The conversation and messages") },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await asUser(claims(c), async (tx) => {
+      const conversation = await findConversation(tx, id);
+      const page = await messagePage(tx, id, { leaf: conversation.active_leaf_id, limit: 50 });
+      return { ...conversationJson(conversation), ...page };
+    });
+    return c.json(result, 200);
+  },
+);
+
+app.openapi(
+  route({
+    method: "patch",
+    path: "/{id}",
+    summary: "Rename, change model or prompt, pin, archive, switch branch",
+    auth: "user",
+    request: { params: Id, body: jsonBody(UpdateConversation) },
+    responses: { 200: json(Conversation, "The conversation") },
+    errors: {
+      400: "Invalid body",
+      404: "Not found",
+      413: "Body too large",
+      415: "Not JSON",
+      422: "Unknown model or leaf",
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const change = c.req.valid("json");
+    const row = await asUser(claims(c), (tx) => updateConversation(tx, id, change));
+    return c.json(conversationJson(row), 200);
+  },
+);
+
+app.openapi(
+  route({
+    method: "delete",
+    path: "/{id}",
+    summary: "Soft-delete a conversation",
+    auth: "user",
+    request: { params: Id },
+    responses: { 204: { description: "Deleted" } },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
+    return c.body(null, 204);
+  },
+);
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/pin",
+    summary: "Toggle the pin",
+    auth: "user",
+    request: { params: Id },
+    responses: { 200: json(Conversation, "The conversation") },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await asUser(claims(c), (tx) => togglePin(tx, id));
+    return c.json(conversationJson(row), 200);
+  },
+);
+
+app.openapi(
+  route({
+    method: "get",
+    path: "/{id}/messages",
+    summary: "Older messages of a branch",
+    auth: "user",
+    request: { params: Id, query: ListMessages },
+    responses: { 200: json(MessagePage, "A page of messages") },
+    errors: { 400: "Bad query or cursor", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const page = await asUser(claims(c), async (tx) => {
+      const conversation = await findConversation(tx, id);
+      return await messagePage(tx, id, { ...q, leaf: q.leaf ?? conversation.active_leaf_id });
+    });
+    return c.json(page, 200);
+  },
+);
+
+// --- Chat ----------------------------------------------------------------------------------------
+type Mode = z.output<typeof StreamMode>["stream"];
+
+function sse(mode: Mode, events: AsyncIterable<ChatStreamEvent>) {
+  return mode === "simple"
+    ? new Response(encodeSimpleStream(events), { headers: SIMPLE_STREAM_HEADERS })
+    : new Response(encodeUiMessageStream(events), { headers: UI_STREAM_HEADERS });
+}
+
+/** Streams the new reply (or replays the one a repeated client_message_id already has). */
+function respond(c: C, mode: Mode, prepared: Prepared, conversationId: string) {
+  if ("existingReplyId" in prepared) {
+    return sse(mode, replay(c.get("user"), conversationId, prepared.existingReplyId));
+  }
+  const { events, done } = startReply(prepared.plan);
+  runInBackground(done); // the reply goes on if the client leaves
+  return sse(mode, events.read());
+}
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/messages",
+    summary: "Send a message and stream the reply",
+    auth: "user",
+    request: { params: Id, query: StreamMode, body: jsonBody(SendBody) },
+    responses: { 200: eventStream("The reply, as Server-Sent Events") },
+    errors: {
+      ...STREAM_ERRORS,
+      409: "Repeated client_message_id without a reply",
+      422: "Unknown model, parent or document",
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const input = sendInput(c.req.valid("json"));
+    const prepared = "regenerate" in input
+      ? await prepareRegenerate(await requester(c), id, {
+        messageId: input.regenerate,
+        model: input.model,
+      })
+      : await prepareSend(await requester(c), id, input);
+    return respond(c, c.req.valid("query").stream, prepared, id);
+  },
+);
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/messages/{messageId}/regenerate",
+    summary: "A new reply as a sibling of the old one",
+    auth: "user",
+    request: { params: Ids, query: StreamMode, body: jsonBody(Regenerate, { optional: true }) },
+    responses: { 200: eventStream("The reply, as Server-Sent Events") },
+    errors: STREAM_ERRORS,
+  }),
+  async (c) => {
+    const { id, messageId } = c.req.valid("param");
+    const { model } = c.req.valid("json");
+    const prepared = await prepareRegenerate(await requester(c), id, { messageId, model });
+    return respond(c, c.req.valid("query").stream, prepared, id);
+  },
+);
+
+app.openapi(
+  route({
+    method: "get",
+    path: "/{id}/messages/{messageId}/stream",
+    summary: "Resume a reply: what was generated so far, then the rest",
+    auth: "user",
+    request: { params: Ids, query: StreamMode },
+    responses: { 200: eventStream("The reply, as Server-Sent Events") },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id, messageId } = c.req.valid("param");
+    if (!(await replyExists(c.get("user"), id, messageId))) {
+      throw new ApiError(404, "not_found", "Message not found");
+    }
+    return sse(c.req.valid("query").stream, replay(c.get("user"), id, messageId));
+  },
+);
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/messages/{messageId}/stop",
+    summary: "Stop a reply being generated",
+    auth: "user",
+    request: { params: Ids },
+    responses: {
+      200: json(Message, "The stopped message"),
+      202: json(Message, "Asked to stop; still finishing"),
+    },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id, messageId } = c.req.valid("param");
+    const { message, running } = await stopReply(claims(c), id, messageId);
+    return running ? c.json(message, 202) : c.json(message, 200);
+  },
+);
