@@ -32,7 +32,7 @@ const planJson = (p: StoredPlan) => {
     goal_id: p.goal_id,
     version: p.version,
     status: p.status,
-    plan: (part.type === "data" ? part.data : {}) as Record<string, unknown>,
+    plan: part.data as Record<string, unknown>,
   };
 };
 

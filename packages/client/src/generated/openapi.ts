@@ -1222,88 +1222,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
-<<<<<<< HEAD
-    AnalyticsOverview: {
-      heatmap: {
-        done: number;
-        hour: number;
-        missed: number;
-        planned: number;
-        weekday: number;
-      }[];
-      streak_days: number;
-      time_zone: string;
-      today: {
-        date: string;
-        done: number;
-        missed: number;
-        open: number;
-        planned: number;
-      };
-    };
-    CalendarEvent: {
-      created_at: string;
-      description: string | null;
-      end_at: string;
-      /** Format: uuid */
-      id: string;
-      location: string | null;
-      start_at: string;
-      title: string;
-      updated_at: string;
-    };
-    CalendarEventInput: {
-      description?: string | null;
-      /** Format: date-time */
-      end_at: string;
-      location?: string | null;
-      /** Format: date-time */
-      start_at: string;
-      title: string;
-    };
-    CalendarEventList: {
-      events: components["schemas"]["CalendarEvent"][];
-      next_cursor: string | null;
-      total: number;
-    };
-    CalendarEventPatch: {
-      description?: string | null;
-      /** Format: date-time */
-      end_at?: string;
-      location?: string | null;
-      /** Format: date-time */
-      start_at?: string;
-      title?: string;
-    };
-    ChangeSeries: {
-      duration_minutes?: number;
-      rrule?: string;
-      start_at?: string;
-    };
-    CompletedTask: {
-      goal_completed: boolean;
-      micro_goal_done: boolean;
-      task: components["schemas"]["Task"];
-    };
-    CreatedTasks: {
-      series: components["schemas"]["TaskSeries"];
-      tasks: components["schemas"]["Task"][];
-    };
-    CreateTask: {
-      details?: string | null;
-      duration_minutes: number;
-      /** Format: uuid */
-      goal_id?: string;
-      place?: string;
-      /** @enum {string} */
-      priority?: "low" | "medium" | "high";
-      rrule?: string;
-      /** @description local wall-clock time, e.g. 2027-03-26T09:00:00 */
-      start_at: string;
-      /** @description default: the profile's */
-      timezone?: string;
-      title: string;
-=======
     AccountExport: {
       data: {
         [key: string]: {
@@ -1351,6 +1269,24 @@ export interface components {
     AdminModels: {
       models: components["schemas"]["AdminModel"][];
     };
+    AnalyticsOverview: {
+      heatmap: {
+        done: number;
+        hour: number;
+        missed: number;
+        planned: number;
+        weekday: number;
+      }[];
+      streak_days: number;
+      time_zone: string;
+      today: {
+        date: string;
+        done: number;
+        missed: number;
+        open: number;
+        planned: number;
+      };
+    };
     Budget: {
       budget_usd: number | null;
       downgrade_model: string | null;
@@ -1360,6 +1296,50 @@ export interface components {
       spent_usd: number;
       /** @enum {string} */
       state: "ok" | "soft" | "hard";
+    };
+    CalendarEvent: {
+      created_at: string;
+      description: string | null;
+      end_at: string;
+      /** Format: uuid */
+      id: string;
+      location: string | null;
+      start_at: string;
+      title: string;
+      updated_at: string;
+    };
+    CalendarEventInput: {
+      description?: string | null;
+      /** Format: date-time */
+      end_at: string;
+      location?: string | null;
+      /** Format: date-time */
+      start_at: string;
+      title: string;
+    };
+    CalendarEventList: {
+      events: components["schemas"]["CalendarEvent"][];
+      next_cursor: string | null;
+      total: number;
+    };
+    CalendarEventPatch: {
+      description?: string | null;
+      /** Format: date-time */
+      end_at?: string;
+      location?: string | null;
+      /** Format: date-time */
+      start_at?: string;
+      title?: string;
+    };
+    ChangeSeries: {
+      duration_minutes?: number;
+      rrule?: string;
+      start_at?: string;
+    };
+    CompletedTask: {
+      goal_completed: boolean;
+      micro_goal_done: boolean;
+      task: components["schemas"]["Task"];
     };
     Conversation: {
       /** Format: uuid */
@@ -1406,7 +1386,25 @@ export interface components {
       })[];
       /** Format: date */
       to: string;
->>>>>>> main
+    };
+    CreatedTasks: {
+      series: components["schemas"]["TaskSeries"];
+      tasks: components["schemas"]["Task"][];
+    };
+    CreateTask: {
+      details?: string | null;
+      duration_minutes: number;
+      /** Format: uuid */
+      goal_id?: string;
+      place?: string;
+      /** @enum {string} */
+      priority?: "low" | "medium" | "high";
+      rrule?: string;
+      /** @description local wall-clock time, e.g. 2027-03-26T09:00:00 */
+      start_at: string;
+      /** @description default: the profile's */
+      timezone?: string;
+      title: string;
     };
     DigestResults: {
       results: {
@@ -1550,25 +1548,6 @@ export interface components {
       title: string;
       updated_at: string;
     };
-<<<<<<< HEAD
-    MicroGoal: {
-      completed_at: string | null;
-      description: string | null;
-      /** Format: uuid */
-      id: string;
-      position: number;
-      /** @enum {string} */
-      status: "locked" | "active" | "done";
-      title: string;
-      unlocked_at: string | null;
-    };
-    MissedByCategory: {
-      category: string;
-      done: number;
-      miss_rate: number | null;
-      missed: number;
-      planned: number;
-=======
     IngestResult: {
       /** @enum {string} */
       status: "skipped";
@@ -1676,7 +1655,30 @@ export interface components {
       message: string;
       /** @enum {string} */
       type: "error";
->>>>>>> main
+    } | {
+      data?: unknown;
+      id: string;
+      name: string;
+      /** @enum {string} */
+      type: "data";
+    };
+    MicroGoal: {
+      completed_at: string | null;
+      description: string | null;
+      /** Format: uuid */
+      id: string;
+      position: number;
+      /** @enum {string} */
+      status: "locked" | "active" | "done";
+      title: string;
+      unlocked_at: string | null;
+    };
+    MissedByCategory: {
+      category: string;
+      done: number;
+      miss_rate: number | null;
+      missed: number;
+      planned: number;
     };
     ModelPrice: {
       cache_write: number;
@@ -1717,7 +1719,6 @@ export interface components {
         provider_model: string;
       }[];
     };
-<<<<<<< HEAD
     PatchTask: {
       details?: string | null;
       /** Format: date-time */
@@ -1760,6 +1761,18 @@ export interface components {
     PatternList: {
       patterns: components["schemas"]["Pattern"][];
     };
+    PhoneVerification: {
+      attempts_left: number;
+      /** Format: date-time */
+      expires_at: string;
+      phone: string;
+      /** @enum {string} */
+      status: "pending" | "approved" | "expired";
+    };
+    PhoneVerified: {
+      phone: string;
+      phone_verified: boolean;
+    };
     Plan: {
       /** Format: uuid */
       conversation_id: string;
@@ -1783,19 +1796,6 @@ export interface components {
        * @description default: the latest planner conversation
        */
       conversation_id?: string;
-=======
-    PhoneVerification: {
-      attempts_left: number;
-      /** Format: date-time */
-      expires_at: string;
-      phone: string;
-      /** @enum {string} */
-      status: "pending" | "approved" | "expired";
-    };
-    PhoneVerified: {
-      phone: string;
-      phone_verified: boolean;
->>>>>>> main
     };
     PlatformError: {
       code: number;
@@ -1983,7 +1983,10 @@ export interface components {
     ReminderDispatchCounts: {
       [key: string]: number;
     };
-<<<<<<< HEAD
+    ReportTotals: components["schemas"]["UsageTotals"] & {
+      calls: number;
+      cost_micro_usd: number;
+    };
     Reschedule: {
       /** @description omit: the scheduler's next free slot */
       start_at?: string;
@@ -1996,11 +1999,6 @@ export interface components {
         start: string;
       }[];
       task: components["schemas"]["Task"];
-=======
-    ReportTotals: components["schemas"]["UsageTotals"] & {
-      calls: number;
-      cost_micro_usd: number;
->>>>>>> main
     };
     SourceRef: {
       /** Format: uuid */
@@ -2040,7 +2038,6 @@ export interface components {
       window_end: string;
       window_start: string;
     };
-<<<<<<< HEAD
     Task: {
       categories: string[];
       completed_at: string | null;
@@ -2106,13 +2103,6 @@ export interface components {
       status: "active" | "ended" | "cancelled";
       time_zone: string;
     } | null;
-    WeeklyStats: {
-      completion_rate: number | null;
-      done: number;
-      missed: number;
-      planned: number;
-      week_start: string;
-=======
     TopUsers: {
       /** Format: date */
       from: string;
@@ -2170,11 +2160,17 @@ export interface components {
         user_id: string;
       })[];
     };
+    WeeklyStats: {
+      completion_rate: number | null;
+      done: number;
+      missed: number;
+      planned: number;
+      week_start: string;
+    };
     WhatsAppConsent: {
       /** Format: date-time */
       opted_in_at: string | null;
       whatsapp_opted_in: boolean;
->>>>>>> main
     };
   };
   responses: never;

@@ -29,61 +29,8 @@ export async function replyExists(user: CurrentUser, conversationId: string, mes
   return (await load(user, conversationId, messageId)) !== null;
 }
 
-<<<<<<< HEAD
-function partsToEvents(parts: Part[]): ChatStreamEvent[] {
-  return parts.flatMap((p, i): ChatStreamEvent[] => {
-    switch (p.type) {
-      case "text":
-        return [{ type: "text-delta", id: `text-${i}`, delta: p.text }, {
-          type: "text-end",
-          id: `text-${i}`,
-        }];
-      case "reasoning":
-        return [{ type: "reasoning-delta", id: `reasoning-${i}`, delta: p.text }, {
-          type: "reasoning-end",
-          id: `reasoning-${i}`,
-        }];
-      case "tool_call":
-        return [{
-          type: "tool-input-available",
-          toolCallId: p.id,
-          toolName: p.name,
-          input: p.input,
-        }];
-      case "citation":
-        return [{
-          type: "citation",
-          citation: {
-            documentId: p.document_id,
-            chunkIndex: p.chunk_index,
-            title: p.title,
-            snippet: p.snippet,
-            ...(p.url ? { url: p.url } : {}),
-          },
-        }];
-      case "tool_result":
-        return [
-          p.is_error
-            ? {
-              type: "tool-output-error",
-              toolCallId: p.tool_call_id,
-              errorText: JSON.stringify(p.output),
-            }
-            : { type: "tool-output-available", toolCallId: p.tool_call_id, output: p.output },
-        ];
-      case "data":
-        return [{ type: "data", name: p.name, id: p.id, data: p.data }];
-      default:
-        return [];
-    }
-  });
-}
-
-function ending(messageId: string, row: Row): ChatStreamEvent {
-=======
 /** The event that ends a reply in its final state. */
 function ending(messageId: string, row: ReplyRow): ChatStreamEvent {
->>>>>>> main
   if (row.status === "aborted") return { type: "abort", reason: "stopped" };
   if (row.status === "error") {
     return {

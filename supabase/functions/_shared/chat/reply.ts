@@ -47,36 +47,6 @@ export interface ReplyPlan {
   startedAt: number;
 }
 
-<<<<<<< HEAD
-/** Stored message parts (messages.parts). */
-export type Part =
-  | { type: "text"; text: string }
-  | { type: "reasoning"; text: string }
-  | { type: "tool_call"; id: string; name: string; input: unknown }
-  | {
-    type: "tool_result";
-    tool_call_id: string;
-    name: string;
-    output: unknown;
-    is_error: boolean;
-    duration_ms: number;
-  }
-  | {
-    type: "citation";
-    document_id: string;
-    chunk_index: number;
-    title: string;
-    snippet: string;
-    url?: string;
-  }
-  | { type: "error"; code: string; message: string }
-  /** A typed data part (the planner's `plan`), sent to clients as `data-<name>`. */
-  | { type: "data"; name: string; id: string; data: unknown };
-
-const PROGRESS_INTERVAL_MS = 250;
-const HEARTBEAT_MS = 1000;
-=======
->>>>>>> main
 const ATTEMPT_TIMEOUT_MS = Number(Deno.env.get("AIDE_LLM_TIMEOUT_MS") ?? 120_000);
 const TITLE_WAIT_MS = 10_000;
 const MAX_STEP_OUTPUT_TOKENS = 8192;

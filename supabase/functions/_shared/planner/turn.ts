@@ -16,7 +16,9 @@ import { buildContext } from "../chat/context.ts";
 import { attemptRow, recordUsage } from "../chat/ledger.ts";
 import { rememberedChatSettings } from "../chat/models.ts";
 import { type Prepared, prepareSend } from "../chat/prepare.ts";
-import type { Part, ReplyPlan } from "../chat/reply.ts";
+import { type PartOf, ReplyParts } from "../chat/parts.ts";
+import { ProgressSaver } from "../chat/progress.ts";
+import type { ReplyPlan } from "../chat/reply.ts";
 import { replay } from "../chat/replay.ts";
 import { summarize } from "../chat/utility.ts";
 import { asUser, jsonb, type JwtClaims, sql, type Tx } from "../db.ts";
@@ -41,7 +43,6 @@ import { localDate } from "./time.ts";
 import type { Interval, PlanContent } from "./types.ts";
 
 const DAY = 86_400_000;
-const STOP_POLL_MS = 1000;
 
 export interface TurnInput {
   content: string;
@@ -61,7 +62,7 @@ export interface StoredPlan {
 }
 
 /** The part the client renders: the plan, its id and version, and whether it was saved. */
-export const planPart = (p: StoredPlan): Part => ({
+export const planPart = (p: StoredPlan): PartOf<"data"> => ({
   type: "data",
   name: "plan",
   id: p.id,
@@ -108,11 +109,9 @@ export async function startTurn(c: Context<AuthedEnv>, input: TurnInput) {
   const downgrade = await chatGate(c); // 429 rate limit, 402 budget, or a cheaper model
   const conversationId = await plannerConversation(user, input.conversationId);
   const prepared: Prepared = await prepareSend(
-    user,
+    { user, requestId: c.get("requestId"), downgrade },
     conversationId,
     { content: input.content, clientMessageId: input.clientMessageId },
-    c.get("requestId"),
-    downgrade,
   );
   if ("existingReplyId" in prepared) {
     return replay(user, conversationId, prepared.existingReplyId);
@@ -125,9 +124,11 @@ export async function startTurn(c: Context<AuthedEnv>, input: TurnInput) {
 // ---- the reply ---------------------------------------------------------------------------------------
 
 async function runTurn(plan: ReplyPlan, events: ReplyEvents, input: TurnInput) {
-  const emit = (e: ChatStreamEvent) => events.push(e);
-  const parts: Part[] = [];
   const abort = new AbortController();
+  const reply = new ReplyParts((e: ChatStreamEvent) => events.push(e));
+  // Stop requests (POST /conversations/{id}/messages/{messageId}/stop) reach us through the
+  // message row, as in chat: the saver's heartbeat reads the flag.
+  const saver = new ProgressSaver(plan.assistantId, () => abort.abort("stop requested"));
   const metering: Promise<void>[] = [];
   const ctx: AgentContext = {
     chain: plan.chain,
@@ -138,34 +139,21 @@ async function runTurn(plan: ReplyPlan, events: ReplyEvents, input: TurnInput) {
     signal: abort.signal,
     metering,
   };
-  // Stop requests (POST /conversations/{id}/messages/{messageId}/stop) reach us through the
-  // message row, as in chat: every second the progress is saved and the flag read.
-  const poll = setInterval(() => {
-    sql`select private.save_progress(${plan.assistantId}, ${jsonb(parts)}, ${textOf(parts)},
-                                      ${plan.chain[0].alias}, ${plan.chain[0].provider},
-                                      ${plan.chain[0].providerModel}, null) as stop`
-      .then(([r]) => r?.stop && abort.abort("stop requested"))
-      .catch((e) => log("warn", "planner progress not saved", { error: String(e) }));
-  }, STOP_POLL_MS);
-
-  emit({ type: "start", messageId: plan.assistantId, conversationId: plan.conversationId });
-  if (plan.notice) emit({ type: "notice", ...plan.notice });
+  events.push({ type: "start", messageId: plan.assistantId, conversationId: plan.conversationId });
+  if (plan.notice) reply.data({ type: "notice", ...plan.notice });
   let status: "complete" | "error" | "aborted" = "complete";
   let failure: { code: string; message: string } | null = null;
   try {
     const history = await windowedHistory(plan, metering);
-    const reply = await answer(ctx, plan, history, input);
-    parts.push({ type: "text", text: reply.text });
-    emit({ type: "text-delta", id: "text-0", delta: reply.text });
-    emit({ type: "text-end", id: "text-0" });
-    if (reply.plan) {
-      const part = planPart(reply.plan);
-      parts.push(part);
-      if (part.type === "data") emit({ type: "data", name: part.name, id: part.id, data: part.data });
-    }
+    const answered = await answer(ctx, plan, history, input);
+    if (abort.signal.aborted) throw new LlmError("aborted", "stopped", plan.chain[0].provider, plan.chain[0].alias);
+    reply.text(answered.text);
+    if (answered.plan) reply.typed(planPart(answered.plan));
+    reply.complete();
   } catch (e) {
     if (abort.signal.aborted || (e instanceof LlmError && e.kind === "aborted")) {
       status = "aborted";
+      reply.interrupt();
     } else {
       status = "error";
       failure = e instanceof LlmError || e instanceof ApiError
@@ -174,23 +162,23 @@ async function runTurn(plan: ReplyPlan, events: ReplyEvents, input: TurnInput) {
       if (!(e instanceof LlmError || e instanceof ApiError)) {
         log("error", "planner turn failed", { message_id: plan.assistantId, error: String(e) });
       }
-      parts.push({ type: "error", ...failure });
+      reply.interrupt(failure);
     }
-  } finally {
-    clearInterval(poll);
   }
+  await saver.stop();
   await Promise.all(metering);
-  await sql`select private.finish_message(${plan.assistantId}, ${status}, ${jsonb(parts)},
-              ${textOf(parts)}, ${status === "complete" ? "stop" : status === "aborted" ? "other" : "error"},
+  await sql`select private.finish_message(${plan.assistantId}, ${status}, ${jsonb(reply.parts)},
+              ${reply.content}, ${status === "complete" ? "stop" : status === "aborted" ? "other" : "error"},
               ${Math.round(performance.now() - plan.startedAt)}, ${failure?.code ?? null},
               ${failure ? jsonb(failure) : null})`;
-  if (status === "aborted") emit({ type: "abort", reason: "stopped" });
-  else if (failure) emit({ type: "error", ...failure });
-  else emit({ type: "finish", messageId: plan.assistantId, finishReason: "stop" });
+  events.push(
+    status === "aborted"
+      ? { type: "abort", reason: "stopped" }
+      : failure
+      ? { type: "error", ...failure }
+      : { type: "finish", messageId: plan.assistantId, finishReason: "stop" },
+  );
 }
-
-const textOf = (parts: Part[]) =>
-  parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("");
 
 /** The conversation windowed to the model's context, as chat does (summary stored once). */
 async function windowedHistory(plan: ReplyPlan, metering: Promise<void>[]): Promise<LlmMessage[]> {
