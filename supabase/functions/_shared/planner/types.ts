@@ -20,15 +20,8 @@ export const LocalDateTime = z.string().regex(
   "a local date and time like 2027-03-26T09:00:00",
 );
 
-/** An IANA time zone name the runtime knows ("Europe/Berlin"). */
-export const TimeZone = z.string().min(1).max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, "an IANA time zone such as Europe/Berlin");
+/** An IANA time zone name ("Europe/Berlin"): the one check, shared with PATCH /account/me. */
+export { IanaTimeZone as TimeZone } from "../timezone.ts";
 
 /** A busy or booked span of time, [start, end) in epoch milliseconds. */
 export interface Interval {
