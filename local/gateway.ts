@@ -1,8 +1,9 @@
-// The local API gateway and edge-functions runtime, standing in for Supabase's Kong and
-// edge-runtime. One process serves, on the API port:
+// The local API gateway, standing in for Supabase's Kong. One process serves, on the API port:
 //   /rest/v1/*               proxied to PostgREST
-//   /functions/v1/<name>/*   every function in supabase/functions, run in this process
+//   /functions/v1/<name>/*   every function in supabase/functions, each in its own worker
+//                            process under Supabase's limits (local/functions/pool.ts)
 //   /auth/v1/*               the Auth server (local/auth), with the stack's JWKS
+//   /storage/v1/object/*     the Storage stand-in (local/storage.ts)
 // Each function runs as on Supabase: its index.ts calls Deno.serve(handler) (or default-exports
 // { fetch }), sees the path /<name>/..., has the SUPABASE_* env vars, may use
 // EdgeRuntime.waitUntil, and is protected by a JWT check unless config.toml sets
@@ -12,10 +13,9 @@ import postgres from "postgres";
 import { readAuthConfig } from "./auth/config.ts";
 import { authServer } from "./auth/server.ts";
 import { ROOT } from "./config.ts";
+import { functionsPool, SUPABASE_LIMITS } from "./functions/pool.ts";
 import { verifyJwt } from "./jwt.ts";
 import { storageHandler } from "./storage.ts";
-
-type Handler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
 const FUNCTIONS_DIR = join(ROOT, "supabase/functions");
 const env = (name: string) => {
@@ -27,6 +27,12 @@ const port = Number(env("AIDE_API_PORT"));
 const postgrestUrl = env("AIDE_POSTGREST_URL");
 const publicJwks = JSON.parse(Deno.readTextFileSync(env("AIDE_JWKS_FILE")));
 const storage = storageHandler(env("SUPABASE_DB_URL"), env("AIDE_STORAGE_DIR"));
+/** The stack's private signing key, for Auth only: functions never get its path. */
+function readSigningKeys() {
+  const keys = JSON.parse(Deno.readTextFileSync(env("AIDE_KEYS_FILE")));
+  Deno.env.delete("AIDE_KEYS_FILE");
+  return keys;
+}
 const authConfig = readAuthConfig(Deno.readTextFileSync(join(ROOT, "supabase/config.toml")));
 // Throwaway stacks send more mails an hour than config.toml's 2 (the CLI's local default).
 const mailsPerHour = Deno.env.get("AIDE_AUTH_EMAIL_SENT_PER_HOUR");
@@ -34,7 +40,7 @@ if (mailsPerHour) authConfig.rateLimits.emailSent = Number(mailsPerHour);
 const auth = authServer({
   sql: postgres(env("SUPABASE_DB_URL"), { max: 5, onnotice: () => {} }),
   cfg: authConfig,
-  keys: JSON.parse(Deno.readTextFileSync(env("AIDE_KEYS_FILE"))),
+  keys: readSigningKeys(),
   publicJwks,
   apiUrl: env("SUPABASE_URL"),
 });
@@ -42,20 +48,7 @@ const auth = authServer({
 const log = (event: Record<string, unknown>) =>
   console.log(JSON.stringify({ at: new Date().toISOString(), ...event }));
 
-// --- EdgeRuntime.waitUntil: background work that outlives the response ----------------------
-const background = new Set<Promise<unknown>>();
-Object.assign(globalThis, {
-  EdgeRuntime: {
-    waitUntil(promise: Promise<unknown>) {
-      const tracked = Promise.resolve(promise)
-        .catch((e) => log({ level: "error", msg: "waitUntil task failed", error: String(e) }))
-        .finally(() => background.delete(tracked));
-      background.add(tracked);
-    },
-  },
-});
-
-// --- Loading functions -----------------------------------------------------------------------
+// --- Functions: each in its own worker process (local/functions/pool.ts) -------------------
 /** Names of functions with verify_jwt = false in supabase/config.toml. */
 function functionsWithoutJwtCheck(): Set<string> {
   const open = new Set<string>();
@@ -68,52 +61,22 @@ function functionsWithoutJwtCheck(): Set<string> {
   }
   return open;
 }
-
-const handlers = new Map<string, Handler>();
-const bootErrors = new Map<string, string>();
 const noJwtCheck = functionsWithoutJwtCheck();
 
-const serve = Deno.serve.bind(Deno); // the real one, for the gateway itself
-let loading = "";
-const serveCapture = (...args: unknown[]) => {
-  const handler = args.find((a) => typeof a === "function") ??
-    (args.find((a) => typeof a === "object" && a && "handler" in a) as { handler?: Handler })
-      ?.handler;
-  if (handler) handlers.set(loading, handler as Handler);
-  return {
-    finished: new Promise(() => {}),
-    shutdown: async () => {},
-    ref() {},
-    unref() {},
-    addr: { hostname: "127.0.0.1", port, transport: "tcp" },
-  };
-};
-(Deno as unknown as { serve: unknown }).serve = serveCapture;
-
-for (
-  const entry of [...Deno.readDirSync(FUNCTIONS_DIR)].sort((a, b) => a.name.localeCompare(b.name))
-) {
-  if (!entry.isDirectory || entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
-  const file = join(FUNCTIONS_DIR, entry.name, "index.ts");
-  try {
-    Deno.statSync(file);
-  } catch {
-    continue;
-  }
-  loading = entry.name;
-  try {
-    const mod = await import(`file://${file}`);
-    if (!handlers.has(entry.name) && typeof mod.default?.fetch === "function") {
-      handlers.set(entry.name, mod.default.fetch.bind(mod.default));
-    }
-    if (!handlers.has(entry.name)) {
-      throw new Error("index.ts neither calls Deno.serve nor exports default { fetch }");
-    }
-  } catch (e) {
-    bootErrors.set(entry.name, String(e));
-    log({ level: "error", msg: "function failed to boot", function: entry.name, error: String(e) });
-  }
-}
+// Test stacks add tests/functions (fixtures that break limits on purpose), with the per-function
+// limits in its limits.json.
+const extraDir = Deno.env.get("AIDE_EXTRA_FUNCTIONS_DIR");
+const wallClockSeconds = Number(Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS") ?? 150);
+const functions = functionsPool({
+  dirs: [FUNCTIONS_DIR, ...(extraDir ? [extraDir] : [])],
+  env: Deno.env.toObject(),
+  logDir: env("AIDE_LOG_DIR"),
+  runDir: env("AIDE_RUN_DIR"),
+  limits: { ...SUPABASE_LIMITS, wallClockMs: wallClockSeconds * 1000 },
+  overrides: extraDir ? JSON.parse(Deno.readTextFileSync(join(extraDir, "limits.json"))) : {},
+});
+await functions.startAll();
+Deno.writeTextFileSync(join(env("AIDE_RUN_DIR"), "gateway.pid"), String(Deno.pid));
 
 // --- Serving ---------------------------------------------------------------------------------
 const json = (status: number, body: unknown) => Response.json(body, { status });
@@ -129,16 +92,10 @@ async function callerClaims(req: Request) {
   return null;
 }
 
-async function invokeFunction(req: Request, info: Deno.ServeHandlerInfo, url: URL) {
+async function invokeFunction(req: Request, url: URL) {
   const [, name] = url.pathname.match(/^\/functions\/v1\/([^/]+)/) ?? [];
-  const handler = handlers.get(name);
-  if (bootErrors.has(name)) {
-    return json(503, {
-      code: "BOOT_ERROR",
-      message: "Function failed to start (please check logs)",
-    });
-  }
-  if (!handler) {
+  const worker = functions.get(name);
+  if (!worker) {
     return json(404, { code: "NOT_FOUND", message: "Requested function was not found" });
   }
   if (req.method !== "OPTIONS" && !noJwtCheck.has(name)) {
@@ -148,13 +105,7 @@ async function invokeFunction(req: Request, info: Deno.ServeHandlerInfo, url: UR
     }
     if (!claims) return json(401, { code: 401, message: "Invalid JWT" });
   }
-  const inner = new URL(url.pathname.slice("/functions/v1".length) + url.search, url.origin);
-  try {
-    return await handler(new Request(inner, req), info);
-  } catch (e) {
-    log({ level: "error", msg: "function threw", function: name, error: String(e) });
-    return json(500, { error: { code: "internal", message: "Internal error" } });
-  }
+  return await worker.handle(req, url.pathname.slice("/functions/v1".length) + url.search);
 }
 
 async function serveStorage(req: Request, url: URL) {
@@ -180,33 +131,36 @@ function proxyToPostgrest(req: Request, url: URL) {
   });
 }
 
-const server = serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req, info) => {
-  const url = new URL(req.url);
-  const started = performance.now();
-  let res: Response;
-  if (url.pathname.startsWith("/functions/v1/")) res = await invokeFunction(req, info, url);
-  else if (url.pathname.startsWith("/rest/v1/")) res = await proxyToPostgrest(req, url);
-  else if (url.pathname.startsWith("/storage/v1/")) res = await serveStorage(req, url);
-  else if (url.pathname.startsWith("/auth/v1/")) res = await auth(req, info);
-  else res = json(404, { code: "NOT_FOUND", message: "no route" });
-  // Paths only: query strings and headers may carry tokens.
-  log({
-    msg: "request",
-    method: req.method,
-    path: url.pathname,
-    status: res.status,
-    ms: Math.round(performance.now() - started),
-  });
-  return res;
-});
-log({ msg: "gateway listening", port, functions: [...handlers.keys()] });
+const server = Deno.serve(
+  { hostname: "127.0.0.1", port, onListen: () => {} },
+  async (req, info) => {
+    const url = new URL(req.url);
+    const started = performance.now();
+    let res: Response;
+    if (url.pathname.startsWith("/functions/v1/")) res = await invokeFunction(req, url);
+    else if (url.pathname.startsWith("/rest/v1/")) res = await proxyToPostgrest(req, url);
+    else if (url.pathname.startsWith("/storage/v1/")) res = await serveStorage(req, url);
+    else if (url.pathname.startsWith("/auth/v1/")) res = await auth(req, info);
+    else res = json(404, { code: "NOT_FOUND", message: "no route" });
+    // Paths only: query strings and headers may carry tokens.
+    log({
+      msg: "request",
+      method: req.method,
+      path: url.pathname,
+      status: res.status,
+      ms: Math.round(performance.now() - started),
+    });
+    return res;
+  },
+);
+log({ msg: "gateway listening", port, functions: functions.names() });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.addSignalListener(signal, async () => {
     // Let open streams and background work finish briefly, as the platform does before
     // recycling a worker, but never hang the shutdown on them.
     const grace = new Promise((r) => setTimeout(r, 5000));
-    await Promise.race([Promise.all([server.shutdown(), ...background]), grace]);
+    await Promise.race([Promise.all([server.shutdown(), functions.stopAll()]), grace]);
     Deno.exit(0);
   });
 }

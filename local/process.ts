@@ -12,7 +12,7 @@ export function spawnLogged(
   name: string,
   command: string,
   args: string[],
-  opts: { logDir: string; env?: Record<string, string>; cwd?: string },
+  opts: { logDir: string; env?: Record<string, string>; cwd?: string; stdin?: "piped" | "null" },
 ): Child {
   // The shell redirects and then execs, so the child writes its log itself (nothing is copied
   // through this process) and the pid we signal is the program's own.
@@ -21,7 +21,7 @@ export function spawnLogged(
     args: ["-c", 'exec "$0" "$@" >>"$AIDE_LOG_FILE" 2>&1', command, ...args],
     env: { ...opts.env, AIDE_LOG_FILE: log },
     cwd: opts.cwd,
-    stdin: "null",
+    stdin: opts.stdin ?? "null",
     stdout: "null",
     stderr: "null",
   }).spawn();

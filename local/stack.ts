@@ -22,6 +22,7 @@ import {
 } from "./postgres.ts";
 import { reminderEnv } from "./reminders_env.ts";
 import { startRelay } from "./relay.ts";
+import { platformSetup } from "./fakes/platforms.ts";
 import { issueUserToken } from "./token.ts";
 
 const log = (msg: string) => console.error(`[stack] ${msg}`);
@@ -146,14 +147,18 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     Deno.addSignalListener(signal, () => shutdown(0));
   }
   const retired = new Set<Child>(); // stopped on purpose, e.g. to reload the functions
-  const track = (child: Child) => {
+  /** Watches a child: its death stops the stack, unless `restart` brings it back. */
+  const track = (child: Child, restart?: () => void) => {
     children.push(child);
     child.exited.then((status) => {
       if (stopping || retired.has(child)) return;
       log(
         `${child.name} exited unexpectedly (code ${status.code}); see ${p.logs}/${child.name}.log`,
       );
-      shutdown(1);
+      if (!restart) return shutdown(1);
+      children.splice(children.indexOf(child), 1);
+      log(`restarting ${child.name}; Postgres and PostgREST keep running`);
+      restart();
     });
     return child;
   };
@@ -219,6 +224,32 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       );
     }
 
+    // Fake Slack, Microsoft and Telegram for whichever platform has no real credentials.
+    const platforms = platformSetup({
+      dev: cfg.name === "dev",
+      dir: cfg.dir,
+      ports: cfg.ports,
+      configured: secrets,
+    });
+    if (platforms.fake.length) {
+      track(spawnLogged("platform-fakes", BIN.deno, [
+        "run",
+        "-A",
+        join(ROOT, "local/fakes/platforms.ts"),
+        ...[
+          "--slack-port",
+          String(cfg.ports.slack),
+          "--microsoft-port",
+          String(cfg.ports.microsoft),
+        ],
+        ...["--telegram-port", String(cfg.ports.telegram)],
+      ], { logDir: p.logs, env: platforms.fakeEnv }));
+      await waitFor(
+        "fake platforms",
+        () => httpOk(`http://127.0.0.1:${cfg.ports.telegram}/__fake/requests`),
+      );
+    }
+
     // Functions behind the gateway, with the env vars Supabase gives every function. On the
     // throwaway test stacks a provider attempt times out after 10 s instead of 120 s, so the
     // tests of stalled providers finish quickly (AIDE_LLM_TIMEOUT_MS in the environment wins).
@@ -227,6 +258,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     const functionEnv = {
       ...secrets,
       ...providers.env,
+      ...platforms.env,
       ...reminders.env,
       ...(llmTimeout ? { AIDE_LLM_TIMEOUT_MS: llmTimeout } : {}),
       SUPABASE_URL: apiUrl,
@@ -237,14 +269,27 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_POSTGREST_URL: `http://127.0.0.1:${cfg.ports.postgrest}`,
       AIDE_JWKS_FILE: p.jwks,
       AIDE_KEYS_FILE: p.keys,
+      AIDE_LOG_DIR: p.logs,
+      AIDE_RUN_DIR: join(cfg.dir, "run"),
+      ...(Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")
+        ? { AIDE_FUNCTIONS_WALL_CLOCK_SECONDS: Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")! }
+        : {}),
+      // Test stacks also serve tests/functions: fixtures that break Supabase's limits on purpose.
+      ...(cfg.name.startsWith("test")
+        ? { AIDE_EXTRA_FUNCTIONS_DIR: join(ROOT, "tests/functions") }
+        : {}),
       ...(cfg.durable ? {} : { AIDE_AUTH_EMAIL_SENT_PER_HOUR: "100000" }),
       AIDE_STORAGE_DIR: join(cfg.dir, "storage"),
     };
-    const startFunctions = () =>
-      track(spawnLogged("functions", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {
-        logDir: p.logs,
-        env: functionEnv,
-      }));
+    // The gateway comes back if it dies (each function's worker restarts inside it).
+    const startFunctions = (): Child =>
+      track(
+        spawnLogged("gateway", BIN.deno, ["run", "-A", join(ROOT, "local/gateway.ts")], {
+          logDir: p.logs,
+          env: functionEnv,
+        }),
+        () => (functions = startFunctions()),
+      );
     let functions = startFunctions();
     if (cfg.name === "dev") {
       // Hot reload, like `supabase functions serve`: restart the functions when their code changes.
@@ -271,6 +316,8 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_FAKE_OPENAI_URL: providers.fake.openai ? providers.env.OPENAI_BASE_URL : "",
       AIDE_FAKE_ANTHROPIC_URL: providers.fake.anthropic ? providers.env.ANTHROPIC_BASE_URL : "",
       AIDE_LLM_TIMEOUT_MS: llmTimeout ?? "",
+      // The connectors' credentials (fake or real) and the fakes' URLs, so scripts can sign requests.
+      ...platforms.env,
       ...reminders.env,
       AIDE_FAKE_TWILIO_URL: reminders.fakeTwilio ?? "",
       AIDE_FAKE_PUSH_URL: reminders.fakePush ?? "",

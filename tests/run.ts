@@ -41,6 +41,8 @@ interface Count {
 
 /** Scans everything the stack logged for secrets, so it runs after every other test. */
 const LAST = "tests/security/secrets_test.ts";
+/** Kills the stack's processes (a function, the gateway), so it runs alone, after the others. */
+const ALONE = "tests/stack/restart_test.ts";
 
 async function denoTests(args: string[]): Promise<Count> {
   const { output, success } = await tee(BIN.deno, ["test", "-A", ...args], {
@@ -96,12 +98,18 @@ if (!started) {
   console.error("the test stack did not start; see .local/test/logs/");
 } else {
   try {
-    const deno = await denoTests(["--parallel", `--ignore=${LAST}`, ...Deno.args, "tests/"]);
+    const deno = await denoTests([
+      "--parallel",
+      `--ignore=${LAST},${ALONE}`,
+      ...Deno.args,
+      "tests/",
+    ]);
+    const alone = await denoTests([...Deno.args, ALONE]);
     const db = await pgTapTests();
     const last = await denoTests([...Deno.args, LAST]);
     total = {
-      passed: deno.passed + db.passed + last.passed,
-      failed: deno.failed + db.failed + last.failed,
+      passed: deno.passed + alone.passed + db.passed + last.passed,
+      failed: deno.failed + alone.failed + db.failed + last.failed,
     };
   } finally {
     await stack.stop();

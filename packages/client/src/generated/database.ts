@@ -2025,6 +2025,7 @@ export type Database = {
           "created_at": string;
           "error_message": string | null;
           "error_type": string | null;
+          "estimated": boolean;
           "id": number;
           "input_tokens": number;
           "latency_ms": number | null;
@@ -2053,6 +2054,7 @@ export type Database = {
           "created_at"?: string;
           "error_message"?: string | null;
           "error_type"?: string | null;
+          "estimated"?: boolean;
           "id"?: never;
           "input_tokens"?: number;
           "latency_ms"?: number | null;
@@ -2080,6 +2082,7 @@ export type Database = {
           "created_at"?: string;
           "error_message"?: string | null;
           "error_type"?: string | null;
+          "estimated"?: boolean;
           "id"?: never;
           "input_tokens"?: number;
           "latency_ms"?: number | null;

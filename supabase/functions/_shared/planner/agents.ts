@@ -4,9 +4,8 @@
 // provider attempt is metered under product "planner" with the agent's step
 // ("planner.orchestrator", "planner.goal_planner", "planner.classifier").
 import { z } from "zod";
-import { attemptRow, recordUsage } from "../chat/ledger.ts";
+import { meter } from "../chat/ledger.ts";
 import { generateObject } from "../llm/generate.ts";
-import type { AttemptRecord } from "../llm/stream.ts";
 import type { LlmMessage, ModelSpec } from "../llm/types.ts";
 import {
   ClassifierOutput,
@@ -42,21 +41,19 @@ async function runAgent<T>(
   messages: LlmMessage[],
   schema: z.ZodType<T>,
 ): Promise<T> {
-  const onAttempt = (a: AttemptRecord) => {
-    ctx.metering.push(recordUsage(attemptRow(a, {
-      requestId: ctx.requestId,
-      userId: ctx.userId,
-      conversationId: ctx.conversationId,
-      messageId: ctx.messageId,
-      product: "planner",
-      productStep: step,
-    })));
-  };
+  const metered = meter({
+    requestId: ctx.requestId,
+    userId: ctx.userId,
+    conversationId: ctx.conversationId,
+    messageId: ctx.messageId,
+    product: "planner",
+    productStep: step,
+  }, ctx.metering);
   const { object } = await generateObject(
     ctx.chain,
     { system, messages, maxOutputTokens: 4096, timeoutMs: 60_000, signal: ctx.signal },
     schema,
-    { maxRepairs: MAX_REPAIRS, onAttempt },
+    { maxRepairs: MAX_REPAIRS, ...metered },
   );
   return object;
 }

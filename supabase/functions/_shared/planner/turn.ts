@@ -13,7 +13,7 @@ import type { Context } from "hono";
 import type { AuthedEnv, CurrentUser } from "../auth.ts";
 import { ReplyEvents } from "../chat/broadcast.ts";
 import { buildContext } from "../chat/context.ts";
-import { attemptRow, recordUsage } from "../chat/ledger.ts";
+import { meter } from "../chat/ledger.ts";
 import { rememberedChatSettings } from "../chat/models.ts";
 import { type Prepared, prepareSend } from "../chat/prepare.ts";
 import { type PartOf, ReplyParts } from "../chat/parts.ts";
@@ -25,7 +25,6 @@ import { asUser, jsonb, type JwtClaims, sql, type Tx } from "../db.ts";
 import { ApiError, log } from "../http.ts";
 import { chatGate } from "../limits.ts";
 import { LlmError } from "../llm/errors.ts";
-import type { AttemptRecord } from "../llm/stream.ts";
 import type { LlmMessage } from "../llm/types.ts";
 import { runInBackground } from "../runtime.ts";
 import type { ChatStreamEvent } from "../stream/events.ts";
@@ -182,14 +181,13 @@ async function runTurn(plan: ReplyPlan, events: ReplyEvents, input: TurnInput) {
 
 /** The conversation windowed to the model's context, as chat does (summary stored once). */
 async function windowedHistory(plan: ReplyPlan, metering: Promise<void>[]): Promise<LlmMessage[]> {
-  const metered = (a: AttemptRecord) =>
-    metering.push(recordUsage(attemptRow(a, {
-      requestId: plan.requestId,
-      userId: plan.userId,
-      conversationId: plan.conversationId,
-      product: "planner",
-      productStep: "summary",
-    })));
+  const metered = meter({
+    requestId: plan.requestId,
+    userId: plan.userId,
+    conversationId: plan.conversationId,
+    product: "planner",
+    productStep: "summary",
+  }, metering);
   const context = await buildContext({
     system: "",
     history: plan.history,
