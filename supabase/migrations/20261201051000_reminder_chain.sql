@@ -220,11 +220,15 @@ begin
 end $$;
 revoke execute on function private.post_reminder_dispatches(uuid[]) from public, anon, authenticated;
 
--- Claims at most p_limit due stages at p_now, and returns how many it claimed. For each: the
--- stage's column is set with a compare-and-set (`where <stage>_at is null`), so a stage is
--- claimed once whatever number of ticks run; a stage in quiet hours moves to their end instead;
--- a stage the user has no channel for is recorded as skipped. The chain moves on to the next
--- stage one escalation window later. Pending sends are posted to the function after the claims.
+-- Takes at most p_limit due chains at p_now (locked, so other ticks skip them) and returns how
+-- many it took. For each, in one statement:
+--   the task is no longer open              the chain stops;
+--   the stage is due in quiet hours         it moves to their end;
+--   otherwise                               the stage is claimed with a compare-and-set on its
+--     column (`<stage>_at is null`), so a stage is claimed once whatever number of ticks run, and
+--     the chain moves on to the next stage one escalation window later. A stage the user has no
+--     channel for is recorded as skipped, the others as pending sends, which are then posted to
+--     the reminders function.
 -- p_now: the tick's clock; p_users: only these users' chains (tests, manual runs).
 create function private.claim_reminder_batch(
   p_limit int, p_now timestamptz default null, p_users uuid[] default null)
@@ -232,17 +236,13 @@ returns int
 language plpgsql security definer set search_path = '' as $$
 declare
   at_ timestamptz := coalesce(p_now, now());
-  r record;
-  prefs jsonb;
-  quiet_end timestamptz;
-  following text;
-  skip text;
-  log_id uuid;
-  pending uuid[] := '{}'::uuid[];
-  claimed int := 0;
+  taken int;
+  pending uuid[];
 begin
-  for r in
-    select c.*, p.timezone, p.phone_verified, p.whatsapp_opted_in_at, t.status as task_status,
+  with due as (
+    select c.task_id, c.user_id, c.starts_at, c.round, c.next_stage, c.next_at,
+           t.status as task_status, p.timezone, p.phone_verified, p.whatsapp_opted_in_at,
+           private.planner_preferences(c.user_id) as prefs,
            exists (select 1 from public.push_subscriptions s where s.user_id = c.user_id) as has_push
     from private.reminder_chains c
     join public.tasks t on t.id = c.task_id
@@ -252,57 +252,62 @@ begin
     order by c.next_at
     limit p_limit
     for update of c skip locked
-  loop
-    prefs := private.planner_preferences(r.user_id);
-    if r.task_status not in ('open', 'snoozed') then
-      update private.reminder_chains set next_stage = null, next_at = null, stopped_at = at_,
-        stop_reason = case when r.task_status in ('done', 'missed', 'cancelled') then r.task_status else 'cancelled' end,
-        updated_at = now()
-      where task_id = r.task_id;
-      continue;
-    end if;
-    skip := case r.next_stage
-      when 'push' then case when not r.has_push then 'no push subscription' end
-      when 'whatsapp' then case when not r.phone_verified then 'no verified phone'
-                                when r.whatsapp_opted_in_at is null then 'no WhatsApp opt-in' end
-      when 'call' then case when not r.phone_verified then 'no verified phone' end
-    end;
-    if skip is null and r.next_stage <> 'missed' then
-      quiet_end := private.quiet_hours_end(at_, r.timezone, prefs -> 'quiet_hours');
-      if quiet_end is not null then
-        update private.reminder_chains set next_at = quiet_end, updated_at = now() where task_id = r.task_id;
-        continue;
-      end if;
-    end if;
-    following := case r.next_stage when 'push' then 'whatsapp' when 'whatsapp' then 'call'
-                                   when 'call' then 'missed' end;
-    -- The compare-and-set: claimed only if this stage of this round has not been claimed yet.
-    update private.reminder_chains set
-      push_at = case when r.next_stage = 'push' then at_ else push_at end,
-      whatsapp_at = case when r.next_stage = 'whatsapp' then at_ else whatsapp_at end,
-      call_at = case when r.next_stage = 'call' then at_ else call_at end,
-      missed_at = case when r.next_stage = 'missed' then at_ else missed_at end,
-      next_stage = following,
-      next_at = case when following is not null then r.next_at + make_interval(
-                  mins => coalesce((prefs ->> 'escalation_window_minutes')::int, 5)) end,
+  ), channel as (
+    select d.*, case d.next_stage
+      when 'push' then case when not d.has_push then 'no push subscription' end
+      when 'whatsapp' then case when not d.phone_verified then 'no verified phone'
+                                when d.whatsapp_opted_in_at is null then 'no WhatsApp opt-in' end
+      when 'call' then case when not d.phone_verified then 'no verified phone' end
+    end as skip
+    from due d
+  ), decided as (
+    select ch.*,
+      case when ch.task_status in ('open', 'snoozed') and ch.skip is null and ch.next_stage <> 'missed'
+           then private.quiet_hours_end(at_, ch.timezone, ch.prefs -> 'quiet_hours') end as quiet_end,
+      case ch.next_stage when 'push' then 'whatsapp' when 'whatsapp' then 'call'
+                         when 'call' then 'missed' end as following
+    from channel ch
+  ), stopped as (
+    update private.reminder_chains c set next_stage = null, next_at = null, stopped_at = at_,
+      stop_reason = case when d.task_status in ('done', 'missed', 'cancelled') then d.task_status
+                         else 'cancelled' end,
       updated_at = now()
-    where task_id = r.task_id and round = r.round and next_stage = r.next_stage
-      and case r.next_stage when 'push' then push_at is null when 'whatsapp' then whatsapp_at is null
-                            when 'call' then call_at is null else missed_at is null end;
-    continue when not found;
-    claimed := claimed + 1;
+    from decided d
+    where c.task_id = d.task_id and d.task_status not in ('open', 'snoozed')
+  ), deferred as (
+    update private.reminder_chains c set next_at = d.quiet_end, updated_at = now()
+    from decided d
+    where c.task_id = d.task_id and d.task_status in ('open', 'snoozed') and d.quiet_end is not null
+  ), claimed as (
+    -- The compare-and-set: claimed only if this stage of this round has not been claimed yet.
+    update private.reminder_chains c set
+      push_at = case when d.next_stage = 'push' then at_ else c.push_at end,
+      whatsapp_at = case when d.next_stage = 'whatsapp' then at_ else c.whatsapp_at end,
+      call_at = case when d.next_stage = 'call' then at_ else c.call_at end,
+      missed_at = case when d.next_stage = 'missed' then at_ else c.missed_at end,
+      next_stage = d.following,
+      next_at = case when d.following is not null then d.next_at + make_interval(
+                  mins => coalesce((d.prefs ->> 'escalation_window_minutes')::int, 5)) end,
+      updated_at = now()
+    from decided d
+    where c.task_id = d.task_id and d.task_status in ('open', 'snoozed') and d.quiet_end is null
+      and c.round = d.round and c.next_stage = d.next_stage
+      and case d.next_stage when 'push' then c.push_at is null when 'whatsapp' then c.whatsapp_at is null
+                            when 'call' then c.call_at is null else c.missed_at is null end
+    returning c.task_id, d.user_id, d.next_stage as stage, d.starts_at, d.round, d.skip
+  ), logged as (
     insert into public.notification_log (user_id, task_id, stage, starts_at, round, status, error)
-    values (r.user_id, r.task_id, r.next_stage, r.starts_at, r.round,
-            case when skip is null then 'pending' else 'skipped' end, skip)
+    select user_id, task_id, stage, starts_at, round,
+           case when skip is null then 'pending' else 'skipped' end, skip
+    from claimed
     on conflict (task_id, starts_at, round, stage) do nothing
-    returning id into log_id;
-    if log_id is not null and skip is null then
-      pending := pending || log_id;
-    end if;
-    log_id := null;
-  end loop;
+    returning id, status
+  )
+  select (select count(*) from due)::int,
+         (select array_agg(id) from logged where status = 'pending')
+  into taken, pending;
   perform private.post_reminder_dispatches(pending);
-  return claimed;
+  return taken;
 end $$;
 revoke execute on function private.claim_reminder_batch(int, timestamptz, uuid[]) from public, anon, authenticated;
 

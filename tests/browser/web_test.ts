@@ -200,6 +200,46 @@ Deno.test({
   });
 });
 
+Deno.test(
+  { name: "browser: inbox: a summary and the tasks found in the user's messages", ...opts },
+  async () => {
+    await withPage("inbox", async (page, user) => {
+      // Messages as the Slack connector writes them.
+      const bodies = [
+        "Can you review the launch plan and sign off by Friday?",
+        "Invoice 4411 is overdue, please confirm payment.",
+        "Lunch is on the 5th floor today.",
+      ];
+      for (const [i, body] of bodies.entries()) {
+        await sql`insert into public.events (user_id, source, external_id, event_type, title, body, importance_score, occurred_at)
+                values (${user.userId}, 'slack', ${`browser:${i}`}, 'message', ${`#general ${i}`}, ${body}, ${
+          80 - i * 30
+        },
+                        now() - make_interval(mins => ${10 + i}))`;
+      }
+      await page.getByTestId("nav-inbox").click();
+      await page.getByTestId("inbox-prompt").fill("summarize last 2 hours");
+      await page.getByTestId("inbox-ask").click();
+      await page.getByTestId("summary-overview").waitFor({ timeout: 20_000 });
+      const [summary] =
+        await sql`select content_json from public.summaries where user_id = ${user.userId}`;
+      assert.ok(summary, "the summary is stored");
+
+      await page.getByTestId("inbox-prompt").fill("what needs action?");
+      await page.getByTestId("inbox-ask").click();
+      await page.getByTestId("inbox-tasks").waitFor({ timeout: 20_000 });
+      const tasks =
+        await sql`select title from public.tasks where user_id = ${user.userId} and origin = 'inbox'`;
+      assert.ok(tasks.length > 0);
+      assert.equal(
+        await page.getByTestId("inbox-task").count(),
+        tasks.length,
+        "each stored task is listed",
+      );
+    });
+  },
+);
+
 // Renders the README's screenshots (always to .local/<stack>/screenshots/readme-*.png; with
 // AIDE_README_SCREENSHOTS=1 also to docs/screenshots/, to commit). Fake replies are queued by
 // model and text, so the page shows what a user would type.

@@ -42,6 +42,19 @@ const SDK_METHODS: Record<string, string> = {
   "GET /usage/admin/by-model": "usage.admin.byModel",
   "GET /usage/admin/top-users": "usage.admin.topUsers",
   "GET /usage/admin/users": "usage.admin.users",
+  "POST /prompts": "prompts.run",
+  "GET /prompts/{id}": "prompts.get",
+  "GET /summaries": "summaries.list",
+  "GET /summaries/{id}": "summaries.get",
+  "DELETE /summaries/{id}": "summaries.delete",
+  "GET /proposals": "proposals.list",
+  "PATCH /proposals/{id}": "proposals.accept",
+  "GET /drafts": "drafts.list",
+  "PATCH /drafts/{id}": "drafts.update",
+  "POST /drafts/{id}/send": "drafts.send",
+  "GET /push/config": "push.config",
+  "POST /push/subscriptions": "push.subscribe",
+  "DELETE /push/subscriptions/{id}": "push.unsubscribe",
 };
 
 const document = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { Chat } from "./Chat.tsx";
 import { Documents } from "./Documents.tsx";
+import { Inbox } from "./Inbox.tsx";
 import { go, useRoute } from "./route.ts";
 import { type AppConfig, authClient, authSession, loadConfig, savedToken, type Session, tokenSession } from "./session.ts";
 import { Sidebar } from "./Sidebar.tsx";
@@ -42,6 +43,7 @@ export function App() {
       <main>
         {route.page === "documents" && <Documents aide={session.aide} />}
         {route.page === "usage" && <Usage aide={session.aide} />}
+        {route.page === "inbox" && <Inbox aide={session.aide} />}
         {route.page === "chat" && (
           route.conversationId
             ? <Chat key={route.conversationId} session={session} conversationId={route.conversationId} onActivity={refreshSidebar} />

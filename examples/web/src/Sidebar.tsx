@@ -57,6 +57,7 @@ export function Sidebar(props: { session: Session; version: number; activeId: st
         </section>
       ))}
       <footer>
+        <a href="#/inbox" data-testid="nav-inbox">Inbox</a>
         <a href="#/documents" data-testid="nav-documents">Documents</a>
         <a href="#/usage" data-testid="nav-usage">Usage</a>
         <span className="who">{props.session.email}</span>

@@ -4,12 +4,14 @@ import { useEffect, useState } from "react";
 export type Route =
   | { page: "chat"; conversationId: string | null }
   | { page: "documents" }
-  | { page: "usage" };
+  | { page: "usage" }
+  | { page: "inbox" };
 
 function parse(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
   if (page === "documents") return { page: "documents" };
   if (page === "usage") return { page: "usage" };
+  if (page === "inbox") return { page: "inbox" };
   return { page: "chat", conversationId: page === "c" && id ? id : null };
 }
 

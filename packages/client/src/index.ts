@@ -10,6 +10,8 @@ import { AideChatTransport, type ChatTransportOptions } from "./chat_transport.t
 import { conversationsResource } from "./conversations.ts";
 import { documentsResource, searchFunction } from "./documents.ts";
 import { type AideClientOptions, createTransport } from "./http.ts";
+import { draftsResource, promptsResource, proposalsResource, summariesResource } from "./inbox.ts";
+import { pushResource } from "./push.ts";
 import { adminResource, usageResource } from "./usage.ts";
 
 export function createAideClient(options: AideClientOptions) {
@@ -25,6 +27,13 @@ export function createAideClient(options: AideClientOptions) {
     models: modelsResource(api),
     admin: adminResource(api),
     health: healthCheck(api),
+    // The inbox
+    prompts: promptsResource(api),
+    summaries: summariesResource(api),
+    proposals: proposalsResource(api),
+    drafts: draftsResource(api),
+    /** Web Push for reminders. */
+    push: pushResource(api),
     /** Streams a reply as simple events (`for await`), with stop() and text(). */
     streamSimple: conversations.send,
     /** A useChat transport for one conversation (stop, regenerate, resume, edits). */

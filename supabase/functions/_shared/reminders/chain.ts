@@ -10,9 +10,15 @@ export function takeDispatches(ids: string[]): Promise<DispatchContext[]> {
   return sql<DispatchContext[]>`select * from private.take_reminder_dispatches(${ids}::uuid[])`;
 }
 
-/** Records the outcome of a taken send (only while it is still 'sending'). */
-export async function recordResult(id: string, result: SendResult) {
+/**
+ * Records the outcome of a taken send (only while it is still 'sending'), and marks the push
+ * subscriptions it went to as used, in one statement.
+ */
+export async function recordResult(id: string, result: SendResult, usedSubscriptions: string[] = []) {
   await sql`
+    with used as (
+      update public.push_subscriptions set last_used_at = now() where id = any (${usedSubscriptions}::uuid[])
+    )
     update public.notification_log set
       status = ${result.status},
       provider_id = ${result.status === "sent" ? result.providerId : null},
@@ -21,15 +27,23 @@ export async function recordResult(id: string, result: SendResult) {
     where id = ${id} and status = 'sending'`;
 }
 
-/** The user's subscriptions, for a push stage. */
-export function pushTargets(userId: string) {
-  return sql<{ id: string; endpoint: string; p256dh: string; auth: string }[]>`
-    select id, endpoint, p256dh, auth from public.push_subscriptions where user_id = ${userId}
-    order by last_used_at desc`;
+export interface SubscriptionRow {
+  id: string;
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
 }
 
-export async function markPushSent(subscriptionId: string) {
-  await sql`update public.push_subscriptions set last_used_at = now() where id = ${subscriptionId}`;
+/** These users' browser subscriptions, newest first, by user (one query for a batch). */
+export async function pushTargets(userIds: string[]): Promise<Map<string, SubscriptionRow[]>> {
+  const byUser = new Map<string, SubscriptionRow[]>();
+  if (userIds.length === 0) return byUser;
+  const rows = await sql<SubscriptionRow[]>`
+    select id, user_id, endpoint, p256dh, auth from public.push_subscriptions
+    where user_id = any (${userIds}::uuid[]) order by last_used_at desc`;
+  for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+  return byUser;
 }
 
 /** The push service said the subscription is gone (404/410): it is deleted. */

@@ -15,7 +15,7 @@ import { log } from "../http.ts";
 import {
   deletePushSubscription,
   markMissed,
-  markPushSent,
+  type SubscriptionRow,
   pushTargets,
   recordResult,
   takeDispatches,
@@ -34,11 +34,13 @@ export function localTime(at: Date, timeZone: string): string {
   return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }).format(at);
 }
 
-async function sendPushStage(d: DispatchContext): Promise<SendResult> {
+/** A send's outcome, and the push subscriptions it reached. */
+type Outcome = { result: SendResult; used?: string[] };
+
+async function sendPushStage(d: DispatchContext, targets: SubscriptionRow[]): Promise<Outcome> {
   const cfg = vapidConfig();
-  if (!cfg) return { status: "skipped", error: "Web Push is not configured (VAPID keys)" };
-  const targets = await pushTargets(d.user_id);
-  if (targets.length === 0) return { status: "skipped", error: "no push subscription" };
+  if (!cfg) return { result: { status: "skipped", error: "Web Push is not configured (VAPID keys)" } };
+  if (targets.length === 0) return { result: { status: "skipped", error: "no push subscription" } };
   const payload = {
     type: "reminder",
     task_id: d.task_id,
@@ -53,18 +55,20 @@ async function sendPushStage(d: DispatchContext): Promise<SendResult> {
   };
   const ttlSeconds = Math.max(60, Math.round((d.starts_at.getTime() - Date.now()) / 1000) + 3600);
   const outcomes: PushOutcome[] = [];
+  const used: string[] = [];
   for (const target of targets) {
     const outcome = await sendPush(cfg, target, payload, { ttlSeconds, topic: d.task_id.replace(/-/g, "") });
     outcomes.push(outcome);
     if (outcome.status === "gone") await deletePushSubscription(target.id);
-    if (outcome.status === "sent") await markPushSent(target.id);
+    if (outcome.status === "sent") used.push(target.id);
   }
   const sent = outcomes.find((o) => o.status === "sent");
-  if (sent) return { status: "sent", providerId: sent.location };
+  if (sent) return { result: { status: "sent", providerId: sent.location }, used };
   if (outcomes.every((o) => o.status === "gone")) {
-    return { status: "skipped", error: "every push subscription has expired (deleted)" };
+    return { result: { status: "skipped", error: "every push subscription has expired (deleted)" } };
   }
-  return { status: "failed", error: outcomes.map((o) => o.status === "failed" ? o.error : o.status).join("; ") };
+  const errors = outcomes.map((o) => o.status === "failed" ? o.error : o.status).join("; ");
+  return { result: { status: "failed", error: errors } };
 }
 
 async function sendTwilioStage(d: DispatchContext): Promise<SendResult> {
@@ -96,37 +100,40 @@ async function sendTwilioStage(d: DispatchContext): Promise<SendResult> {
   }
 }
 
-async function sendOne(d: DispatchContext): Promise<SendResult> {
+async function sendOne(d: DispatchContext, targets: Map<string, SubscriptionRow[]>): Promise<Outcome> {
   switch (d.stage) {
     case "push":
-      return await sendPushStage(d);
+      return await sendPushStage(d, targets.get(d.user_id) ?? []);
     case "whatsapp":
     case "call":
-      return await sendTwilioStage(d);
+      return { result: await sendTwilioStage(d) };
     case "missed":
-      return (await markMissed(d.task_id))
-        ? { status: "sent", providerId: null }
-        : { status: "skipped", error: "the task was no longer open" };
+      return {
+        result: (await markMissed(d.task_id))
+          ? { status: "sent", providerId: null }
+          : { status: "skipped", error: "the task was no longer open" },
+      };
   }
 }
 
 /** Sends the given pending sends; returns how many of each outcome. */
 export async function dispatch(ids: string[]): Promise<Record<string, number>> {
   const taken = await takeDispatches(ids);
+  const targets = await pushTargets([...new Set(taken.filter((d) => d.stage === "push").map((d) => d.user_id))]);
   const counts: Record<string, number> = { taken: taken.length };
   let next = 0;
   const worker = async () => {
     while (next < taken.length) {
       const d = taken[next++];
-      let result: SendResult;
+      let outcome: Outcome;
       try {
-        result = await sendOne(d);
+        outcome = await sendOne(d, targets);
       } catch (e) {
-        result = { status: "failed", error: `dispatch error: ${e instanceof Error ? e.message : e}` };
+        outcome = { result: { status: "failed", error: `dispatch error: ${e instanceof Error ? e.message : e}` } };
         log("error", "reminder dispatch failed", { dispatch_id: d.id, stage: d.stage, error: String(e) });
       }
-      await recordResult(d.id, result);
-      counts[result.status] = (counts[result.status] ?? 0) + 1;
+      await recordResult(d.id, outcome.result, outcome.used);
+      counts[outcome.result.status] = (counts[outcome.result.status] ?? 0) + 1;
     }
   };
   await Promise.all(Array.from({ length: Math.min(DISPATCH_CONCURRENCY, taken.length) }, worker));
