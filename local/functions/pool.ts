@@ -11,8 +11,8 @@
 //   boot        index.ts failed to load                                 503 BOOT_ERROR
 //
 // A limit stops the whole worker, as the platform stops the isolate: other requests it was
-// serving end too. The CPU rule charges the worker's CPU since a request started to every
-// request in flight, so concurrent requests share 2 s each.
+// serving end too. Every 100 ms the worker's CPU time since the last look is shared out among
+// the requests in flight; a request charged more than 2 s stops it.
 import { join } from "node:path";
 import { BIN, ROOT } from "../config.ts";
 import { type Child, spawnLogged } from "../process.ts";
@@ -53,8 +53,8 @@ function cpuMs(pid: number): number {
 
 interface InFlight {
   started: number;
-  cpuAtStart: number;
-  headersSent: boolean;
+  /** CPU ms charged to this request: its share of the worker's CPU while it was in flight. */
+  cpu: number;
 }
 
 type StopReason = "memory" | "cpu" | "wall_clock" | "crash";
@@ -69,6 +69,7 @@ class Worker {
   private stopped = new WeakMap<Child, StopReason>();
   private bootFailedAt = 0;
   private watchdog: ReturnType<typeof setInterval> | undefined;
+  private lastCpu = 0;
   readonly socket: string;
 
   constructor(
@@ -159,8 +160,9 @@ class Worker {
   }
 
   /** Every 100 ms while requests are in flight: the CPU and wall-clock limits. */
-  private watch() {
+  private watch(pid: number) {
     if (this.watchdog !== undefined) return;
+    this.lastCpu = cpuMs(pid);
     this.watchdog = setInterval(() => {
       const pid = this.pid;
       if (!pid || this.inflight.size === 0) {
@@ -170,10 +172,11 @@ class Worker {
       }
       const now = Date.now();
       const cpu = cpuMs(pid);
+      const share = (cpu - this.lastCpu) / this.inflight.size;
+      this.lastCpu = cpu;
       for (const r of this.inflight) {
-        if (cpu - r.cpuAtStart > this.opts.limits.cpuMs * this.inflight.size) {
-          return this.kill("cpu");
-        }
+        r.cpu += share;
+        if (r.cpu > this.opts.limits.cpuMs) return this.kill("cpu");
         if (now - r.started > this.opts.limits.wallClockMs) return this.kill("wall_clock");
       }
     }, 100);
@@ -182,13 +185,9 @@ class Worker {
   async handle(req: Request, path: string): Promise<Response> {
     if (!(await this.start()) || !this.client || !this.child) return BOOT_FAILED();
     const child = this.child;
-    const entry: InFlight = {
-      started: Date.now(),
-      cpuAtStart: cpuMs(child.process.pid),
-      headersSent: false,
-    };
+    const entry: InFlight = { started: Date.now(), cpu: 0 };
     this.inflight.add(entry);
-    this.watch();
+    this.watch(child.process.pid);
     const done = () => this.inflight.delete(entry);
     let res: Response;
     try {
@@ -210,7 +209,6 @@ class Worker {
       }
       return reason === "memory" || reason === "cpu" ? LIMIT_HIT() : CRASHED();
     }
-    entry.headersSent = true;
     if (!res.body) {
       done();
       return res;
