@@ -23,6 +23,9 @@ export interface StackConfig {
     postgrestAdmin: number;
     openai: number; // fake OpenAI, when no real key is configured
     anthropic: number; // fake Anthropic
+    slack: number; // fake Slack (Web API, OAuth, Events API sender)
+    microsoft: number; // fake Microsoft identity platform and Graph
+    telegram: number; // fake Telegram Bot API
     twilio: number; // fake Twilio (REST API and Verify)
     push: number; // fake Web Push service
     web: number; // the example web app (examples/web)
@@ -62,6 +65,9 @@ export function stackConfig(name = "dev"): StackConfig {
       postgrestAdmin: base + 8,
       openai: base + 10,
       anthropic: base + 11,
+      slack: base + 12,
+      microsoft: base + 13,
+      telegram: base + 14,
       twilio: base + 15,
       push: base + 16,
       web: base + 17,

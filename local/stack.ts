@@ -22,6 +22,7 @@ import {
 } from "./postgres.ts";
 import { reminderEnv } from "./reminders_env.ts";
 import { startRelay } from "./relay.ts";
+import { platformSetup } from "./fakes/platforms.ts";
 import { issueUserToken } from "./token.ts";
 
 const log = (msg: string) => console.error(`[stack] ${msg}`);
@@ -223,6 +224,32 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       );
     }
 
+    // Fake Slack, Microsoft and Telegram for whichever platform has no real credentials.
+    const platforms = platformSetup({
+      dev: cfg.name === "dev",
+      dir: cfg.dir,
+      ports: cfg.ports,
+      configured: secrets,
+    });
+    if (platforms.fake.length) {
+      track(spawnLogged("platform-fakes", BIN.deno, [
+        "run",
+        "-A",
+        join(ROOT, "local/fakes/platforms.ts"),
+        ...[
+          "--slack-port",
+          String(cfg.ports.slack),
+          "--microsoft-port",
+          String(cfg.ports.microsoft),
+        ],
+        ...["--telegram-port", String(cfg.ports.telegram)],
+      ], { logDir: p.logs, env: platforms.fakeEnv }));
+      await waitFor(
+        "fake platforms",
+        () => httpOk(`http://127.0.0.1:${cfg.ports.telegram}/__fake/requests`),
+      );
+    }
+
     // Functions behind the gateway, with the env vars Supabase gives every function. On the
     // throwaway test stacks a provider attempt times out after 10 s instead of 120 s, so the
     // tests of stalled providers finish quickly (AIDE_LLM_TIMEOUT_MS in the environment wins).
@@ -231,6 +258,7 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     const functionEnv = {
       ...secrets,
       ...providers.env,
+      ...platforms.env,
       ...reminders.env,
       ...(llmTimeout ? { AIDE_LLM_TIMEOUT_MS: llmTimeout } : {}),
       SUPABASE_URL: apiUrl,
@@ -288,6 +316,8 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_FAKE_OPENAI_URL: providers.fake.openai ? providers.env.OPENAI_BASE_URL : "",
       AIDE_FAKE_ANTHROPIC_URL: providers.fake.anthropic ? providers.env.ANTHROPIC_BASE_URL : "",
       AIDE_LLM_TIMEOUT_MS: llmTimeout ?? "",
+      // The connectors' credentials (fake or real) and the fakes' URLs, so scripts can sign requests.
+      ...platforms.env,
       ...reminders.env,
       AIDE_FAKE_TWILIO_URL: reminders.fakeTwilio ?? "",
       AIDE_FAKE_PUSH_URL: reminders.fakePush ?? "",

@@ -165,3 +165,38 @@ Deno.test("retention: expired events are purged with their index rows; live ones
     await sql.end();
   }
 });
+
+Deno.test("events: expires_at follows the inbox.retention setting at ingestion; raw is bounded by inbox.raw_max_bytes", async () => {
+  const sql = connect();
+  try {
+    const user = await newUser("tables");
+    const [{ ttl }] = await sql`
+      select private.interval_setting('inbox.retention') as ttl`;
+    const [e] = await sql`
+      insert into public.events (user_id, source, external_id, event_type, occurred_at)
+      values (${user.userId}, 'slack', ${marker("C:ttl")}, 'message', now())
+      returning expires_at - created_at as ttl`;
+    assert.equal(e.ttl, ttl);
+    // An explicit expires_at (a script importing old mail, say) is kept.
+    const [explicit] = await sql`
+      insert into public.events (user_id, source, external_id, event_type, occurred_at, expires_at)
+      values (${user.userId}, 'outlook', ${marker("m")}, 'email', now(), '2030-01-01T00:00:00Z')
+      returning expires_at`;
+    assert.equal(explicit.expires_at.toISOString(), "2030-01-01T00:00:00.000Z");
+
+    const small = { type: "message", ts: "1.2", text: "hi" };
+    const [kept] = await sql`select private.bounded_raw(${sql.json(small)}) as raw`;
+    assert.deepEqual(kept.raw, small);
+    const big = {
+      type: "message",
+      ts: "1.2",
+      channel_id: "C1",
+      text: "x".repeat(40_000),
+      blocks: [{ a: 1 }],
+    };
+    const [cut] = await sql`select private.bounded_raw(${sql.json(big)}) as raw`;
+    assert.deepEqual(cut.raw, { type: "message", ts: "1.2", channel_id: "C1", truncated: true });
+  } finally {
+    await sql.end();
+  }
+});

@@ -4,7 +4,7 @@
 // JSON error (never a 5xx), and nothing the users own may change.
 import assert from "node:assert/strict";
 import { chatUser, readSse, readyDocument, withDb } from "../_support/chat.ts";
-import { FUNCTIONS_URL } from "../_support/stack.ts";
+import { FUNCTIONS_URL, until } from "../_support/stack.ts";
 
 // deno-lint-ignore no-explicit-any
 type Schema = Record<string, any>;
@@ -124,11 +124,13 @@ function casesFor(
     });
   }
   if (auth === "signature") {
-    add("no signature", url(), send("{}"));
+    // GET routes with a proof of their own (OAuth callbacks: the state) take no body.
+    const proofBody = method === "GET" ? undefined : "{}";
+    add("no signature", url(), send(proofBody));
     add(
       "forged signature",
       url(),
-      send("{}", "application/json", {
+      send(proofBody, "application/json", {
         "x-aide-timestamp": String(Math.floor(Date.now() / 1000)),
         "x-aide-signature": "v1=00",
       }),
@@ -220,7 +222,31 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
                               values (${alice.userId}, 'note', '{"text": "sweep"}') returning id`;
     return { prompt: prompt.id, summary: summary.id, proposal: proposal.id, draft: draft.id };
   });
+  const connectors = await withDb(async (sql) => {
+    const [account] =
+      await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
+                                values (${alice.userId}, 'slack', ${crypto.randomUUID()}) returning id`;
+    const [event] =
+      await sql`insert into public.events (user_id, source, source_account_id, external_id, event_type,
+                                                          body, occurred_at)
+                              values (${alice.userId}, 'slack', ${account.id}, ${crypto.randomUUID()}, 'message',
+                                      'sweep', now()) returning id`;
+    const [note] =
+      await sql`insert into public.notes (user_id, body) values (${alice.userId}, 'sweep') returning id`;
+    return { account: account.id as string, event: event.id as string, note: note.id as string };
+  });
+  // Let the new event and note be indexed before the snapshot (the index is not the sweep's business).
+  await withDb((sql) =>
+    until("indexed", async () => {
+      const [r] = await sql`select count(*)::int as n from public.index_jobs
+                            where object_id in (${connectors.event}, ${connectors.note}) and status = 'done'`;
+      return r.n === 2;
+    }, 20_000)
+  );
   const ids = {
+    "connectors.id": connectors.account,
+    "events.id": connectors.event,
+    "notes.id": connectors.note,
     "prompts.id": inbox.prompt,
     "summaries.id": inbox.summary,
     "proposals.id": inbox.proposal,

@@ -28,6 +28,30 @@ async function secrets(): Promise<Secret[]> {
     { name: "OPENAI_API_KEY", find: "fake-openai-key" },
     { name: "ANTHROPIC_API_KEY", find: "fake-anthropic-key" },
   ];
+  // The connectors' credentials (stack.env) and every token key, and tokens shaped like the ones
+  // Slack and Microsoft issue (the fakes issue the same shapes).
+  for (
+    const name of [
+      "SLACK_CLIENT_SECRET",
+      "SLACK_SIGNING_SECRET",
+      "MS_CLIENT_SECRET",
+      "TELEGRAM_BOT_TOKEN",
+      "TELEGRAM_WEBHOOK_SECRET",
+    ]
+  ) {
+    assert.ok(env[name], `${name} is not in stack.env`);
+    list.push({ name, find: env[name] });
+  }
+  for (
+    const [id, key] of Object.entries(JSON.parse(env.AIDE_TOKEN_KEYS) as Record<string, string>)
+  ) {
+    list.push({ name: `token key ${id}`, find: key });
+  }
+  list.push(
+    { name: "a Slack token (xox...)", find: /\bxox[abpe]-[A-Za-z0-9-]{10,}/ },
+    { name: "a Microsoft refresh token or code", find: /\bM\.(?:R3|C5)_[A-Za-z0-9]{10,}/ },
+    { name: "a Microsoft access token (fake's shape)", find: /eyJ0eXAiOiJKV1QifQ\.[0-9a-f]{16,}/ },
+  );
   // Real keys, where the developer has set some (supabase/functions/.env or the environment).
   for (const name of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]) {
     const value = Deno.env.get(name);
@@ -84,6 +108,9 @@ const LOGGED_COLUMNS: [string, string][] = [
   ["public.ingestion_jobs", "last_error"],
   ["public.documents", "error"],
   ["public.job_runs", "error"],
+  ["public.linked_accounts", "last_error"],
+  ["public.index_jobs", "last_error"],
+  ["private.slack_backfills", "last_error"],
   ["cron.job_run_details", "return_message"],
   ["net._http_response", "content"],
   ["net._http_response", "error_msg"],
