@@ -13,6 +13,7 @@
 // A limit stops the whole worker, as the platform stops the isolate: other requests it was
 // serving end too. Every 100 ms the worker's CPU time since the last look is shared out among
 // the requests in flight; a request charged more than 2 s stops it.
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { BIN, ROOT } from "../config.ts";
 import { type Child, spawnLogged } from "../process.ts";
@@ -51,6 +52,21 @@ function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * The worker's unix socket, in the stack's run folder; Linux caps a socket path at 107 bytes, so
+ * a deep checkout's sockets go to a folder in /tmp named after the run folder instead.
+ */
+function socketPath(runDir: string, name: string) {
+  const path = join(runDir, `${name}.sock`);
+  if (new TextEncoder().encode(path).length <= 100) return path;
+  const dir = join(
+    "/tmp",
+    `aide-sockets-${createHash("sha256").update(runDir).digest("hex").slice(0, 12)}`,
+  );
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${name.slice(0, 60)}.sock`);
+}
+
 interface InFlight {
   started: number;
   /** CPU ms charged to this request: its share of the worker's CPU while it was in flight. */
@@ -77,7 +93,7 @@ class Worker {
     readonly dir: string,
     private opts: { env: Record<string, string>; logDir: string; runDir: string; limits: Limits },
   ) {
-    this.socket = join(opts.runDir, `${name}.sock`);
+    this.socket = socketPath(opts.runDir, name);
   }
 
   get pid() {
@@ -253,19 +269,58 @@ export function functionsPool(opts: {
 }) {
   Deno.mkdirSync(opts.runDir, { recursive: true });
   const workers = new Map<string, Worker>();
+  const isFunction = (dir: string, name: string) => {
+    if (/^[_.]/.test(name)) return false;
+    try {
+      return Deno.statSync(join(dir, name, "index.ts")).isFile;
+    } catch {
+      return false;
+    }
+  };
+  const add = (dir: string, name: string) => {
+    const limits = { ...opts.limits, ...opts.overrides?.[name] };
+    const worker = new Worker(name, dir, { ...opts, limits });
+    workers.set(name, worker);
+    return worker;
+  };
   for (const dir of opts.dirs) {
     for (const entry of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
-      if (!entry.isDirectory || /^[_.]/.test(entry.name)) continue;
-      try {
-        Deno.statSync(join(dir, entry.name, "index.ts"));
-      } catch {
-        continue;
-      }
-      const limits = { ...opts.limits, ...opts.overrides?.[entry.name] };
-      workers.set(entry.name, new Worker(entry.name, dir, { ...opts, limits }));
+      if (entry.isDirectory && isFunction(dir, entry.name)) add(dir, entry.name);
     }
   }
+
+  /**
+   * Hot reload, like `supabase functions serve`: a change in a function's folder restarts its
+   * worker, a change in _shared/ restarts them all, a new folder starts a new function.
+   */
+  async function reloadOnChange(dir: string) {
+    let pending = new Set<string>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    for await (const event of Deno.watchFs(dir)) {
+      for (const path of event.paths) {
+        const name = path.slice(dir.length + 1).split("/")[0];
+        if (name) pending.add(name);
+      }
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const changed = pending;
+        pending = new Set();
+        const all = [...changed].some((n) => n.startsWith("_"));
+        for (const name of all ? workers.keys() : changed) {
+          const worker = workers.get(name) ?? (isFunction(dir, name) ? add(dir, name) : null);
+          if (!worker) continue;
+          console.log(
+            JSON.stringify({ at: new Date().toISOString(), msg: "reloading", function: name }),
+          );
+          await worker.stop();
+          await worker.start();
+        }
+      }, 300);
+    }
+  }
+
   return {
+    reloadOnChange,
     names: () => [...workers.keys()],
     /** Starts every worker (at boot, so the first request does not pay for it). */
     startAll: () => Promise.all([...workers.values()].map((w) => w.start())),
