@@ -158,6 +158,16 @@ revoke execute on function private.sync_reminder_chain() from public, anon, auth
 create trigger tasks_reminder_chain after insert or update of status, scheduled_at, snoozed_until
   on public.tasks for each row execute function private.sync_reminder_chain();
 
+-- Tasks that already exist (a project where the planner ran before this migration): their
+-- chains, as the trigger would have made them.
+insert into private.reminder_chains (task_id, user_id, starts_at, next_stage, next_at)
+select t.id, t.user_id, t.scheduled_at, 'push',
+       t.scheduled_at - make_interval(mins => coalesce(
+         (private.planner_preferences(t.user_id) ->> 'reminder_lead_minutes')::int, 10))
+from public.tasks t
+where t.status = 'open' and t.scheduled_at > now()
+on conflict (task_id) do nothing;
+
 -- Quiet hours ------------------------------------------------------------------------------
 -- When p_at falls in the quiet hours {start, end} (local wall-clock times in p_zone; a window
 -- may cross midnight), the instant they end; otherwise null. Local arithmetic, so 07:00 is

@@ -145,3 +145,7 @@ export async function expectRefused(user: ChatUser, cases: RefusedCase[]) {
     assert.equal(typeof res.body.error?.message, "string", `${request}: no message`);
   }
 }
+
+/** A `[[fake ...]]` directive for a message: the fake provider replies `text`, this fast. */
+export const fakeReply = (text: string, tokensPerSec?: number) =>
+  `[[fake ${JSON.stringify({ text, ...(tokensPerSec ? { tokens_per_sec: tokensPerSec } : {}) })}]]`;

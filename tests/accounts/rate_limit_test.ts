@@ -17,6 +17,10 @@ const setLimits = (userId: string, limits: unknown) =>
 Deno.test("30 concurrent chat sends with a limit of 20/min: exactly 20 proceed, 10 get 429 with Retry-After", async () => {
   const alice = await chatUser("burst");
   await setLimits(alice.userId, { chat: { requests: 20, window_seconds: 60 } });
+  // Room for all 20 replies at once: here the rate limit is under test, not the stream cap.
+  await withDb((sql) =>
+    sql`update public.profiles set quotas = '{"streams": 30}' where id = ${alice.userId}`
+  );
   const conversationId = await alice.createConversation();
   const tag = marker("burst");
   await earlyInAMinute();

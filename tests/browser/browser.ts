@@ -192,9 +192,5 @@ export async function withPage(
   }
 }
 
-/** A `[[fake ...]]` directive: the fake provider answers with this text, this fast. */
-export const scripted = (text: string, tokensPerSec?: number) =>
-  `[[fake ${JSON.stringify({ text, ...(tokensPerSec ? { tokens_per_sec: tokensPerSec } : {}) })}]]`;
-
 export const words = (n: number, prefix = "w") =>
   Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(" ");

@@ -5,9 +5,9 @@ import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { join } from "node:path";
 import { ROOT } from "../../local/config.ts";
-import { queueScript, SONNET } from "../_support/chat.ts";
+import { fakeReply, queueScript, SONNET } from "../_support/chat.ts";
 import { connect, until } from "../_support/stack.ts";
-import { closeBrowser, SCREENSHOTS, scripted, withPage, words } from "./browser.ts";
+import { closeBrowser, SCREENSHOTS, withPage, words } from "./browser.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const sql = connect();
@@ -44,7 +44,7 @@ Deno.test({
     assert.equal(await page.locator(".who").textContent(), user.email);
     const id = await startConversation(page);
     const text = words(40, "tok");
-    await send(page, `Hello ${scripted(text, 40)}`);
+    await send(page, `Hello ${fakeReply(text, 40)}`);
     // Part of the reply is on the page while it is still streaming.
     await until("a partial reply", async () => {
       const shown = await lastReply(page).textContent() ?? "";
@@ -63,7 +63,7 @@ Deno.test(
     await withPage("stop", async (page) => {
       const id = await startConversation(page);
       const text = words(400);
-      await send(page, `Long one ${scripted(text, 30)}`);
+      await send(page, `Long one ${fakeReply(text, 30)}`);
       await until(
         "some tokens",
         async () => ((await lastReply(page).textContent()) ?? "").length > 15,
@@ -86,7 +86,7 @@ Deno.test(
     await withPage("resume", async (page) => {
       const id = await startConversation(page);
       const text = words(60, "r");
-      await send(page, `Resume me ${scripted(text, 20)}`);
+      await send(page, `Resume me ${fakeReply(text, 20)}`);
       await until(
         "some tokens",
         async () => ((await lastReply(page).textContent()) ?? "").length > 5,
@@ -107,7 +107,7 @@ Deno.test(
   async () => {
     await withPage("branches", async (page) => {
       const id = await startConversation(page);
-      await send(page, `First question ${scripted("first answer")}`);
+      await send(page, `First question ${fakeReply("first answer")}`);
       await page.getByTestId("regenerate").waitFor();
       await page.getByTestId("regenerate").click();
       // The regenerated reply is a second branch under the same question.
@@ -119,7 +119,7 @@ Deno.test(
       assert.equal(n, 2);
 
       await page.getByTestId("edit").click();
-      await page.getByTestId("edit-text").fill(`Edited question ${scripted("edited answer")}`);
+      await page.getByTestId("edit-text").fill(`Edited question ${fakeReply("edited answer")}`);
       await page.getByTestId("edit-save").click();
       await page.getByTestId("message-user").getByTestId("branch-position").filter({
         hasText: "2 / 2",
@@ -168,7 +168,7 @@ Deno.test(
       await page.getByTestId("composer").pressSequentially("What is the budget? @budg");
       await page.getByTestId("mention-option").filter({ hasText: "budget-notes" }).click();
       await page.getByTestId("mention-chip").filter({ hasText: "budget-notes" }).waitFor();
-      await page.getByTestId("composer").pressSequentially(scripted("It is 40k."));
+      await page.getByTestId("composer").pressSequentially(fakeReply("It is 40k."));
       await page.getByTestId("send").click();
       const citation = page.getByTestId("message-assistant").last().getByTestId("citation");
       await citation.first().waitFor();
@@ -183,7 +183,7 @@ Deno.test({
 }, async () => {
   await withPage("sidebar-usage", async (page) => {
     await startConversation(page);
-    await send(page, `Plan a trip to Lisbon ${scripted("Here is a plan.")}`);
+    await send(page, `Plan a trip to Lisbon ${fakeReply("Here is a plan.")}`);
     await page.getByTestId("send").waitFor();
     await page.getByTestId("group-today").waitFor();
     await page.getByTestId("pin").first().click();

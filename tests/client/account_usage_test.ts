@@ -1,7 +1,8 @@
 // The SDK's account, models, usage, admin and health calls against the live test stack.
 import assert from "node:assert/strict";
+import { fakeReply } from "../_support/chat.ts";
 import { connect } from "../_support/stack.ts";
-import { scripted, userClient } from "./helpers.ts";
+import { userClient } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -28,7 +29,8 @@ Deno.test("account: me, update, export; models; health", async () => {
 Deno.test("usage: a reply's cost shows up by day; admin views refuse a non-admin", async () => {
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
-  await aide.streamSimple(id, { content: `Hi ${scripted("hello there")}` }).text();
+  await aide.streamSimple(id, { content: `Hi ${fakeReply("hello there")}` })
+    .text();
   const usage = await aide.usage.get() as Any;
   assert.ok(usage.totals.cost_usd > 0);
   const today = new Date().toISOString().slice(0, 10);

@@ -1,9 +1,10 @@
 // The SDK against the live test stack: conversations, streaming, stop, resume, regenerate,
 // edit and branch switching. Each test checks what the API stored, not only what came back.
 import assert from "node:assert/strict";
+import { fakeReply } from "../_support/chat.ts";
 import { connect } from "../_support/stack.ts";
 import { AideError, type SimpleEvent } from "../../packages/client/src/index.ts";
-import { failure, scripted, userClient } from "./helpers.ts";
+import { failure, userClient } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -68,7 +69,7 @@ Deno.test("streamSimple: tokens arrive one by one, then done; the reply is store
   const events: SimpleEvent[] = [];
   for await (
     const event of aide.streamSimple(id, {
-      content: `Hi ${scripted("one two three four")}`,
+      content: `Hi ${fakeReply("one two three four")}`,
     })
   ) {
     events.push(event);
@@ -90,7 +91,9 @@ Deno.test("SimpleStream.stop() stops the reply: stored aborted, partial text kep
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
   const long = Array.from({ length: 400 }, (_, i) => `w${i}`).join(" ");
-  const stream = aide.streamSimple(id, { content: `Go ${scripted(long, 40)}` });
+  const stream = aide.streamSimple(id, {
+    content: `Go ${fakeReply(long, 40)}`,
+  });
   let text = "";
   for await (const event of stream) {
     if (event.type === "token") text += event.content;
@@ -107,7 +110,9 @@ Deno.test("resume: a reply left by closing the connection is followed to its end
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
   const text = Array.from({ length: 60 }, (_, i) => `t${i}`).join(" ");
-  const stream = aide.streamSimple(id, { content: `Go ${scripted(text, 60)}` });
+  const stream = aide.streamSimple(id, {
+    content: `Go ${fakeReply(text, 60)}`,
+  });
   for await (const event of stream) if (event.type === "token") break;
   stream.abort(); // the tab closes; the reply goes on
   const running = await aide.conversations.runningReply(id);
@@ -121,7 +126,7 @@ Deno.test("regenerate, edit and switchBranch: siblings, nothing deleted, branch 
   const { aide } = await userClient();
   const { id } = await aide.conversations.create() as Any;
   const first = await aide.streamSimple(id, {
-    content: `Q1 ${scripted("answer one")}`,
+    content: `Q1 ${fakeReply("answer one")}`,
   }).text();
   const again = await aide.conversations.regenerate(id, first.messageId!)
     .text();
@@ -145,7 +150,7 @@ Deno.test("regenerate, edit and switchBranch: siblings, nothing deleted, branch 
     const edited = await aide.conversations.edit(
       id,
       { parent_id: null },
-      `Q1 edited ${scripted("answer edited")}`,
+      `Q1 edited ${fakeReply("answer edited")}`,
     )
       .text();
     assert.equal(edited.text, "answer edited");

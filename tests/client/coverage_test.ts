@@ -52,20 +52,41 @@ const SDK_METHODS: Record<string, string> = {
   "GET /drafts": "drafts.list",
   "PATCH /drafts/{id}": "drafts.update",
   "POST /drafts/{id}/send": "drafts.send",
+  "GET /connectors": "connectors.list",
+  "DELETE /connectors/{id}": "connectors.disconnect",
+  "GET /connectors/slack/oauth/initiate": "connectors.slackInstall",
+  "GET /connectors/outlook/oauth/initiate": "connectors.outlookConnect",
+  "POST /connectors/telegram/link": "connectors.telegramLink",
+  "POST /connectors/telegram/setup": "connectors.telegramSetup",
+  "GET /events": "events.list",
+  "GET /events/{id}": "events.get",
+  "DELETE /events/{id}": "events.delete",
+  "GET /threads": "threads.list",
+  "GET /notes": "notes.list",
+  "POST /notes": "notes.create",
+  "GET /notes/{id}": "notes.get",
+  "PATCH /notes/{id}": "notes.update",
+  "DELETE /notes/{id}": "notes.delete",
   "GET /push/config": "push.config",
   "POST /push/subscriptions": "push.subscribe",
   "DELETE /push/subscriptions/{id}": "push.unsubscribe",
 };
 
-const document = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
+const document = JSON.parse(
+  await Deno.readTextFile("supabase/functions/openapi/openapi.json"),
+);
 const FOR_USERS = new Set(["user", "jwt"]);
 
 Deno.test("SDK: every user operation of the functions it covers has a method", () => {
-  const families = new Set(Object.keys(SDK_METHODS).map((k) => k.split(" ")[1].split("/")[1]));
+  const families = new Set(
+    Object.keys(SDK_METHODS).map((k) => k.split(" ")[1].split("/")[1]),
+  );
   const missing: string[] = [];
   const notYet = new Set<string>();
   for (
-    const [path, item] of Object.entries<Record<string, { "x-aide-auth"?: string }>>(document.paths)
+    const [path, item] of Object.entries<
+      Record<string, { "x-aide-auth"?: string }>
+    >(document.paths)
   ) {
     for (const [method, operation] of Object.entries(item)) {
       if (!FOR_USERS.has(operation["x-aide-auth"] ?? "")) continue;
@@ -80,9 +101,16 @@ Deno.test("SDK: every user operation of the functions it covers has a method", (
     [],
     "operations without an SDK method (add them to packages/client/src)",
   );
-  if (notYet.size) console.warn(`functions the SDK does not cover yet: ${[...notYet].join(", ")}`);
+  if (notYet.size) {
+    console.warn(
+      `functions the SDK does not cover yet: ${[...notYet].join(", ")}`,
+    );
+  }
 
-  const aide = createAideClient({ url: "http://127.0.0.1:1", accessToken: "t" });
+  const aide = createAideClient({
+    url: "http://127.0.0.1:1",
+    accessToken: "t",
+  });
   for (const name of Object.values(SDK_METHODS)) {
     // deno-lint-ignore no-explicit-any
     const fn = name.split(".").reduce((o: any, k) => o?.[k], aide);
@@ -90,6 +118,9 @@ Deno.test("SDK: every user operation of the functions it covers has a method", (
   }
   for (const key of Object.keys(SDK_METHODS)) {
     const [method, path] = key.split(" ");
-    assert.ok(document.paths[path]?.[method.toLowerCase()], `${key} is in the OpenAPI document`);
+    assert.ok(
+      document.paths[path]?.[method.toLowerCase()],
+      `${key} is in the OpenAPI document`,
+    );
   }
 });

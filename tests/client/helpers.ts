@@ -11,15 +11,6 @@ export async function userClient(prefix = "sdk") {
   return { ...user, aide };
 }
 
-/** A `[[fake ...]]` directive: the fake provider answers with this text, this fast. */
-export const scripted = (text: string, tokensPerSec?: number) =>
-  `[[fake ${
-    JSON.stringify({
-      text,
-      ...(tokensPerSec ? { tokens_per_sec: tokensPerSec } : {}),
-    })
-  }]]`;
-
 /** The AideError a call fails with (fails the test if it succeeds or throws something else). */
 export async function failure(call: Promise<unknown>): Promise<AideError> {
   try {

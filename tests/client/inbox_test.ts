@@ -13,7 +13,10 @@ type Any = any;
 
 Deno.test("inbox: prompts summarize and detect tasks; summaries, proposals and drafts through the SDK", async () => {
   const user = await workspaceUser(WORKSPACES[0]);
-  const aide = createAideClient({ url: env.SUPABASE_URL, accessToken: user.token });
+  const aide = createAideClient({
+    url: env.SUPABASE_URL,
+    accessToken: user.token,
+  });
 
   const reply = "On it: I'll review the launch plan and sign off by Friday 5pm.";
   await queueScript("openai", {
@@ -39,11 +42,18 @@ Deno.test("inbox: prompts summarize and detect tasks; summaries, proposals and d
       }],
     }),
   }, { contains: user.events.launch_review });
-  const detected = await aide.prompts.run({ prompt: "what needs action?" }) as Any;
+  const detected = await aide.prompts.run({
+    prompt: "what needs action?",
+  }) as Any;
   assert.equal(detected.intent, "task_detection");
-  const titles = new Map(detected.response.tasks.map((t: Any) => [t.source_event_id, t.title]));
+  const titles = new Map(
+    detected.response.tasks.map((t: Any) => [t.source_event_id, t.title]),
+  );
   assert.equal(titles.get(user.events.launch_review), "Review the launch plan");
-  assert.equal(titles.get(user.events.invoice_overdue), "Confirm invoice payment");
+  assert.equal(
+    titles.get(user.events.invoice_overdue),
+    "Confirm invoice payment",
+  );
 
   const proposals = await aide.proposals.list({ status: "pending" }) as Any;
   const schedule = proposals.proposals.find((p: Any) =>
@@ -66,12 +76,21 @@ Deno.test("inbox: prompts summarize and detect tasks; summaries, proposals and d
   );
   assert.equal(stored.content_json.text, `${reply} Thanks!`);
 
-  const summarized = await aide.prompts.run({ prompt: "summarize last 2 hours" }) as Any;
+  const summarized = await aide.prompts.run({
+    prompt: "summarize last 2 hours",
+  }) as Any;
   assert.equal(summarized.intent, "summarize");
-  const summary = await aide.summaries.get(summarized.response.summary_id) as Any;
+  const summary = await aide.summaries.get(
+    summarized.response.summary_id,
+  ) as Any;
   assert.equal(summary.id, summarized.response.summary_id);
-  assert.ok(((await aide.summaries.list()) as Any).summaries.some((s: Any) => s.id === summary.id));
-  assert.equal(((await aide.prompts.get(summarized.prompt_id)) as Any).intent, "summarize");
+  assert.ok(
+    ((await aide.summaries.list()) as Any).summaries.some((s: Any) => s.id === summary.id),
+  );
+  assert.equal(
+    ((await aide.prompts.get(summarized.prompt_id)) as Any).intent,
+    "summarize",
+  );
 
   await aide.summaries.delete(summary.id);
   assert.equal((await failure(aide.summaries.get(summary.id))).status, 404);

@@ -67,8 +67,12 @@ Deno.test("npm pack: the package installs in a fresh project and works there (No
     );
     const tarball = join(dir, packed[0].filename);
     const files: string[] = packed[0].files.map((f: { path: string }) => f.path);
-    assert.ok(files.includes("dist/index.js") && files.includes("dist/index.d.ts"));
-    assert.ok(!files.some((f) => f.startsWith("node_modules/") || f.startsWith("test")));
+    assert.ok(
+      files.includes("dist/index.js") && files.includes("dist/index.d.ts"),
+    );
+    assert.ok(
+      !files.some((f) => f.startsWith("node_modules/") || f.startsWith("test")),
+    );
 
     const app = join(dir, "app");
     await Deno.mkdir(app);
@@ -76,7 +80,13 @@ Deno.test("npm pack: the package installs in a fresh project and works there (No
       join(app, "package.json"),
       JSON.stringify({ name: "fresh", type: "module", private: true }),
     );
-    await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball], app);
+    await run("npm", [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      tarball,
+    ], app);
 
     await Deno.writeTextFile(join(app, "app.mjs"), APP);
     const { token } = await newUser("pack");
@@ -106,7 +116,11 @@ Deno.test("npm pack: the package installs in a fresh project and works there (No
         files: ["typed.ts"],
       }),
     );
-    await run(join(CLIENT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], app);
+    await run(
+      join(CLIENT, "node_modules/.bin/tsc"),
+      ["-p", "tsconfig.json"],
+      app,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

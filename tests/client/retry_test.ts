@@ -16,10 +16,16 @@ async function scriptedServer(
   run: (url: string, seen: Seen[]) => Promise<void>,
 ) {
   const seen: Seen[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    seen.push({ method: req.method, authorization: req.headers.get("authorization") });
-    return answers[Math.min(seen.length, answers.length) - 1]();
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      seen.push({
+        method: req.method,
+        authorization: req.headers.get("authorization"),
+      });
+      return answers[Math.min(seen.length, answers.length) - 1]();
+    },
+  );
   try {
     await run(`http://127.0.0.1:${server.addr.port}`, seen);
   } finally {
@@ -35,7 +41,11 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 const ok = json(200, { status: "ok" });
 const limited = (retryAfter: string) =>
   json(429, {
-    error: { code: "rate_limited", message: "Slow down", details: { retry_after_seconds: 1 } },
+    error: {
+      code: "rate_limited",
+      message: "Slow down",
+      details: { retry_after_seconds: 1 },
+    },
   }, {
     "retry-after": retryAfter,
   });
@@ -43,12 +53,20 @@ const limited = (retryAfter: string) =>
 Deno.test("retry: 429 waits for Retry-After, then succeeds", async () => {
   await scriptedServer([limited("0.3"), ok], async (url, seen) => {
     const retries: RetryInfo[] = [];
-    const aide = createAideClient({ url, accessToken: "t", onRetry: (r) => retries.push(r) });
+    const aide = createAideClient({
+      url,
+      accessToken: "t",
+      onRetry: (r) => retries.push(r),
+    });
     const started = performance.now();
     assert.deepEqual(await aide.health(), { status: "ok" });
     assert.equal(seen.length, 2);
     assert.ok(performance.now() - started >= 290, "waited the Retry-After");
-    assert.deepEqual(retries.map((r) => [r.attempt, r.status, r.delayMs]), [[1, 429, 300]]);
+    assert.deepEqual(retries.map((r) => [r.attempt, r.status, r.delayMs]), [[
+      1,
+      429,
+      300,
+    ]]);
   });
 });
 
@@ -56,10 +74,19 @@ Deno.test("retry: 503 is retried with backoff; after `retries` the error is thro
   await scriptedServer(
     [json(503, { error: { code: "unavailable", message: "Busy" } })],
     async (url, seen) => {
-      const aide = createAideClient({ url, accessToken: "t", retries: 2, maxRetryDelayMs: 50 });
+      const aide = createAideClient({
+        url,
+        accessToken: "t",
+        retries: 2,
+        maxRetryDelayMs: 50,
+      });
       const error = await failure(aide.health());
       assert.equal(seen.length, 3, "the first try and two retries");
-      assert.deepEqual([error.status, error.code, error.message], [503, "unavailable", "Busy"]);
+      assert.deepEqual([error.status, error.code, error.message], [
+        503,
+        "unavailable",
+        "Busy",
+      ]);
     },
   );
 });
@@ -109,7 +136,12 @@ Deno.test("retry: a network error is retried for GET only", async () => {
     return calls === 1 ? Promise.reject(new TypeError("connection reset")) : fetch(input, init);
   };
   await scriptedServer([ok], async (url) => {
-    const aide = createAideClient({ url, accessToken: "t", fetch: flaky, maxRetryDelayMs: 20 });
+    const aide = createAideClient({
+      url,
+      accessToken: "t",
+      fetch: flaky,
+      maxRetryDelayMs: 20,
+    });
     assert.deepEqual(await aide.health(), { status: "ok" });
     assert.equal(calls, 2);
     calls = 0;
@@ -147,7 +179,11 @@ Deno.test("auth: the token is read from the session on every request; a 401 refr
   });
   await scriptedServer([unauthorized], async (url, seen) => {
     const error = await failure(createAideClient({ url, supabase }).health());
-    assert.equal(seen.length, 2, "refreshed once, then the 401 is the caller's");
+    assert.equal(
+      seen.length,
+      2,
+      "refreshed once, then the 401 is the caller's",
+    );
     assert.deepEqual([error.status, error.code, error.message], [
       401,
       "unauthorized",
@@ -168,8 +204,13 @@ Deno.test("retry: the live stack's rate limit (429 with Retry-After) is waited o
       accessToken: token,
       onRetry: (r) => retries.push(r),
     });
-    for (const title of ["one", "two", "three", "four"]) await aide.conversations.create({ title });
-    assert.ok(retries.length >= 1, "a create was refused with 429 and sent again");
+    for (const title of ["one", "two", "three", "four"]) {
+      await aide.conversations.create({ title });
+    }
+    assert.ok(
+      retries.length >= 1,
+      "a create was refused with 429 and sent again",
+    );
     assert.ok(retries.every((r) => r.status === 429 && r.delayMs <= 1000));
     const [{ n }] =
       await sql`select count(*)::int as n from public.conversations where user_id = ${userId}`;

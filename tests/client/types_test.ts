@@ -5,6 +5,12 @@ import { env } from "../_support/stack.ts";
 import { expectedFiles, staleFiles } from "../../scripts/types.ts";
 
 Deno.test("packages/client/src/generated is up to date with the OpenAPI document and the schema", async () => {
-  const stale = await staleFiles(await expectedFiles({ dbUrl: env.SUPABASE_DB_URL }));
-  assert.deepEqual(stale, [], `stale generated types: ${stale.join(", ")}; run \`npm run types\``);
+  const stale = await staleFiles(
+    await expectedFiles({ dbUrl: env.SUPABASE_DB_URL }),
+  );
+  assert.deepEqual(
+    stale,
+    [],
+    `stale generated types: ${stale.join(", ")}; run \`npm run types\``,
+  );
 });

@@ -282,9 +282,16 @@ async function runCase(c: Case, p: Provider, user: ChatUser) {
   }
 }
 
+/** Lets the user have this many replies in flight (chat.max_streams_per_user is 3). */
+const allowStreams = (userId: string, n: number) =>
+  withDb((sql) =>
+    sql`update public.profiles set quotas = ${sql.json({ streams: n })} where id = ${userId}`
+  );
+
 for (const c of CASES.filter((c) => !c.expectedMs)) {
   Deno.test(`provider faults: ${c.name}`, async () => {
     const user = await chatUser("faults");
+    await allowStreams(user.userId, 2 * stalls.length); // every case at once
     await Promise.all((["anthropic", "openai"] as const).map((p) => runCase(c, p, user)));
   });
 }
@@ -297,6 +304,7 @@ Deno.test({
   ignore: ATTEMPT_TIMEOUT_MS > 30_000,
   async fn() {
     const user = await chatUser("faults");
+    await allowStreams(user.userId, 2 * stalls.length); // every case at once
     await Promise.all(
       stalls.flatMap((c) => (["anthropic", "openai"] as const).map((p) => runCase(c, p, user))),
     );

@@ -7,7 +7,8 @@ export function accountResource(api: Api) {
     /** Profile and budget status. */
     me: () => data(api.GET("/account/me")),
     /** Display name, time zone (IANA), preferences. */
-    update: (body: BodyOf<"/account/me", "patch">) => data(api.PATCH("/account/me", { body })),
+    update: (body: BodyOf<"/account/me", "patch">) =>
+      data(api.PATCH("/account/me", { body })),
     /** Everything the user owns, as JSON (GDPR export). */
     export: () => data(api.GET("/account/export")),
     /** Deletes the account and everything it owns. */

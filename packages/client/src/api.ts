@@ -23,21 +23,24 @@ export async function data<T>(call: Promise<{ data?: T }>): Promise<T> {
 }
 
 /** The JSON body of operation `P` `M` for status 200 or 201, as the OpenAPI document declares it. */
-export type ResponseOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
-  responses: infer R;
-} ? R extends { 200: { content: { "application/json": infer B } } } ? B
-  : R extends { 201: { content: { "application/json": infer B } } } ? B
-  : unknown
-  : never;
+export type ResponseOf<P extends keyof paths, M extends keyof paths[P]> =
+  paths[P][M] extends {
+    responses: infer R;
+  } ? R extends { 200: { content: { "application/json": infer B } } } ? B
+    : R extends { 201: { content: { "application/json": infer B } } } ? B
+    : unknown
+    : never;
 
 /** The JSON request body of operation `P` `M`. */
-export type BodyOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
-  requestBody?: { content: { "application/json": infer B } };
-} ? B
-  : never;
+export type BodyOf<P extends keyof paths, M extends keyof paths[P]> =
+  paths[P][M] extends {
+    requestBody?: { content: { "application/json": infer B } };
+  } ? B
+    : never;
 
 /** The query parameters of operation `P` `M`. */
-export type QueryOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
-  parameters: { query?: infer Q };
-} ? NonNullable<Q>
-  : never;
+export type QueryOf<P extends keyof paths, M extends keyof paths[P]> =
+  paths[P][M] extends {
+    parameters: { query?: infer Q };
+  } ? NonNullable<Q>
+    : never;

@@ -28,7 +28,8 @@ interface ConversationCalls {
 const withoutUndefined = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
-export class AideChatTransport<M extends UIMessage = UIMessage> extends DefaultChatTransport<M> {
+export class AideChatTransport<M extends UIMessage = UIMessage>
+  extends DefaultChatTransport<M> {
   readonly conversationId: string;
   #calls: ConversationCalls;
   /** The reply this transport is streaming (from the `start` chunk), until it ends. */
@@ -63,8 +64,9 @@ export class AideChatTransport<M extends UIMessage = UIMessage> extends DefaultC
         };
       }
       const last = messages.findLast((m) => m.role === "user");
-      const content = last?.parts.map((p) => (p.type === "text" ? p.text : "")).join("") ??
-        "";
+      const content =
+        last?.parts.map((p) => (p.type === "text" ? p.text : "")).join("") ??
+          "";
       return {
         body: withoutUndefined({
           content,

@@ -1,6 +1,12 @@
 // Conversations (function `conversations`): CRUD and the sidebar list, history by branch, and
 // chat: send, stop, resume, regenerate, edit (a sibling branch), switching branch.
-import { type Api, type BodyOf, data, type QueryOf, type ResponseOf } from "./api.ts";
+import {
+  type Api,
+  type BodyOf,
+  data,
+  type QueryOf,
+  type ResponseOf,
+} from "./api.ts";
 import type { Transport } from "./http.ts";
 import { SimpleStream } from "./simple_stream.ts";
 
@@ -26,7 +32,9 @@ export function conversationsResource(api: Api, transport: Transport) {
     params: { path: { id, messageId } },
   });
   const url = (id: string, rest = "") =>
-    `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/messages${rest}`;
+    `${transport.functionsUrl}/conversations/${
+      encodeURIComponent(id)
+    }/messages${rest}`;
 
   const get = (id: string) => data(api.GET("/conversations/{id}", path(id)));
 
@@ -36,8 +44,12 @@ export function conversationsResource(api: Api, transport: Transport) {
       active_leaf_id: string | null;
       messages: MessageLike[];
     };
-    const leaf = conversation.messages.find((m) => m.id === conversation.active_leaf_id);
-    return leaf && leaf.role === "assistant" && RUNNING.has(leaf.status) ? leaf.id : null;
+    const leaf = conversation.messages.find((m) =>
+      m.id === conversation.active_leaf_id
+    );
+    return leaf && leaf.role === "assistant" && RUNNING.has(leaf.status)
+      ? leaf.id
+      : null;
   }
 
   const stop = (id: string, messageId: string) =>

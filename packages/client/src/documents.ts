@@ -1,6 +1,12 @@
 // Documents and knowledge search (function `documents`): CRUD, multipart upload with
 // progress, waiting for ingestion, hybrid search.
-import { type Api, type BodyOf, data, type QueryOf, type ResponseOf } from "./api.ts";
+import {
+  type Api,
+  type BodyOf,
+  data,
+  type QueryOf,
+  type ResponseOf,
+} from "./api.ts";
 import { AideError } from "./errors.ts";
 import type { Transport } from "./http.ts";
 import { progressFetch, type UploadProgress } from "./upload.ts";
@@ -37,13 +43,15 @@ export type SearchQuery =
   };
 
 export function documentsResource(api: Api, transport: Transport) {
-  const get = (id: string) => data(api.GET("/documents/{id}", { params: { path: { id } } }));
+  const get = (id: string) =>
+    data(api.GET("/documents/{id}", { params: { path: { id } } }));
 
   return {
     list: (query: QueryOf<"/documents", "get"> = {}) =>
       data(api.GET("/documents", { params: { query } })),
     /** A text or markdown document. */
-    create: (body: BodyOf<"/documents", "post">) => data(api.POST("/documents", { body })),
+    create: (body: BodyOf<"/documents", "post">) =>
+      data(api.POST("/documents", { body })),
     get,
     update: (id: string, body: BodyOf<"/documents/{id}", "patch">) =>
       data(api.PATCH("/documents/{id}", { params: { path: { id } }, body })),
@@ -72,7 +80,9 @@ export function documentsResource(api: Api, transport: Transport) {
         body: await body.blob(),
         signal: options.signal,
       };
-      const via = options.onProgress ? progressFetch(options.onProgress) : undefined;
+      const via = options.onProgress
+        ? progressFetch(options.onProgress)
+        : undefined;
       const response = await transport.fetch(
         `${transport.functionsUrl}/documents`,
         init,
@@ -113,7 +123,8 @@ export function documentsResource(api: Api, transport: Transport) {
 }
 
 export function searchFunction(api: Api) {
-  const list = (values?: string[]) => values?.length ? values.join(",") : undefined;
+  const list = (values?: string[]) =>
+    values?.length ? values.join(",") : undefined;
   /** Hybrid (vector + full-text) search over everything the caller may read. */
   return (query: SearchQuery) =>
     data(api.GET("/documents/search", {

@@ -64,4 +64,5 @@ function codeForStatus(status: number) {
   return "http_error";
 }
 
-export const isAideError = (e: unknown): e is AideError => e instanceof AideError;
+export const isAideError = (e: unknown): e is AideError =>
+  e instanceof AideError;

@@ -80,7 +80,9 @@ export function retryDelayMs(
   const header = response?.headers.get("retry-after");
   if (header) {
     const seconds = Number(header);
-    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+    const ms = Number.isFinite(seconds)
+      ? seconds * 1000
+      : Date.parse(header) - Date.now();
     if (!Number.isNaN(ms)) return ms > maxDelayMs ? null : Math.max(0, ms);
   }
   return Math.random() * Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** attempt);
@@ -189,7 +191,8 @@ export function createTransport(options: AideClientOptions): Transport {
 
   return {
     functionsUrl,
-    fetch: (input, init, via) => send(new Request(input, init), via ?? baseFetch, false),
+    fetch: (input, init, via) =>
+      send(new Request(input, init), via ?? baseFetch, false),
     authHeaders,
   };
 }

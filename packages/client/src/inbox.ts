@@ -1,15 +1,24 @@
 // The inbox (functions `prompts`, `summaries`, `proposals`, `drafts`): free-text prompts over the
 // user's Slack, Outlook and Telegram events, the summaries and proposals they produce, and reply
 // drafts sent through the connectors.
-import { type Api, type BodyOf, data, type QueryOf, type ResponseOf } from "./api.ts";
+import {
+  type Api,
+  type BodyOf,
+  data,
+  type QueryOf,
+  type ResponseOf,
+} from "./api.ts";
 
 export function promptsResource(api: Api) {
   return {
     /** Runs a prompt: summarize, find what needs action, search or chat (the intent is inferred). */
     run: (body: BodyOf<"/prompts", "post">) =>
-      data(api.POST("/prompts", { body })) as Promise<ResponseOf<"/prompts", "post">>,
+      data(api.POST("/prompts", { body })) as Promise<
+        ResponseOf<"/prompts", "post">
+      >,
     /** A prompt's record: intent, window, status and what it produced. */
-    get: (id: string) => data(api.GET("/prompts/{id}", { params: { path: { id } } })),
+    get: (id: string) =>
+      data(api.GET("/prompts/{id}", { params: { path: { id } } })),
   };
 }
 
@@ -17,7 +26,8 @@ export function summariesResource(api: Api) {
   return {
     list: (query: QueryOf<"/summaries", "get"> = {}) =>
       data(api.GET("/summaries", { params: { query } })),
-    get: (id: string) => data(api.GET("/summaries/{id}", { params: { path: { id } } })),
+    get: (id: string) =>
+      data(api.GET("/summaries/{id}", { params: { path: { id } } })),
     delete: async (id: string) => {
       await api.DELETE("/summaries/{id}", { params: { path: { id } } });
     },
@@ -25,8 +35,16 @@ export function summariesResource(api: Api) {
 }
 
 export function proposalsResource(api: Api) {
-  const decide = (id: string, status: BodyOf<"/proposals/{id}", "patch">["status"]) =>
-    data(api.PATCH("/proposals/{id}", { params: { path: { id } }, body: { status } }));
+  const decide = (
+    id: string,
+    status: BodyOf<"/proposals/{id}", "patch">["status"],
+  ) =>
+    data(
+      api.PATCH("/proposals/{id}", {
+        params: { path: { id } },
+        body: { status },
+      }),
+    );
   return {
     list: (query: QueryOf<"/proposals", "get"> = {}) =>
       data(api.GET("/proposals", { params: { query } })),
@@ -44,6 +62,7 @@ export function draftsResource(api: Api) {
     update: (id: string, body: BodyOf<"/drafts/{id}", "patch">) =>
       data(api.PATCH("/drafts/{id}", { params: { path: { id } }, body })),
     /** Sends a draft through its source's connector, at most once. */
-    send: (id: string) => data(api.POST("/drafts/{id}/send", { params: { path: { id } } })),
+    send: (id: string) =>
+      data(api.POST("/drafts/{id}/send", { params: { path: { id } } })),
   };
 }

@@ -6,12 +6,26 @@
 //   useChat({ id, transport: aide.chatTransport(id) });
 import { accountResource, healthCheck, modelsResource } from "./account.ts";
 import { createApi } from "./api.ts";
-import { AideChatTransport, type ChatTransportOptions } from "./chat_transport.ts";
+import {
+  AideChatTransport,
+  type ChatTransportOptions,
+} from "./chat_transport.ts";
 import { conversationsResource } from "./conversations.ts";
 import { documentsResource, searchFunction } from "./documents.ts";
 import { type AideClientOptions, createTransport } from "./http.ts";
-import { draftsResource, promptsResource, proposalsResource, summariesResource } from "./inbox.ts";
+import {
+  draftsResource,
+  promptsResource,
+  proposalsResource,
+  summariesResource,
+} from "./inbox.ts";
 import { pushResource } from "./push.ts";
+import {
+  connectorsResource,
+  eventsResource,
+  notesResource,
+  threadsResource,
+} from "./workspace.ts";
 import { adminResource, usageResource } from "./usage.ts";
 
 export function createAideClient(options: AideClientOptions) {
@@ -32,13 +46,19 @@ export function createAideClient(options: AideClientOptions) {
     summaries: summariesResource(api),
     proposals: proposalsResource(api),
     drafts: draftsResource(api),
+    // What the inbox reads: linked accounts, their events and threads, notes
+    connectors: connectorsResource(api),
+    events: eventsResource(api),
+    threads: threadsResource(api),
+    notes: notesResource(api),
     /** Web Push for reminders. */
     push: pushResource(api),
     /** Streams a reply as simple events (`for await`), with stop() and text(). */
     streamSimple: conversations.send,
     /** A useChat transport for one conversation (stop, regenerate, resume, edits). */
     chatTransport: <
-      M extends import("ai").UIMessage = import("./ui_messages.ts").AideUIMessage,
+      M extends import("ai").UIMessage =
+        import("./ui_messages.ts").AideUIMessage,
     >(
       conversationId: string,
       transportOptions?: ChatTransportOptions,
@@ -64,7 +84,12 @@ export type { AideChatBody, ChatTransportOptions } from "./chat_transport.ts";
 export { SimpleStream } from "./simple_stream.ts";
 export type { Citation, SimpleEvent, SimpleReply } from "./simple_stream.ts";
 export type { UploadProgress } from "./upload.ts";
-export type { Document, SearchQuery, UploadOptions, WaitOptions } from "./documents.ts";
+export type {
+  Document,
+  SearchQuery,
+  UploadOptions,
+  WaitOptions,
+} from "./documents.ts";
 export type { Conversation, SendOptions } from "./conversations.ts";
 export { citationsOf, toUIMessage, toUIMessages } from "./ui_messages.ts";
 export type {

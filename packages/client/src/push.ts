@@ -10,7 +10,9 @@ export function pushResource(api: Api) {
     subscribe: (body: BodyOf<"/push/subscriptions", "post">) =>
       data(api.POST("/push/subscriptions", { body })),
     unsubscribe: async (id: string) => {
-      await api.DELETE("/push/subscriptions/{id}", { params: { path: { id } } });
+      await api.DELETE("/push/subscriptions/{id}", {
+        params: { path: { id } },
+      });
     },
   };
 }

@@ -127,7 +127,11 @@ export function toUIMessage(message: StoredMessage): AideUIMessage {
   }
   return {
     id: message.id,
-    role: message.role === "user" ? "user" : message.role === "system" ? "system" : "assistant",
+    role: message.role === "user"
+      ? "user"
+      : message.role === "system"
+      ? "system"
+      : "assistant",
     parts,
     metadata: {
       parentId: message.parent_id,
@@ -138,7 +142,8 @@ export function toUIMessage(message: StoredMessage): AideUIMessage {
   };
 }
 
-export const toUIMessages = (messages: StoredMessage[]) => messages.map(toUIMessage);
+export const toUIMessages = (messages: StoredMessage[]) =>
+  messages.map(toUIMessage);
 
 /** A cited passage of a UIMessage source part (from the live stream or from history). */
 export interface SourceCitation {

@@ -47,9 +47,12 @@ function xhrFetch(
     return await new Promise<Response>((resolve, reject) => {
       const xhr = new Xhr();
       xhr.open(request.method, request.url);
-      request.headers.forEach((value, name) => xhr.setRequestHeader(name, value));
+      request.headers.forEach((value, name) =>
+        xhr.setRequestHeader(name, value)
+      );
       xhr.responseType = "blob";
-      xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.total || body.size });
+      xhr.upload.onprogress = (e) =>
+        onProgress({ loaded: e.loaded, total: e.total || body.size });
       xhr.onload = () => {
         const headers = new Headers();
         for (
@@ -63,7 +66,8 @@ function xhrFetch(
         resolve(new Response(xhr.response, { status: xhr.status, headers }));
       };
       xhr.onerror = () => reject(new TypeError("Network error during upload"));
-      xhr.onabort = () => reject(new DOMException("The upload was aborted", "AbortError"));
+      xhr.onabort = () =>
+        reject(new DOMException("The upload was aborted", "AbortError"));
       request.signal.addEventListener("abort", () => xhr.abort(), {
         once: true,
       });

@@ -5,7 +5,8 @@ import { type Api, type BodyOf, data, type QueryOf } from "./api.ts";
 export function usageResource(api: Api) {
   return {
     /** Tokens, calls and cost for a period of UTC days, by day, model and step; budget state. */
-    get: (query: QueryOf<"/usage", "get"> = {}) => data(api.GET("/usage", { params: { query } })),
+    get: (query: QueryOf<"/usage", "get"> = {}) =>
+      data(api.GET("/usage", { params: { query } })),
     admin: {
       topUsers: (query: QueryOf<"/usage/admin/top-users", "get"> = {}) =>
         data(api.GET("/usage/admin/top-users", { params: { query } })),
@@ -21,7 +22,8 @@ export function adminResource(api: Api) {
   return {
     models: {
       list: () => data(api.GET("/admin/models")),
-      create: (body: BodyOf<"/admin/models", "post">) => data(api.POST("/admin/models", { body })),
+      create: (body: BodyOf<"/admin/models", "post">) =>
+        data(api.POST("/admin/models", { body })),
       update: (alias: string, body: BodyOf<"/admin/models/{alias}", "patch">) =>
         data(
           api.PATCH("/admin/models/{alias}", {

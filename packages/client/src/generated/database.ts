@@ -2018,6 +2018,7 @@ export type Database = {
           "created_at": string;
           "error_message": string | null;
           "error_type": string | null;
+          "estimated": boolean;
           "id": number;
           "input_tokens": number;
           "latency_ms": number | null;
@@ -2046,6 +2047,7 @@ export type Database = {
           "created_at"?: string;
           "error_message"?: string | null;
           "error_type"?: string | null;
+          "estimated"?: boolean;
           "id"?: never;
           "input_tokens"?: number;
           "latency_ms"?: number | null;
@@ -2073,6 +2075,7 @@ export type Database = {
           "created_at"?: string;
           "error_message"?: string | null;
           "error_type"?: string | null;
+          "estimated"?: boolean;
           "id"?: never;
           "input_tokens"?: number;
           "latency_ms"?: number | null;

@@ -1,7 +1,10 @@
 // Writes provider calls to the usage ledger. Every call is one row, idempotent by call_id; the
-// database prices it with the price in effect and adds it to the conversation's totals.
+// database prices it with the price in effect and adds it to the conversation's totals. A call
+// is written when it starts (status "pending", estimated input tokens) and completed when its
+// usage arrives, so a function killed mid-call still leaves its bill behind.
 import { jsonb, sql } from "../db.ts";
 import { log } from "../http.ts";
+import type { StreamOptions } from "../llm/stream.ts";
 import type { Usage } from "../llm/types.ts";
 
 export interface UsageRow {
@@ -16,7 +19,9 @@ export interface UsageRow {
   model: string;
   providerModel: string;
   attempt?: number;
-  status: "ok" | "error" | "aborted";
+  status: "pending" | "ok" | "error" | "aborted";
+  /** The tokens are our estimate (the provider did not report them). */
+  estimated?: boolean;
   usage: Usage;
   latencyMs?: number;
   ttftMs?: number | null;
@@ -47,6 +52,7 @@ export async function recordUsage(row: UsageRow): Promise<void> {
     ttft_ms: row.ttftMs ?? null,
     error_type: row.errorType ?? null,
     error_message: row.errorMessage ?? null,
+    estimated: row.estimated ?? false,
   };
   try {
     await sql`select private.record_usage(${jsonb(payload)})`;
@@ -58,3 +64,56 @@ export async function recordUsage(row: UsageRow): Promise<void> {
 
 /** Rough token count for text the provider did not meter (e.g. a stream cut short). */
 export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** The usage ledger's side of an LLM call's options: each attempt written at its start and end. */
+export type Meter = Pick<StreamOptions, "onAttemptStart" | "onAttempt">;
+
+/**
+ * A Meter for the calls of one product step. `row` holds what every row shares; completions are
+ * collected in `pending` (await them before summing a message's usage); `cutShort` gives the
+ * output tokens to bill for an attempt that streamed text but ended before reporting usage.
+ */
+export function meter(
+  row: Omit<UsageRow, "provider" | "model" | "providerModel" | "status" | "usage" | "callId">,
+  pending: Promise<void>[],
+  cutShort: () => number = () => 0,
+): Meter {
+  const zero = { outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  return {
+    onAttemptStart: (s) =>
+      recordUsage({
+        ...row,
+        callId: s.callId,
+        provider: s.provider,
+        model: s.model,
+        providerModel: s.providerModel,
+        attempt: s.attempt,
+        status: "pending",
+        usage: { inputTokens: s.estimatedInputTokens, ...zero },
+        estimated: true,
+      }),
+    onAttempt: (a) => {
+      const usage = { ...a.usage };
+      let estimated = false;
+      if (a.status !== "ok" && a.ttftMs !== null && usage.outputTokens === 0) {
+        usage.outputTokens = cutShort();
+        estimated = true;
+      }
+      pending.push(recordUsage({
+        ...row,
+        callId: a.callId,
+        provider: a.provider,
+        model: a.model,
+        providerModel: a.providerModel,
+        attempt: a.attempt,
+        status: a.status,
+        usage,
+        estimated,
+        latencyMs: a.latencyMs,
+        ttftMs: a.ttftMs,
+        errorType: a.errorKind,
+        errorMessage: a.errorMessage,
+      }));
+    },
+  };
+}

@@ -9,12 +9,12 @@
 import { jsonb, type JwtClaims, sql } from "../db.ts";
 import { log } from "../http.ts";
 import { LlmError } from "../llm/errors.ts";
-import { type AttemptRecord, streamChat } from "../llm/stream.ts";
+import { streamChat } from "../llm/stream.ts";
 import type { FinishReason, LlmMessage, LlmPart, ModelSpec } from "../llm/types.ts";
 import type { Tool, ToolContext } from "../tool.ts";
 import { ReplyEvents } from "./broadcast.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
-import { estimateTokens, recordUsage } from "./ledger.ts";
+import { estimateTokens, type Meter, meter } from "./ledger.ts";
 import { type MentionedDocument, mentionsPrompt } from "./mentions.ts";
 import type { ChatSettings } from "./models.ts";
 import { type PartOf, ReplyParts } from "./parts.ts";
@@ -107,31 +107,19 @@ async function generate(plan: ReplyPlan, events: ReplyEvents) {
   );
 }
 
-/** Meters every provider call of the reply as `step` (chat, title, summary). */
-function meter(run: Run, step: string) {
-  return (a: AttemptRecord) => {
-    const usage = { ...a.usage };
-    if (a.status !== "ok" && a.ttftMs !== null && usage.outputTokens === 0) {
-      usage.outputTokens = estimateTokens(run.stepText); // cut short before usage was reported
-    }
-    run.metering.push(recordUsage({
+/** Meters every provider call of the reply as `step` (chat, title, summary): at its start and end. */
+function metered(run: Run, step: string): Meter {
+  return meter(
+    {
       requestId: run.plan.requestId,
       userId: run.plan.userId,
       conversationId: run.plan.conversationId,
       messageId: step === "chat" ? run.plan.assistantId : null,
       productStep: step,
-      provider: a.provider,
-      model: a.model,
-      providerModel: a.providerModel,
-      attempt: a.attempt,
-      status: a.status,
-      usage,
-      latencyMs: a.latencyMs,
-      ttftMs: a.ttftMs,
-      errorType: a.errorKind,
-      errorMessage: a.errorMessage,
-    }));
-  };
+    },
+    run.metering,
+    () => estimateTokens(run.stepText),
+  ); // cut short before usage was reported
 }
 
 const saveProgress = (run: Run) =>
@@ -141,7 +129,7 @@ const saveProgress = (run: Run) =>
 function startTitle(run: Run): Promise<void> | null {
   const { plan } = run;
   if (plan.titleFrom === null) return null;
-  return writeTitle(plan, plan.titleFrom, meter(run, "title"))
+  return writeTitle(plan, plan.titleFrom, metered(run, "title"))
     .then((title) => {
       if (title && !run.closed) run.reply.data({ type: "title", title });
     })
@@ -155,7 +143,9 @@ async function answer(run: Run): Promise<Outcome> {
   const { plan, reply } = run;
   try {
     const { system, messages } = await modelContext(run);
-    const tools = plan.chain[0].capabilities?.tools ? chatTools : [];
+    // Offered when a model of the chain can use them; the LLM layer leaves them out for one
+    // that cannot (each attempt gets its own model's limits and capabilities).
+    const tools = plan.chain.some((m) => m.capabilities?.tools) ? chatTools : [];
     const toolContext: ToolContext = {
       claims: plan.claims,
       timezone: plan.timezone,
@@ -192,10 +182,14 @@ async function answer(run: Run): Promise<Outcome> {
   }
 }
 
-/** System prompt and history for the first model (mentions cited, a new summary stored). */
+/** System prompt and history (mentions cited, a new summary stored), fitting every model of the chain. */
 async function modelContext(run: Run) {
   const { plan, reply } = run;
-  const spec = plan.chain[0];
+  // A fallback may have a smaller context window than the first model.
+  const spec = {
+    ...plan.chain[0],
+    contextWindow: Math.min(...plan.chain.map((m) => m.contextWindow)),
+  };
   const mentioned = mentionsPrompt(plan.mentions, spec, plan.settings.contextBudgetRatio);
   mentioned.citations.forEach((c) => reply.cite(c));
   const context = await buildContext({
@@ -204,7 +198,7 @@ async function modelContext(run: Run) {
     summary: plan.summary,
     spec,
     budgetRatio: plan.settings.contextBudgetRatio,
-    summarize: (previous, turns) => summarize(plan, previous, turns, meter(run, "summary")),
+    summarize: (previous, turns) => summarize(plan, previous, turns, metered(run, "summary")),
   });
   if (context.newSummary) {
     await sql`update public.conversations set summary = ${context.newSummary.text},
@@ -229,10 +223,10 @@ async function streamStep(
     system: req.system,
     messages: req.messages,
     tools: req.tools.map((t) => t.spec),
-    maxOutputTokens: Math.min(plan.chain[0].maxOutputTokens, MAX_STEP_OUTPUT_TOKENS),
+    maxOutputTokens: MAX_STEP_OUTPUT_TOKENS, // and each model's own cap (streamChat)
     signal: run.abort.signal,
     timeoutMs: ATTEMPT_TIMEOUT_MS,
-  }, { onAttempt: meter(run, "chat") });
+  }, metered(run, "chat"));
   for await (const event of stream) {
     run.served ??= stream.model;
     run.ttftMs ??= Math.round(performance.now() - plan.startedAt);

@@ -1,15 +1,16 @@
 // Background calls to the cheap utility model: conversation titles and history summaries.
 // Metered like every provider call (product steps "title" and "summary").
 import { sql } from "../db.ts";
-import { type AttemptRecord, streamChat } from "../llm/stream.ts";
+import { streamChat } from "../llm/stream.ts";
 import type { ModelSpec } from "../llm/types.ts";
 import type { HistoryMessage } from "./context.ts";
+import type { Meter } from "./ledger.ts";
 
 async function complete(
   chain: ModelSpec[],
   system: string,
   user: string,
-  onAttempt: (a: AttemptRecord) => void,
+  meter: Meter,
 ) {
   let text = "";
   const stream = streamChat(chain, {
@@ -17,7 +18,7 @@ async function complete(
     messages: [{ role: "user", content: user }],
     maxOutputTokens: 1024,
     timeoutMs: 30_000,
-  }, { onAttempt });
+  }, meter);
   for await (const event of stream) if (event.type === "text") text += event.delta;
   return text.trim();
 }
@@ -26,7 +27,7 @@ async function complete(
 export async function writeTitle(
   plan: { conversationId: string; utilityChain: ModelSpec[] },
   firstMessage: string,
-  onAttempt: (a: AttemptRecord) => void,
+  meter: Meter,
 ): Promise<string | null> {
   const raw = await complete(
     plan.utilityChain,
@@ -34,7 +35,7 @@ export async function writeTitle(
     `Write the title of a conversation that starts with this message:\n\n${
       firstMessage.slice(0, 4000)
     }`,
-    onAttempt,
+    meter,
   );
   const title = raw.replace(/^["'\s]+|["'.\s]+$/g, "").slice(0, 120);
   if (!title) return null;
@@ -48,7 +49,7 @@ export function summarize(
   plan: { utilityChain: ModelSpec[] },
   previous: string,
   turns: HistoryMessage[],
-  onAttempt: (a: AttemptRecord) => void,
+  meter: Meter,
 ): Promise<string> {
   const transcript = turns.map((t) => `${t.role.toUpperCase()}: ${t.content}`).join("\n\n");
   return complete(
@@ -57,6 +58,6 @@ export function summarize(
     `${previous ? `Summary so far:\n${previous}\n\n` : ""}Conversation to add to the summary:\n${
       transcript.slice(0, 200_000)
     }`,
-    onAttempt,
+    meter,
   );
 }

@@ -4,6 +4,7 @@ export { LlmError } from "./errors.ts";
 export { providerConfigured, resolveEndpoint } from "./endpoints.ts";
 export {
   type AttemptRecord,
+  type AttemptStart,
   ChatStream,
   DEFAULT_RETRY,
   type RetryPolicy,

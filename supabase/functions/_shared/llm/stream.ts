@@ -14,14 +14,32 @@
 // - invalid_request and invalid_output: thrown at once. The request itself is wrong, so another
 //   model would most likely reject it too, and a fallback would hide our bug;
 // - aborted: thrown at once.
+//
+// Each attempt uses its own model's limits and capabilities: the output cap is the smaller of
+// the request's and the model's, and a model without tools (or reasoning) gets none, so a
+// fallback with a smaller cap does not fail with invalid_request exactly when it is needed.
 import { streamAnthropic } from "./anthropic.ts";
 import { type Adapter, emptyUsage } from "./common.ts";
 import { LlmError, TIMEOUT_REASON, toLlmError } from "./errors.ts";
 import { streamOpenAI } from "./openai.ts";
 import type { ChatRequest, LlmErrorKind, LlmEvent, ModelSpec, Provider, Usage } from "./types.ts";
 
+/** An attempt about to be sent, so that it can be recorded before any token is billed. */
+export interface AttemptStart {
+  /** Shared with the attempt's AttemptRecord. */
+  callId: string;
+  model: string;
+  providerModel: string;
+  provider: Provider;
+  attempt: number;
+  /** About 4 characters a token, over everything sent. */
+  estimatedInputTokens: number;
+}
+
 /** One request to one model, as the usage ledger records it. */
 export interface AttemptRecord {
+  /** Shared with the attempt's AttemptStart. */
+  callId: string;
   /** Our alias. */
   model: string;
   providerModel: string;
@@ -54,6 +72,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
 };
 
 export interface StreamOptions {
+  /** Awaited before each attempt is sent (a failure is ignored: the attempt goes ahead). */
+  onAttemptStart?: (start: AttemptStart) => Promise<void> | void;
   /** Called exactly once per attempt, when it ends. Must not throw. */
   onAttempt?: (record: AttemptRecord) => void;
   retry?: Partial<RetryPolicy>;
@@ -92,7 +112,7 @@ export class ChatStream implements AsyncIterable<LlmEvent> {
     for (const spec of this.chain) {
       for (let retry = 0;; retry++) {
         try {
-          for await (const event of runAttempt(spec, ++attempt, this.req, this.opts.onAttempt)) {
+          for await (const event of runAttempt(spec, ++attempt, this.req, this.opts)) {
             this.model = spec;
             yield event;
           }
@@ -129,12 +149,24 @@ export function streamChat(
 async function* runAttempt(
   spec: ModelSpec,
   attempt: number,
-  req: ChatRequest,
-  onAttempt: StreamOptions["onAttempt"],
+  shared: ChatRequest,
+  { onAttempt, onAttemptStart }: StreamOptions,
 ): AsyncGenerator<LlmEvent> {
+  const req = forModel(spec, shared);
   if (req.signal?.aborted) {
     throw new LlmError("aborted", "request aborted", spec.provider, spec.alias);
   }
+  const callId = crypto.randomUUID();
+  await Promise.resolve(
+    onAttemptStart?.({
+      callId,
+      model: spec.alias,
+      providerModel: spec.providerModel,
+      provider: spec.provider,
+      attempt,
+      estimatedInputTokens: estimateInputTokens(req),
+    }),
+  ).catch(() => {});
   const controller = new AbortController();
   const cancel = () => controller.abort(req.signal?.reason);
   req.signal?.addEventListener("abort", cancel, { once: true });
@@ -167,6 +199,7 @@ async function* runAttempt(
     req.signal?.removeEventListener("abort", cancel);
     controller.abort(); // releases the connection if the consumer stopped early
     onAttempt?.({
+      callId,
       model: spec.alias,
       providerModel: spec.providerModel,
       provider: spec.provider,
@@ -180,6 +213,24 @@ async function* runAttempt(
       ttftMs,
     });
   }
+}
+
+/** The request as `spec` may receive it: within its output cap, without what it cannot do. */
+function forModel(spec: ModelSpec, req: ChatRequest): ChatRequest {
+  const can = spec.capabilities ?? {};
+  return {
+    ...req,
+    maxOutputTokens: Math.min(req.maxOutputTokens ?? spec.maxOutputTokens, spec.maxOutputTokens),
+    tools: can.tools === false ? undefined : req.tools,
+    reasoning: can.reasoning === false ? undefined : req.reasoning,
+  };
+}
+
+/** Everything sent, at about 4 characters a token: good enough to bill a call cut short. */
+function estimateInputTokens(req: ChatRequest): number {
+  const sent = (req.system ?? "").length + JSON.stringify(req.messages).length +
+    (req.tools ? JSON.stringify(req.tools).length : 0);
+  return Math.ceil(sent / 4);
 }
 
 /** Retry-After if the provider sent one, else exponential backoff with jitter; both capped. */
