@@ -95,6 +95,14 @@ Deno.test("summarize last 2 hours: the seed's shape, exact statistics, only the 
     "prompt",
   ]);
   assert.deepEqual(await stepsOf(user.userId), { "prompts.router": 1, "prompts.summary": 1 });
+  const record = await user.api(`/prompts/${prompt_id}`);
+  assert.equal(record.status, 200, record.text);
+  assert.deepEqual(
+    [record.body.status, record.body.intent, record.body.summary_id, record.body.window_from],
+    ["complete", "summarize", response.summary_id, "prompt"],
+  );
+  assert.deepEqual(record.body.response, response);
+  assert.equal((await other.api(`/prompts/${prompt_id}`)).status, 404);
 
   // The same prompt over the same events: the stored summary, no summary call.
   const again = await postPrompt(user, { prompt: "summarize last 2 hours" });
