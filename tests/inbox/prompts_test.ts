@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { marker, queueScript, readSse, withDb } from "../_support/chat.ts";
-import { FUNCTIONS_URL } from "../_support/stack.ts";
 import { WORKSPACES } from "./fixtures/workspaces.ts";
-import { inboxUser, insertMessages, postPrompt, workspaceUser } from "./helpers.ts";
+import { inboxUser, insertMessages, postPrompt, streamPrompt, workspaceUser } from "./helpers.ts";
 
 const dana = WORKSPACES[0];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -198,15 +197,7 @@ Deno.test("a 2,000-message window is summarized in parts within the token budget
 
 Deno.test("Accept: text/event-stream streams the work as UI message chunks with data parts", async () => {
   const user = await workspaceUser(dana);
-  const res = await fetch(`${FUNCTIONS_URL}/prompts`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${user.token}`,
-      "content-type": "application/json",
-      accept: "text/event-stream",
-    },
-    body: JSON.stringify({ prompt: "summarize last 2 hours" }),
-  });
+  const res = await streamPrompt(user, { prompt: "summarize last 2 hours" });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-vercel-ai-ui-message-stream"), "v1");
   const chunks = await readSse(res) as { type: string; data?: Record<string, unknown> }[];
@@ -274,15 +265,7 @@ Deno.test("providers down: 503, the prompt recorded as failed, every attempt met
     JSON.stringify(attempts),
   );
 
-  const streamed = await fetch(`${FUNCTIONS_URL}/prompts`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${user.token}`,
-      "content-type": "application/json",
-      accept: "text/event-stream",
-    },
-    body: JSON.stringify({ prompt: text }),
-  });
+  const streamed = await streamPrompt(user, { prompt: text });
   const chunks = await readSse(streamed) as { type: string; errorText?: string }[];
   assert.deepEqual(chunks.slice(-2).map((c) => typeof c === "string" ? c : c.type), [
     "error",
