@@ -28,10 +28,15 @@ async function fake(b: Bench, method: string, path: string, body?: unknown) {
 
 async function tick(b: Bench, at: Date) {
   const [{ id }] = await b.sql`select private.start_reminder_tick() as id`;
-  while ((await b.sql`select private.reminder_tick_batch(${id}, ${at.toISOString()}::timestamptz) as more`)[0].more) {
+  while (
+    (await b
+      .sql`select private.reminder_tick_batch(${id}, ${at.toISOString()}::timestamptz) as more`)[0]
+      .more
+  ) {
     /* next batch */
   }
-  const [run] = await b.sql`select rows_affected::int as n, batches from public.job_runs where id = ${id}`;
+  const [run] = await b
+    .sql`select rows_affected::int as n, batches from public.job_runs where id = ${id}`;
   return run as { n: number; batches: number };
 }
 
@@ -60,8 +65,11 @@ export async function reminders(b: Bench, note: (text: string) => void): Promise
   const t0 = performance.now();
   const [x, y] = await Promise.all([tick(b, due), tick(b, due)]);
   const tickMs = performance.now() - t0;
-  note(`two concurrent ticks claimed ${x.n} + ${y.n} push stages in ${x.batches} + ${y.batches} batches`);
-  const ids = await b.sql`select l.id from public.notification_log l join public.tasks t on t.id = l.task_id
+  note(
+    `two concurrent ticks claimed ${x.n} + ${y.n} push stages in ${x.batches} + ${y.batches} batches`,
+  );
+  const ids = await b
+    .sql`select l.id from public.notification_log l join public.tasks t on t.id = l.task_id
                           where t.user_id = any (${users}::uuid[])`;
   let left = TOTAL;
   const deadline = Date.now() + TIMEOUT_MS;
@@ -74,14 +82,20 @@ export async function reminders(b: Bench, note: (text: string) => void): Promise
   const allSentMs = performance.now() - t0;
   const [{ sent }] = await b.sql`select count(*)::int as sent from public.notification_log
                                  where user_id = any (${users}::uuid[]) and status = 'sent'`;
-  const received: { payload: string | null; status: number }[] = await fake(b, "GET", "/__fake/push/messages");
+  const received: { payload: string | null; status: number }[] = await fake(
+    b,
+    "GET",
+    "/__fake/push/messages",
+  );
   const perTask = new Map<string, number>();
   for (const m of received) {
     const task = m.payload ? JSON.parse(m.payload).task_id : null;
     if (task) perTask.set(task, (perTask.get(task) ?? 0) + 1);
   }
   const twice = [...perTask.values()].filter((n) => n > 1).length;
-  note(`${ids.length} sends recorded, ${sent} sent, ${left} still open; ${perTask.size} tasks pushed, ${twice} more than once`);
+  note(
+    `${ids.length} sends recorded, ${sent} sent, ${left} still open; ${perTask.size} tasks pushed, ${twice} more than once`,
+  );
 
   // Baseline: the same pushes from this process, same code, 16 at a time (the dispatcher's).
   const cfg = vapidConfig(b.env)!;
@@ -89,7 +103,12 @@ export async function reminders(b: Bench, note: (text: string) => void): Promise
     select endpoint, p256dh, auth from public.push_subscriptions where user_id = any (${users}::uuid[])`;
   const b0 = performance.now();
   await pool(Array.from({ length: TOTAL }, (_, i) => i), 16, async (i) => {
-    await sendPush(cfg, targets[i % targets.length], { type: "reminder", title: `Bench task ${i}` }, { ttlSeconds: 3600 });
+    await sendPush(
+      cfg,
+      targets[i % targets.length],
+      { type: "reminder", title: `Bench task ${i}` },
+      { ttlSeconds: 3600 },
+    );
   });
   const baselineMs = performance.now() - b0;
 

@@ -350,6 +350,11 @@ Aide local stack "${cfg.name}" is running.
   Auth             ${env.SUPABASE_URL}/auth/v1 (supabase-js signs in here)
   Mail catcher     ${env.SUPABASE_URL}/auth/v1/_mail (sign-up, magic link and reset mails)
   LLM providers    ${fakes}
+  Connectors       ${
+    env.AIDE_FAKE_PLATFORMS
+      ? `fake (${env.AIDE_FAKE_PLATFORMS}); see README "Inbox connectors"`
+      : "real credentials"
+  }
   logs             ${paths(cfg).logs}/
 
   User JWT for dev@example.com (valid 24 h; more with: npm run token -- <email>)

@@ -4,4 +4,6 @@
 import { generateVapidKeys } from "../supabase/functions/_shared/reminders/push.ts";
 
 const { publicKey, privateKey } = generateVapidKeys();
-console.log(`VAPID_PUBLIC_KEY=${publicKey}\nVAPID_PRIVATE_KEY=${privateKey}\nVAPID_SUBJECT=mailto:you@example.com`);
+console.log(
+  `VAPID_PUBLIC_KEY=${publicKey}\nVAPID_PRIVATE_KEY=${privateKey}\nVAPID_SUBJECT=mailto:you@example.com`,
+);

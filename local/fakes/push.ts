@@ -55,7 +55,13 @@ const concat = (...parts: Uint8Array[]) => {
 const text = (s: string) => new TextEncoder().encode(s);
 
 async function hmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const k = await crypto.subtle.importKey(
+    "raw",
+    key as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, data as Uint8Array<ArrayBuffer>));
 }
 
@@ -75,7 +81,13 @@ async function decrypt(sub: Subscription, body: Uint8Array): Promise<string> {
   const senderRaw = body.slice(21, 21 + idLength);
   const ciphertext = body.slice(21 + idLength);
   if (ciphertext.length > recordSize) throw new Error("more than one record");
-  const senderKey = await crypto.subtle.importKey("raw", senderRaw, { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const senderKey = await crypto.subtle.importKey(
+    "raw",
+    senderRaw,
+    { name: "ECDH", namedCurve: "P-256" },
+    false,
+    [],
+  );
   const shared = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "ECDH", public: senderKey }, sub.privateKey, 256),
   );
@@ -83,9 +95,19 @@ async function decrypt(sub: Subscription, body: Uint8Array): Promise<string> {
   const ikm = await hkdf(sub.auth, shared, keyInfo, 32);
   const cek = await hkdf(salt, ikm, text("Content-Encoding: aes128gcm\0"), 16);
   const nonce = await hkdf(salt, ikm, text("Content-Encoding: nonce\0"), 12);
-  const key = await crypto.subtle.importKey("raw", cek as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["decrypt"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    cek as Uint8Array<ArrayBuffer>,
+    "AES-GCM",
+    false,
+    ["decrypt"],
+  );
   const plain = new Uint8Array(
-    await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer> }, key, ciphertext),
+    await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer> },
+      key,
+      ciphertext,
+    ),
   );
   // The last record ends with the delimiter 0x02 followed by zero padding.
   let end = plain.length - 1;
@@ -111,11 +133,21 @@ async function checkVapid(header: string | null, origin: string, verified: Set<s
   }
   const now = Date.now() / 1000;
   if (claims.aud !== origin) return `JWT aud ${claims.aud}, expected ${origin}`;
-  if (!claims.exp || claims.exp <= now || claims.exp > now + 24 * 3600) return "JWT exp not within 24 hours";
-  if (!/^(mailto:|https:)/.test(claims.sub ?? "")) return "JWT sub must be a mailto: or https: contact";
+  if (!claims.exp || claims.exp <= now || claims.exp > now + 24 * 3600) {
+    return "JWT exp not within 24 hours";
+  }
+  if (!/^(mailto:|https:)/.test(claims.sub ?? "")) {
+    return "JWT sub must be a mailto: or https: contact";
+  }
   if (verified.has(`${token} ${k}`)) return null;
   try {
-    const key = await crypto.subtle.importKey("raw", fromB64url(k), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      fromB64url(k),
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
     const ok = await crypto.subtle.verify(
       { name: "ECDSA", hash: "SHA-256" },
       key,
@@ -136,7 +168,9 @@ export function createPushHandler() {
   const verified = new Set<string>(); // tokens already checked (a sender reuses one for hours)
 
   async function newSubscription(origin: string) {
-    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]) as CryptoKeyPair;
+    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+      "deriveBits",
+    ]) as CryptoKeyPair;
     const sub: Subscription = {
       id: crypto.randomUUID(),
       privateKey: pair.privateKey,
@@ -202,7 +236,11 @@ export function createPushHandler() {
     if (scripted.hold_ms) await new Promise((resolve) => setTimeout(resolve, scripted.hold_ms));
     if (scripted.status !== 201) {
       if (scripted.status === 410) sub.gone = true;
-      return json({ error: "scripted" }, scripted.status, scripted.status === 429 ? { "retry-after": "30" } : {});
+      return json(
+        { error: "scripted" },
+        scripted.status,
+        scripted.status === 429 ? { "retry-after": "30" } : {},
+      );
     }
     return new Response(null, { status: 201, headers: { location: `${origin}/messages/${r.id}` } });
   }

@@ -114,7 +114,11 @@ async function sign(authToken: string, url: string, params: URLSearchParams): Pr
 }
 
 const twilioError = (status: number, code: number, message: string, headers: HeadersInit = {}) =>
-  json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, status, headers);
+  json(
+    { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+    status,
+    headers,
+  );
 
 const hex = (n: number) =>
   Array.from(crypto.getRandomValues(new Uint8Array(n / 2)), (b) => b.toString(16).padStart(2, "0"))
@@ -157,7 +161,9 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
       try {
         await work();
       } catch (e) {
-        console.error(JSON.stringify({ level: "error", msg: "twilio fake callback failed", error: String(e) }));
+        console.error(
+          JSON.stringify({ level: "error", msg: "twilio fake callback failed", error: String(e) }),
+        );
       } finally {
         pending--;
       }
@@ -173,7 +179,9 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
   }
 
   async function form(req: Request): Promise<URLSearchParams | null> {
-    if (!/^application\/x-www-form-urlencoded/i.test(req.headers.get("content-type") ?? "")) return null;
+    if (!/^application\/x-www-form-urlencoded/i.test(req.headers.get("content-type") ?? "")) {
+      return null;
+    }
     return new URLSearchParams(await req.text());
   }
 
@@ -200,11 +208,17 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
       return twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
     }
     if (from !== cfg.whatsappFrom) {
-      return twilioError(400, 63007, "Twilio could not find a Channel with the specified From address");
+      return twilioError(
+        400,
+        63007,
+        "Twilio could not find a Channel with the specified From address",
+      );
     }
     const body = p.get("Body");
     const contentSid = p.get("ContentSid");
-    if (!body && !contentSid) return twilioError(400, 21619, "A text message body or media urls must be specified.");
+    if (!body && !contentSid) {
+      return twilioError(400, 21619, "A text message body or media urls must be specified.");
+    }
     let variables: Record<string, string> | null = null;
     if (contentSid) {
       try {
@@ -214,7 +228,9 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
       }
     }
     const script = nextScript(number, "message");
-    if (script.status) return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
+    if (script.status) {
+      return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
+    }
     const m: MessageRecord = {
       sid: sid("SM"),
       from,
@@ -239,7 +255,9 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
       for (const status of final === "delivered" || final === "read" ? ["sent", final] : [final]) {
         m.status = status;
         if (errorCode) m.error_code = errorCode;
-        if (m.status_callback) await callback(m.status_callback, messageStatusParams(m, status, errorCode));
+        if (m.status_callback) {
+          await callback(m.status_callback, messageStatusParams(m, status, errorCode));
+        }
       }
     });
     if (script.hold_ms) await sleep(script.hold_ms);
@@ -260,7 +278,10 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     const tag = twiml.match(/<Gather\b([^>]*)>/)?.[1];
     if (!tag) return null;
     const attr = (name: string) =>
-      tag.match(new RegExp(`\\b${name}="([^"]*)"`))?.[1]?.replace(/&amp;/g, "&").replace(/&quot;/g, '"');
+      tag.match(new RegExp(`\\b${name}="([^"]*)"`))?.[1]?.replace(/&amp;/g, "&").replace(
+        /&quot;/g,
+        '"',
+      );
     return { action: attr("action") ?? null, emptyResult: attr("actionOnEmptyResult") === "true" };
   }
 
@@ -277,7 +298,10 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     if (answer === "answer") {
       let twiml = call.twiml ?? "";
       if (call.url) {
-        const res = await callback(call.url, new URLSearchParams({ ...base, CallStatus: "in-progress" }));
+        const res = await callback(
+          call.url,
+          new URLSearchParams({ ...base, CallStatus: "in-progress" }),
+        );
         twiml = res.text;
       }
       const digits = [...(script.digits ?? [])];
@@ -289,7 +313,12 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
         const params = new URLSearchParams({ ...base, CallStatus: "in-progress" });
         if (pressed) params.set("Digits", pressed);
         const res = await callback(gather.action, params);
-        call.gathers.push({ action: gather.action, digits: pressed, response_status: res.status, response: res.text });
+        call.gathers.push({
+          action: gather.action,
+          digits: pressed,
+          response_status: res.status,
+          response: res.text,
+        });
         twiml = res.text;
       }
     }
@@ -297,7 +326,11 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     if (call.status_callback) {
       await callback(
         call.status_callback,
-        new URLSearchParams({ ...base, CallStatus: call.status, CallDuration: answer === "answer" ? "12" : "0" }),
+        new URLSearchParams({
+          ...base,
+          CallStatus: call.status,
+          CallDuration: answer === "answer" ? "12" : "0",
+        }),
       );
     }
   }
@@ -305,13 +338,19 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
   async function createCall(p: URLSearchParams): Promise<Response> {
     const to = p.get("To") ?? "";
     if (!E164.test(to)) return twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
-    if (p.get("From") !== cfg.voiceFrom) return twilioError(400, 21210, "'From' phone number not verified");
+    if (p.get("From") !== cfg.voiceFrom) {
+      return twilioError(400, 21210, "'From' phone number not verified");
+    }
     const twiml = p.get("Twiml");
     const url = p.get("Url");
     if (!twiml && !url) return twilioError(400, 21205, "Url parameter is required.");
-    if (twiml && twiml.length > 4000) return twilioError(400, 13105, "Twiml exceeds 4000 characters");
+    if (twiml && twiml.length > 4000) {
+      return twilioError(400, 13105, "Twiml exceeds 4000 characters");
+    }
     const script = nextScript(to, "call");
-    if (script.status) return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
+    if (script.status) {
+      return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
+    }
     const call: CallRecord = {
       sid: sid("CA"),
       from: p.get("From")!,
@@ -360,7 +399,9 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
       return twilioError(400, 60200, "Invalid parameter: Channel");
     }
     const script = nextScript(to, "verification");
-    if (script.status) return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
+    if (script.status) {
+      return twilioError(script.status, script.code ?? 20500, script.message ?? "Scripted error");
+    }
     const now = Date.now();
     const existing = verifications.get(to);
     const sends = (existing?.sends ?? []).filter((t) => now - t < CODE_TTL_MS);
@@ -369,7 +410,9 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     const v: Verification = {
       sid: live ? existing!.sid : sid("VE"),
       to,
-      code: live ? existing!.code : String(100000 + (crypto.getRandomValues(new Uint32Array(1))[0] % 900000)),
+      code: live
+        ? existing!.code
+        : String(100000 + (crypto.getRandomValues(new Uint32Array(1))[0] % 900000)),
       status: "pending",
       channel,
       sends: [...sends, now],
@@ -387,7 +430,11 @@ export function createTwilioHandler(cfg: TwilioFakeConfig) {
     const v = verifications.get(to);
     if (v && v.status === "pending" && v.expires_at <= Date.now()) v.status = "expired";
     if (!v || v.status !== "pending") {
-      return twilioError(404, 20404, `The requested resource /Services/${cfg.verifyServiceSid}/VerificationCheck was not found`);
+      return twilioError(
+        404,
+        20404,
+        `The requested resource /Services/${cfg.verifyServiceSid}/VerificationCheck was not found`,
+      );
     }
     if (v.checks >= MAX_CHECKS) return twilioError(429, 60202, "Max check attempts reached");
     if (code !== v.code) {

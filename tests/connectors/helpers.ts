@@ -32,15 +32,41 @@ export async function fake(
 export const uid = (prefix: string) =>
   `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 10).toUpperCase()}`;
 
+/**
+ * OAuth callbacks answer according to the global setting connectors.return_url: every flow holds
+ * this advisory lock shared, and the test that sets the setting holds it exclusively meanwhile.
+ */
+const OAUTH_LOCK = 7_301_301;
+export async function withOAuthLock<T>(
+  mode: "shared" | "exclusive",
+  fn: () => Promise<T>,
+): Promise<T> {
+  const sql = connect();
+  try {
+    if (mode === "shared") await sql`select pg_advisory_lock_shared(${OAUTH_LOCK})`;
+    else await sql`select pg_advisory_lock(${OAUTH_LOCK})`;
+    return await fn();
+  } finally {
+    await sql.end(); // ends the session, which releases the lock
+  }
+}
+
 /** Follows an authorize URL through the fake (which redirects straight back) to Aide's callback. */
-export async function completeAuthorize(authUrl: string, extra: Record<string, string> = {}) {
-  const url = new URL(authUrl);
-  for (const [k, v] of Object.entries(extra)) url.searchParams.set(k, v);
-  const res = await fetch(url, { redirect: "manual" });
-  await res.body?.cancel();
-  const location = res.headers.get("location");
-  if (res.status !== 302 || !location) throw new Error(`authorize answered ${res.status}`);
-  return { callback: location, result: await call(location) };
+export function completeAuthorize(
+  authUrl: string,
+  extra: Record<string, string> = {},
+  lock: "shared" | "held" = "shared",
+) {
+  const flow = async () => {
+    const url = new URL(authUrl);
+    for (const [k, v] of Object.entries(extra)) url.searchParams.set(k, v);
+    const res = await fetch(url, { redirect: "manual" });
+    await res.body?.cancel();
+    const location = res.headers.get("location");
+    if (res.status !== 302 || !location) throw new Error(`authorize answered ${res.status}`);
+    return { callback: location, result: await call(location, { redirect: "manual" }) };
+  };
+  return lock === "held" ? flow() : withOAuthLock("shared", flow);
 }
 
 /** Installs Aide into the fake workspace `team` as `token`'s user; answers the callback's JSON. */

@@ -13,6 +13,7 @@ import {
   slackTeam,
   tick,
   uid,
+  withOAuthLock,
 } from "./helpers.ts";
 
 const ts = (offsetSeconds = 0) => `${Math.floor(Date.now() / 1000) + offsetSeconds}.000100`;
@@ -521,6 +522,41 @@ Deno.test("slack: a reply in the user's thread joins the thread and ranks above 
     const [thread] =
       await sql`select participants, last_event_at from public.threads where id = ${root.thread_id}`;
     assert.equal(thread.last_event_at.getTime(), Number(replyTs.split(".")[0]) * 1000 + 0);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("slack: with connectors.return_url set, the callback redirects there with the result (or the error)", async () => {
+  const sql = connect();
+  try {
+    const user = await newUser("slack");
+    const team = await workspace();
+    await withOAuthLock("exclusive", async () => {
+      await sql`update public.app_settings set value = '"https://app.example.test/settings/connections?tab=inbox"'
+                where key = 'connectors.return_url'`;
+      try {
+        const init = await call(`${CONNECTORS}/slack/oauth/initiate`, { token: user.token });
+        const { callback, result } = await completeAuthorize(init.body.auth_url, { team }, "held");
+        assert.equal(result.status, 302);
+        const to = new URL(result.headers.get("location")!);
+        assert.equal(to.origin + to.pathname, "https://app.example.test/settings/connections");
+        assert.equal(to.searchParams.get("tab"), "inbox");
+        assert.equal(to.searchParams.get("provider"), "slack");
+        assert.equal(to.searchParams.get("provider_account_id"), team);
+        assert.equal(to.searchParams.get("status"), "active");
+        const [a] = await sql`select id from public.linked_accounts where user_id = ${user.userId}`;
+        assert.equal(to.searchParams.get("linked_account_id"), a.id);
+        const reused = await call(callback, { redirect: "manual" });
+        assert.equal(reused.status, 302);
+        assert.equal(
+          new URL(reused.headers.get("location")!).searchParams.get("error"),
+          "invalid_state",
+        );
+      } finally {
+        await sql`update public.app_settings set value = 'null' where key = 'connectors.return_url'`;
+      }
+    });
   } finally {
     await sql.end();
   }

@@ -227,12 +227,11 @@ Deno.test("telegram: business messages become events, edits update them, deleted
     const { sendReply } = await withStackEnv(() =>
       import("../../supabase/functions/_shared/connectors/send.ts")
     );
-    const sent = await sendReply(user.userId, kept.id, "Saturday at 11 works");
+    const text = `Saturday at 11 works (${connection})`;
+    const sent = await sendReply(user.userId, kept.id, text);
     assert.equal(sent.provider, "telegram");
     const log = await fake("telegram", "GET", "/__fake/requests?api=sendMessage");
-    const out = log.find((r: { params: { text: string } }) =>
-      r.params.text === "Saturday at 11 works"
-    );
+    const out = log.find((r: { params: { text: string } }) => r.params.text === text);
     assert.equal(out.params.business_connection_id, connection);
     assert.equal(String(out.params.chat_id), String(client));
   } finally {

@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { readyDocument, until, withDb } from "../_support/chat.ts";
-import { rest } from "../_support/stack.ts";
+import { FUNCTIONS_URL, rest } from "../_support/stack.ts";
+import {
+  parseJsonEventStream,
+  readUIMessageStream,
+  type UIMessage,
+  uiMessageChunkSchema,
+} from "ai";
 import { WORKSPACES } from "./fixtures/workspaces.ts";
 import { postPrompt, workspaceUser } from "./helpers.ts";
 
@@ -55,6 +61,10 @@ Deno.test("search: hybrid search over events and documents, cited in the chat's 
   }
   assert.ok(
     results.some((r: { object_id: string }) => r.object_id === user.events.invoice_overdue),
+  );
+  assert.ok(
+    results.some((r: { document_id: string }) => r.document_id === doc),
+    "documents are searched too",
   );
   assert.ok(citations.length > 0);
   for (const c of citations) {
@@ -162,4 +172,41 @@ Deno.test("digests: subscribed through PostgREST, at most inbox.max_digests each
     sql`select count(*)::int as n from public.inbox_digests where user_id = ${user.userId}`
   );
   assert.equal(n.n, 5);
+});
+
+Deno.test("the stream is what the AI SDK reads: a chat reply's text part and the data-chat result", async () => {
+  const user = await workspaceUser(dana);
+  const res = await fetch(`${FUNCTIONS_URL}/prompts`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${user.token}`,
+      "content-type": "application/json",
+      accept: "text/event-stream",
+    },
+    body: JSON.stringify({ prompt: "tell me a joke", context: { intent: "chat" } }),
+  });
+  assert.equal(res.status, 200);
+  const chunks = parseJsonEventStream({ stream: res.body!, schema: uiMessageChunkSchema });
+  const valid = chunks.pipeThrough(
+    new TransformStream({
+      transform(part, controller) {
+        if (!part.success) throw part.error; // every chunk must match the pinned ai's schema
+        controller.enqueue(part.value);
+      },
+    }),
+  );
+  let message: UIMessage | undefined;
+  for await (const m of readUIMessageStream({ stream: valid })) message = m;
+  assert.ok(message);
+  const text = message.parts.filter((p) => p.type === "text").map((p) =>
+    (p as { text: string }).text
+  );
+  assert.equal(text.length, 1);
+  assert.ok(text[0].includes("tell me a joke"), text[0]);
+  const result = message.parts.find((p) => p.type === "data-chat") as
+    | { data: { prompt_id: string; response: { content: string } } }
+    | undefined;
+  assert.ok(result);
+  assert.equal(result.data.response.content, text[0]);
+  assert.equal(message.id, result.data.prompt_id);
 });

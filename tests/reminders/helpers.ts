@@ -15,14 +15,18 @@ export const TWILIO = env.AIDE_FAKE_TWILIO_URL;
 export const PUSH = env.AIDE_FAKE_PUSH_URL;
 
 export async function fake(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const data = await res.json();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
   return data;
 }
 
 /** A phone number no other test uses (the fakes key their scripts and records by number). */
-export const newPhone = () => `+3361${String(crypto.getRandomValues(new Uint32Array(1))[0] % 10_000_000).padStart(7, "0")}`;
+export const newPhone = () =>
+  `+3361${String(crypto.getRandomValues(new Uint32Array(1))[0] % 10_000_000).padStart(7, "0")}`;
 
 export interface Person {
   id: string;
@@ -32,11 +36,16 @@ export interface Person {
 }
 
 /** A user with, by default, a browser subscribed to push and a verified phone with WhatsApp consent. */
-export async function person(sql: Sql, opts: { push?: boolean; phone?: boolean; whatsapp?: boolean; timezone?: string } = {}): Promise<Person> {
+export async function person(
+  sql: Sql,
+  opts: { push?: boolean; phone?: boolean; whatsapp?: boolean; timezone?: string } = {},
+): Promise<Person> {
   const user = await newUser("remind");
   const phone = opts.phone === false ? null : newPhone();
   await sql`update public.profiles set phone = ${phone}, phone_verified = ${phone !== null},
-              whatsapp_opted_in_at = ${phone !== null && opts.whatsapp !== false ? sql`now()` : null},
+              whatsapp_opted_in_at = ${
+    phone !== null && opts.whatsapp !== false ? sql`now()` : null
+  },
               timezone = ${opts.timezone ?? "UTC"}
             where id = ${user.userId}`;
   let endpoint: string | null = null;
@@ -58,7 +67,12 @@ export async function subscribe(token: string) {
 }
 
 /** A task starting at `startsAt` (a whole minute, days ahead unless a test needs otherwise). */
-export async function task(sql: Sql, userId: string, startsAt: Date, title = "Run 5k"): Promise<string> {
+export async function task(
+  sql: Sql,
+  userId: string,
+  startsAt: Date,
+  title = "Run 5k",
+): Promise<string> {
   const [{ id }] = await sql`
     insert into public.tasks (user_id, title, scheduled_at, duration_minutes, origin)
     values (${userId}, ${title}, ${startsAt}, 30, 'planner') returning id`;
@@ -78,14 +92,21 @@ export const minutes = (at: Date, n: number) => new Date(at.getTime() + n * 60_0
  * One run of the reminder tick with its clock at `now`, as pg_cron runs it, for these users'
  * chains only; returns what it claimed.
  */
-export async function tick(sql: Sql, now: Date, users: (string | { id: string })[]): Promise<number> {
+export async function tick(
+  sql: Sql,
+  now: Date,
+  users: (string | { id: string })[],
+): Promise<number> {
   const at = now.toISOString();
   const ids = users.map((u) => typeof u === "string" ? u : u.id);
   const [{ id }] = await sql`select private.start_reminder_tick() as id`;
   while (
-    (await sql`select private.reminder_tick_batch(${id}, ${at}::timestamptz, null, ${ids}::uuid[]) as more`)[0].more
+    (await sql`select private.reminder_tick_batch(${id}, ${at}::timestamptz, null, ${ids}::uuid[]) as more`)[
+      0
+    ].more
   ) { /* next batch */ }
-  const [run] = await sql`select rows_affected::int as n, status from public.job_runs where id = ${id}`;
+  const [run] =
+    await sql`select rows_affected::int as n, status from public.job_runs where id = ${id}`;
   if (run.status !== "done") throw new Error(`tick ended ${run.status}`);
   return run.n;
 }
@@ -110,6 +131,8 @@ export const chain = async (sql: Sql, taskId: string) =>
 export const pushesTo = async (endpoint: string) =>
   (await fake(PUSH, "GET", "/__fake/push/messages")).filter((m: Row) => m.endpoint === endpoint);
 export const messagesTo = async (phone: string) =>
-  (await fake(TWILIO, "GET", "/__fake/twilio/messages")).filter((m: Row) => m.to === `whatsapp:${phone}`);
+  (await fake(TWILIO, "GET", "/__fake/twilio/messages")).filter((m: Row) =>
+    m.to === `whatsapp:${phone}`
+  );
 export const callsTo = async (phone: string) =>
   (await fake(TWILIO, "GET", "/__fake/twilio/calls")).filter((m: Row) => m.to === phone);

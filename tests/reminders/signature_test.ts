@@ -18,7 +18,8 @@ const PARAMS: [string, string][] = [
   ["To", "+18005551212"],
 ];
 const EXPECTED = "GvWf1cFY/Q7PnoempGyD5oXAezc=";
-const body = (params: [string, string][]) => new TextEncoder().encode(new URLSearchParams(params).toString());
+const body = (params: [string, string][]) =>
+  new TextEncoder().encode(new URLSearchParams(params).toString());
 
 Deno.test("twilio signature: Twilio's documented example gives its documented signature", async () => {
   assert.equal(
@@ -27,15 +28,29 @@ Deno.test("twilio signature: Twilio's documented example gives its documented si
   );
   assert.equal(await twilioSignature(TOKEN, URL_, [...PARAMS].reverse()), EXPECTED);
   assert.equal(
-    await verifyTwilioSignature({ authToken: TOKEN, publicUrl: URL_, rawBody: body(PARAMS), signature: EXPECTED }),
+    await verifyTwilioSignature({
+      authToken: TOKEN,
+      publicUrl: URL_,
+      rawBody: body(PARAMS),
+      signature: EXPECTED,
+    }),
     true,
   );
 });
 
 Deno.test("twilio signature: a changed parameter, URL, token or a missing header fails", async () => {
   const check = (over: Partial<Parameters<typeof verifyTwilioSignature>[0]>) =>
-    verifyTwilioSignature({ authToken: TOKEN, publicUrl: URL_, rawBody: body(PARAMS), signature: EXPECTED, ...over });
-  assert.equal(await check({ rawBody: body([...PARAMS.slice(0, 2), ["Digits", "9"], ...PARAMS.slice(3)]) }), false);
+    verifyTwilioSignature({
+      authToken: TOKEN,
+      publicUrl: URL_,
+      rawBody: body(PARAMS),
+      signature: EXPECTED,
+      ...over,
+    });
+  assert.equal(
+    await check({ rawBody: body([...PARAMS.slice(0, 2), ["Digits", "9"], ...PARAMS.slice(3)]) }),
+    false,
+  );
   assert.equal(await check({ rawBody: body([...PARAMS, ["Extra", ""]]) }), false);
   assert.equal(await check({ publicUrl: "https://mycompany.com/myapp.php?foo=1&bar=3" }), false);
   assert.equal(await check({ publicUrl: "http://mycompany.com/myapp.php?foo=1&bar=2" }), false);
@@ -50,11 +65,18 @@ Deno.test("twilio signature: the public URL is accepted with and without :443", 
     "https://x.supabase.co/functions/v1/r?a=1",
     "https://x.supabase.co:443/functions/v1/r?a=1",
   ]);
-  assert.deepEqual(urlVariants("http://127.0.0.1:24321/functions/v1/r"), ["http://127.0.0.1:24321/functions/v1/r"]);
+  assert.deepEqual(urlVariants("http://127.0.0.1:24321/functions/v1/r"), [
+    "http://127.0.0.1:24321/functions/v1/r",
+  ]);
   const withPort = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
   const signature = await twilioSignature(TOKEN, withPort, PARAMS);
   assert.equal(
-    await verifyTwilioSignature({ authToken: TOKEN, publicUrl: URL_, rawBody: body(PARAMS), signature }),
+    await verifyTwilioSignature({
+      authToken: TOKEN,
+      publicUrl: URL_,
+      rawBody: body(PARAMS),
+      signature,
+    }),
     true,
   );
 });

@@ -311,8 +311,7 @@ function graphRoute(kind: "notifications" | "lifecycle") {
   });
 }
 
-async function graphWebhook(c: C, kind: "notifications" | "lifecycle") {
-  const { validationToken } = c.req.valid("query" as never) as z.infer<typeof ValidationQuery>;
+async function graphWebhook(c: C, kind: "notifications" | "lifecycle", validationToken?: string) {
   if (validationToken !== undefined) {
     return c.text(validationToken, 200, { "content-type": "text/plain; charset=utf-8" });
   }
@@ -337,8 +336,14 @@ async function graphWebhook(c: C, kind: "notifications" | "lifecycle") {
   })());
   return c.body(null, 202);
 }
-app.openapi(graphRoute("notifications"), (c) => graphWebhook(c, "notifications"));
-app.openapi(graphRoute("lifecycle"), (c) => graphWebhook(c, "lifecycle"));
+app.openapi(
+  graphRoute("notifications"),
+  (c) => graphWebhook(c, "notifications", c.req.valid("query").validationToken),
+);
+app.openapi(
+  graphRoute("lifecycle"),
+  (c) => graphWebhook(c, "lifecycle", c.req.valid("query").validationToken),
+);
 
 // ---- Telegram ------------------------------------------------------------------------------------------
 

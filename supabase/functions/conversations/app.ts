@@ -28,7 +28,7 @@ import {
   type Requester,
   sendInput,
 } from "../_shared/chat/prepare.ts";
-import { replay, replyExists } from "../_shared/chat/replay.ts";
+import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts";
 import { startReply } from "../_shared/chat/reply.ts";
 import {
   Conversation,
@@ -280,14 +280,26 @@ app.openapi(
     method: "get",
     path: "/{id}/messages/{messageId}/stream",
     summary: "Resume a reply: what was generated so far, then the rest",
+    description:
+      "With the conversation's own id as {messageId}, as the AI SDK's `useChat({resume: true})` " +
+      "asks (`GET {api}/{chatId}/stream`): the conversation's reply in progress, or 204 when " +
+      "nothing is being generated.",
     auth: "user",
     request: { params: Ids, query: StreamMode },
-    responses: { 200: eventStream("The reply, as Server-Sent Events") },
+    responses: {
+      200: eventStream("The reply, as Server-Sent Events"),
+      204: { description: "Nothing is being generated in this conversation" },
+    },
     errors: { 400: "Bad id", 404: "Not found" },
   }),
   async (c) => {
-    const { id, messageId } = c.req.valid("param");
-    if (!(await replyExists(c.get("user"), id, messageId))) {
+    const { id } = c.req.valid("param");
+    let { messageId } = c.req.valid("param");
+    if (messageId === id) {
+      const running = await replyInProgress(c.get("user"), id);
+      if (!running) return c.body(null, 204);
+      messageId = running;
+    } else if (!(await replyExists(c.get("user"), id, messageId))) {
       throw new ApiError(404, "not_found", "Message not found");
     }
     return sse(c.req.valid("query").stream, replay(c.get("user"), id, messageId));

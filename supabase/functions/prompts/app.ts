@@ -9,6 +9,7 @@ import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { ApiError } from "../_shared/http.ts";
 import { runDigests } from "../_shared/inbox/digests.ts";
+import { checkInboxConversation } from "../_shared/inbox/chat.ts";
 import { PromptRequest, runPrompt } from "../_shared/inbox/prompts.ts";
 import { ChunkStream, UI_STREAM_HEADERS } from "../_shared/inbox/stream.ts";
 import { Intent, SummaryContent } from "../_shared/inbox/types.ts";
@@ -170,6 +171,9 @@ app.openapi(runPromptRoute, async (c) => {
   const body = c.req.valid("json");
   // Rate limit (class "prompts") and budget, before anything is stored or a model is called.
   const downgrade = await chatGate(c, "prompts");
+  if (body.context.conversation_id) {
+    await checkInboxConversation(c.get("user"), body.context.conversation_id);
+  }
   const call = { user: c.get("user"), requestId: c.get("requestId"), downgrade };
   if (!/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
     return c.json((await runPrompt(call, body)) as z.infer<typeof PromptAnswer>, 200);

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { createApp } from "../_shared/app.ts";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
-import { decideProposal, proposalJson } from "../_shared/inbox/drafts.ts";
+import { decideProposal, proposalJson } from "../_shared/inbox/proposals.ts";
 import { listProposals } from "../_shared/inbox/queries.ts";
 import { PageQuery, ProposalSchema } from "../_shared/inbox/schemas.ts";
 import { limitWrites } from "../_shared/limits.ts";

@@ -18,10 +18,16 @@ app.use("*", requireUser);
 app.use("*", limitWrites());
 
 const base64url = (bytes: number) =>
-  z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}={0,2}$`), `base64url of ${bytes} bytes`);
+  z.string().regex(
+    new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}={0,2}$`),
+    `base64url of ${bytes} bytes`,
+  );
 
 const Subscribe = z.strictObject({
-  endpoint: z.url().max(2048).refine((u) => pushEndpointAllowed(u), "must be a Web Push service's endpoint (https)"),
+  endpoint: z.url().max(2048).refine(
+    (u) => pushEndpointAllowed(u),
+    "must be a Web Push service's endpoint (https)",
+  ),
   expirationTime: z.number().nullable().optional(),
   keys: z.strictObject({ p256dh: base64url(65), auth: base64url(16) }),
   user_agent: z.string().max(512).optional(),
@@ -63,7 +69,11 @@ const subscribeRoute = route({
 app.openapi(subscribeRoute, async (c) => {
   const body = c.req.valid("json");
   const userAgent = body.user_agent ?? c.req.header("user-agent")?.slice(0, 512) ?? null;
-  const saved = await saveSubscription(c.get("user").claims, { ...body.keys, endpoint: body.endpoint, userAgent });
+  const saved = await saveSubscription(c.get("user").claims, {
+    ...body.keys,
+    endpoint: body.endpoint,
+    userAgent,
+  });
   return c.json(saved, 201);
 });
 

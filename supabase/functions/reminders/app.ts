@@ -12,7 +12,12 @@ import { ApiError } from "../_shared/http.ts";
 import { json, jsonBody, route } from "../_shared/openapi.ts";
 import { requireBearerSecret } from "../_shared/secrets.ts";
 import { verifyAck } from "../_shared/reminders/ack.ts";
-import { pushAction, statusCallback, voiceGather, whatsappReply } from "../_shared/reminders/answers.ts";
+import {
+  pushAction,
+  statusCallback,
+  voiceGather,
+  whatsappReply,
+} from "../_shared/reminders/answers.ts";
 import { dispatch } from "../_shared/reminders/dispatch.ts";
 import { twiml } from "../_shared/reminders/twiml.ts";
 import { verifiedTwilioForm } from "../_shared/reminders/webhook.ts";

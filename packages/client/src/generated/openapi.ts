@@ -474,7 +474,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Resume a reply: what was generated so far, then the rest */
+    /**
+     * Resume a reply: what was generated so far, then the rest
+     * @description With the conversation's own id as {messageId}, as the AI SDK's `useChat({resume: true})` asks (`GET {api}/{chatId}/stream`): the conversation's reply in progress, or 204 when nothing is being generated.
+     */
     get: operations["getConversationsIdMessagesMessageIdStream"];
     put?: never;
     post?: never;
@@ -4068,6 +4071,13 @@ export interface operations {
         content: {
           "text/event-stream": string;
         };
+      };
+      /** @description Nothing is being generated in this conversation */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description Bad id */
       400: {

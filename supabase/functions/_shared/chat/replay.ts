@@ -5,7 +5,7 @@
 import type { CurrentUser } from "../auth.ts";
 import { asUser } from "../db.ts";
 import type { ChatStreamEvent } from "../stream/events.ts";
-import { isRunning, type MessageRow } from "./conversations.ts";
+import { findConversation, isRunning, type MessageRow } from "./conversations.ts";
 import { PartsReplay } from "./parts.ts";
 
 const POLL_MS = 100;
@@ -27,6 +27,22 @@ const load = (user: CurrentUser, conversationId: string, messageId: string) =>
 
 export async function replyExists(user: CurrentUser, conversationId: string, messageId: string) {
   return (await load(user, conversationId, messageId)) !== null;
+}
+
+/**
+ * The conversation's reply being generated, if any: what `useChat({resume: true})` reconnects
+ * to, knowing only the chat (conversation) id. 404 if the conversation is not the user's.
+ */
+export function replyInProgress(user: CurrentUser, conversationId: string) {
+  return asUser(user.claims, async (tx) => {
+    await findConversation(tx, conversationId);
+    const [row] = await tx<{ id: string }[]>`
+      select id from public.messages
+      where conversation_id = ${conversationId} and role = 'assistant'
+        and status in ('pending', 'streaming')
+      order by created_at desc limit 1`;
+    return row?.id ?? null;
+  });
 }
 
 /** The event that ends a reply in its final state. */

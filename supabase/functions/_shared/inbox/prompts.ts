@@ -8,15 +8,15 @@ import { asUser, jsonb, sql } from "../db.ts";
 import { ApiError, log } from "../http.ts";
 import type { ModelOverride } from "../limits.ts";
 import { LlmError } from "../llm/errors.ts";
-import { checkInboxConversation, inboxChat, replyOutcome } from "./chat.ts";
+import { inboxChat, replyOutcome } from "./chat.ts";
 import { inboxModels, InboxRun } from "./llm.ts";
 import { PromptContext, type RoutedPrompt, routePrompt } from "./router.ts";
 import { searchAndAnswer } from "./search.ts";
 import { inboxSettings } from "./settings.ts";
 import type { ChunkStream } from "./stream.ts";
-import { type Reader, summarize } from "./summarize.ts";
+import { summarize } from "./summarize.ts";
 import { detectTasks, tasksResponse } from "./tasks.ts";
-import { iso, summaryResponse } from "./types.ts";
+import { iso, type Reader, summaryResponse } from "./types.ts";
 
 export const PromptRequest = z.strictObject({
   prompt: z.string().trim().min(1).max(4000),
@@ -51,12 +51,24 @@ export interface PromptCall {
   now?: Date;
 }
 
+/**
+ * Runs a prompt to its end. The caller has checked limits and `context.conversation_id`. With
+ * `call.stream`, the stream always ends: a result and finish, or an error chunk.
+ */
 export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<PromptAnswer> {
+  try {
+    return await execute(call, body);
+  } catch (err) {
+    call.stream?.push({ type: "error", errorText: describe(err).message });
+    throw err;
+  } finally {
+    call.stream?.close();
+  }
+}
+
+async function execute(call: PromptCall, body: PromptRequest): Promise<PromptAnswer> {
   const { user, stream } = call;
   const now = call.now ?? new Date();
-  if (body.context.conversation_id) {
-    await checkInboxConversation(user, body.context.conversation_id);
-  }
   const read: Reader = (fn) => asUser(user.claims, fn);
   const { settings, timeZone, models } = await read(async (tx) => {
     const settings = await inboxSettings(tx);
@@ -142,11 +154,18 @@ export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<
           conversationId: body.context.conversation_id,
           downgrade: call.downgrade,
         });
+        // The reply's text as text parts (opened before their first delta, as the client needs).
+        const open = new Set<string>();
         for await (const event of chat.events) {
           if (event.type === "text-delta") {
+            if (!open.has(event.id)) stream?.push({ type: "text-start", id: event.id });
+            open.add(event.id);
             stream?.push({ type: "text-delta", id: event.id, delta: event.delta });
-          } else if (event.type === "text-end") stream?.push({ type: "text-end", id: event.id });
+          } else if (event.type === "text-end" && open.delete(event.id)) {
+            stream?.push({ type: "text-end", id: event.id });
+          }
         }
+        for (const id of open) stream?.push({ type: "text-end", id });
         await chat.done;
         const outcome = await replyOutcome(user, chat.messageId);
         response = {
@@ -171,12 +190,9 @@ export async function runPrompt(call: PromptCall, body: PromptRequest): Promise<
     await failPrompt(promptId, failure).catch((e) =>
       log("error", "prompt failure not recorded", { prompt_id: promptId, error: String(e) })
     );
-    stream?.push({ type: "error", errorText: failure.message });
     throw err instanceof ApiError
       ? err
       : new ApiError(failure.status, failure.code, failure.message, { prompt_id: promptId });
-  } finally {
-    stream?.close();
   }
 }
 

@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { Tx } from "../db.ts";
 import { ApiError } from "../http.ts";
 import { decodeCursor, encodeCursor } from "../validate.ts";
-import { DRAFT_COLUMNS, type DraftRow, PROPOSAL_COLUMNS, type ProposalRow } from "./drafts.ts";
+import { DRAFT_COLUMNS, type DraftRow } from "./drafts.ts";
+import { PROPOSAL_COLUMNS, type ProposalRow } from "./proposals.ts";
 import { SUMMARY_COLUMNS } from "./summarize.ts";
 import type { SummaryRow } from "./types.ts";
 

@@ -14,9 +14,6 @@
 //    come from the events, not from the model.
 import { z } from "zod";
 import { jsonb, sql, type Tx } from "../db.ts";
-
-/** Runs reads as the user (RLS), each in a short transaction: no connection waits on a model. */
-export type Reader = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 import { searchKnowledge } from "../knowledge/search.ts";
 import {
   eventLine,
@@ -27,10 +24,10 @@ import {
   type WindowStatistics,
   windowStatistics,
 } from "./events.ts";
-import type { InboxRun } from "./llm.ts";
-import type { ProductStep } from "./llm.ts";
+import type { InboxRun, ProductStep } from "./llm.ts";
+import { pack, type Part, rankEvents } from "./rank.ts";
 import { sha256Hex } from "./refs.ts";
-import { SummaryContent, type SummaryRow } from "./types.ts";
+import { type Reader, SummaryContent, type SummaryRow } from "./types.ts";
 
 const MAX_KEY_EVENTS = 10;
 /** Parts summarized at once. */
@@ -111,41 +108,14 @@ function windowMinutes(f: WindowFilter) {
   return [minute(f.window.start), minute(f.window.end)];
 }
 
-// ---- ranking and packing ---------------------------------------------------------------------
+// ---- ranking by meaning ------------------------------------------------------------------------
 
-export interface Ranked {
-  event: WindowEvent;
-  score: number;
-}
-
-/**
- * importance (0..1) + recency (0..1 across the window) + meaning (0..1 by search rank, only with
- * a topic, weighted double: a prompt that names a topic is about it). Ties: newer first.
- */
+/** The window's events ranked (rank.ts), by meaning too when the prompt names a topic. */
 async function rank(run: InboxRun, events: WindowEvent[], input: SummarizeInput) {
   const meaning = input.topic && events.length
     ? await meaningRanks(run, input.topic, input.filter)
     : new Map<string, number>();
   return rankEvents(events, input.filter.window, meaning);
-}
-
-export function rankEvents(
-  events: WindowEvent[],
-  window: { start: Date; end: Date },
-  meaning: Map<string, number>,
-): Ranked[] {
-  const span = Math.max(window.end.getTime() - window.start.getTime(), 1);
-  return events.map((event) => {
-    const recency = (new Date(event.occurred_at).getTime() - window.start.getTime()) / span;
-    const semantic = meaning.get(event.id);
-    const score = event.importance_score / 100 + Math.min(Math.max(recency, 0), 1) +
-      (semantic === undefined ? 0 : 2 / (1 + semantic / 10));
-    return { event, score };
-  }).sort((a, b) =>
-    b.score - a.score ||
-    new Date(b.event.occurred_at).getTime() - new Date(a.event.occurred_at).getTime() ||
-    a.event.id.localeCompare(b.event.id)
-  );
 }
 
 /** Event id -> rank (0 = best) among the window's events that match the topic. */
@@ -164,54 +134,6 @@ async function meaningRanks(run: InboxRun, topic: string, f: WindowFilter) {
   for (const hit of hits) if (!ranks.has(hit.objectId)) ranks.set(hit.objectId, ranks.size);
   return ranks;
 }
-
-export interface Part {
-  events: WindowEvent[];
-  text: string;
-}
-
-/** Rough token count of prompt text (the providers' own counts land in the ledger). */
-export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
-
-/** Best-ranked first until the budget is spent; parts of at most partTokens, in time order. */
-export function pack(
-  ranked: Ranked[],
-  timeZone: string,
-  limits: { partTokens: number; summaryTokenBudget: number },
-): Part[] {
-  const chosen: { event: WindowEvent; line: string }[] = [];
-  let spent = 0;
-  for (const { event } of ranked) {
-    const line = eventLine(event, timeZone);
-    const cost = estimateTokens(line) + 1;
-    if (spent + cost > limits.summaryTokenBudget) break;
-    spent += cost;
-    chosen.push({ event, line });
-  }
-  chosen.sort((a, b) =>
-    new Date(a.event.occurred_at).getTime() - new Date(b.event.occurred_at).getTime()
-  );
-  const parts: Part[] = [];
-  let current: typeof chosen = [];
-  let tokens = 0;
-  for (const item of chosen) {
-    const cost = estimateTokens(item.line) + 1;
-    if (current.length && tokens + cost > limits.partTokens) {
-      parts.push(toPart(current));
-      current = [];
-      tokens = 0;
-    }
-    current.push(item);
-    tokens += cost;
-  }
-  if (current.length) parts.push(toPart(current));
-  return parts;
-}
-
-const toPart = (items: { event: WindowEvent; line: string }[]): Part => ({
-  events: items.map((i) => i.event),
-  text: items.map((i) => i.line).join("\n"),
-});
 
 // ---- model calls -------------------------------------------------------------------------------
 

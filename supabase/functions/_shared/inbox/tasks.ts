@@ -10,11 +10,10 @@
 // deterministically from the message's time in the user's zone (window.ts), not a model's date.
 import { z } from "zod";
 import { jsonb, sql, type Tx } from "../db.ts";
-import type { Reader } from "./summarize.ts";
-import { eventLine, type WindowEvent, windowEvents, type WindowFilter } from "./events.ts";
+import { type WindowEvent, windowEvents, type WindowFilter } from "./events.ts";
 import type { InboxRun } from "./llm.ts";
-import { pack, rankEvents } from "./summarize.ts";
-import { iso, Priority, type SourceRef } from "./types.ts";
+import { pack, rankEvents } from "./rank.ts";
+import { iso, Priority, type Reader, type SourceRef } from "./types.ts";
 import { parseDueDate } from "./window.ts";
 
 export const ACTION_KINDS = ["reply", "follow_up", "schedule", "delegate", "other"] as const;

@@ -1,6 +1,10 @@
 // The inbox's contract (Prometheus, seed 004 section 5.3): intents, windows, the stored shapes
 // of summaries, tasks, proposals and drafts, and the response bodies of POST /prompts.
 import { z } from "zod";
+import type { Tx } from "../db.ts";
+
+/** Runs reads as the user (RLS), each in a short transaction: no connection waits on a model. */
+export type Reader = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export const SOURCES = ["slack", "outlook", "telegram"] as const;
 export const Source = z.enum(SOURCES);

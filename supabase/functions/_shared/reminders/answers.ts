@@ -13,7 +13,16 @@ import {
   taskAwaitingAnswer,
   userByVerifiedPhone,
 } from "./chain.ts";
-import { confirmation, digitAction, HELP, message, repeatMenu, replyAction, say, twiml } from "./twiml.ts";
+import {
+  confirmation,
+  digitAction,
+  HELP,
+  message,
+  repeatMenu,
+  replyAction,
+  say,
+  twiml,
+} from "./twiml.ts";
 import type { AckAction } from "./types.ts";
 import { webhookUrl } from "./webhook.ts";
 
@@ -43,7 +52,10 @@ async function answer(taskId: string, action: AckAction, channel: "whatsapp" | "
 }
 
 /** POST /reminders/twilio/voice?dispatch=<id>: the Gather of a reminder call. */
-export async function voiceGather(dispatchId: string | null, form: URLSearchParams): Promise<string> {
+export async function voiceGather(
+  dispatchId: string | null,
+  form: URLSearchParams,
+): Promise<string> {
   const d = dispatchId && UUID.test(dispatchId) ? await dispatchById(dispatchId) : null;
   const callSid = form.get("CallSid") ?? "";
   if (!d || d.stage !== "call" || (d.provider_id && d.provider_id !== callSid)) {
@@ -51,13 +63,18 @@ export async function voiceGather(dispatchId: string | null, form: URLSearchPara
   }
   const digits = form.get("Digits");
   const action = digitAction(digits);
-  if (!digits) return twiml(say("No key pressed. I will check on it later. Goodbye.") + "<Hangup/>");
+  if (!digits) {
+    return twiml(say("No key pressed. I will check on it later. Goodbye.") + "<Hangup/>");
+  }
   if (!action) return repeatMenu(webhookUrl(`/reminders/twilio/voice?dispatch=${d.id}`));
   return twiml(say(await answer(d.task_id, action, "call")) + "<Hangup/>");
 }
 
 /** POST /reminders/twilio/status?dispatch=<id>: a message's or call's status changed. */
-export async function statusCallback(dispatchId: string | null, form: URLSearchParams): Promise<void> {
+export async function statusCallback(
+  dispatchId: string | null,
+  form: URLSearchParams,
+): Promise<void> {
   if (!dispatchId || !UUID.test(dispatchId)) return;
   const sid = form.get("MessageSid") ?? form.get("CallSid");
   const status = form.get("MessageStatus") ?? form.get("CallStatus");

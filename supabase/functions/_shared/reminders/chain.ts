@@ -14,7 +14,11 @@ export function takeDispatches(ids: string[]): Promise<DispatchContext[]> {
  * Records the outcome of a taken send (only while it is still 'sending'), and marks the push
  * subscriptions it went to as used, in one statement.
  */
-export async function recordResult(id: string, result: SendResult, usedSubscriptions: string[] = []) {
+export async function recordResult(
+  id: string,
+  result: SendResult,
+  usedSubscriptions: string[] = [],
+) {
   await sql`
     with used as (
       update public.push_subscriptions set last_used_at = now() where id = any (${usedSubscriptions}::uuid[])
@@ -62,7 +66,11 @@ export async function markMissed(taskId: string): Promise<boolean> {
 export type AckResult = "ok" | "closed" | "no_chain";
 
 /** Applies the user's answer to the task's chain (see private.acknowledge_reminder). */
-export async function acknowledge(taskId: string, action: AckAction, channel: AckChannel): Promise<AckResult> {
+export async function acknowledge(
+  taskId: string,
+  action: AckAction,
+  channel: AckChannel,
+): Promise<AckResult> {
   const [{ result }] = await sql<{ result: AckResult }[]>`
     select private.acknowledge_reminder(${taskId}, ${action}, ${channel}) as result`;
   return result;
@@ -105,7 +113,9 @@ export async function taskAwaitingAnswer(userId: string): Promise<string | null>
 
 /** A send by id (webhooks carry it in their signed URL). */
 export async function dispatchById(id: string) {
-  const [row] = await sql<{ id: string; task_id: string; user_id: string; stage: string; provider_id: string | null }[]>`
+  const [row] = await sql<
+    { id: string; task_id: string; user_id: string; stage: string; provider_id: string | null }[]
+  >`
     select id, task_id, user_id, stage, provider_id from public.notification_log where id = ${id}`;
   return row ?? null;
 }
@@ -115,7 +125,12 @@ export async function dispatchById(id: string) {
  * (a dispatcher that died after Twilio accepted), and keeps the delivery status. A failed or
  * undelivered message marks the send failed with Twilio's error code.
  */
-export async function recordDeliveryStatus(id: string, providerId: string, status: string, errorCode: string | null) {
+export async function recordDeliveryStatus(
+  id: string,
+  providerId: string,
+  status: string,
+  errorCode: string | null,
+) {
   const failed = status === "failed" || status === "undelivered";
   await sql`
     update public.notification_log set
@@ -123,7 +138,9 @@ export async function recordDeliveryStatus(id: string, providerId: string, statu
       delivery_status = ${status},
       status = case when ${failed} then 'failed'
                     when status in ('sending', 'unknown') then 'sent' else status end,
-      error = case when ${failed} then ${`Twilio ${status}${errorCode ? ` (error ${errorCode})` : ""}`} else error end,
+      error = case when ${failed} then ${`Twilio ${status}${
+    errorCode ? ` (error ${errorCode})` : ""
+  }`} else error end,
       sent_at = coalesce(sent_at, now())
     where id = ${id} and (provider_id is null or provider_id = ${providerId})`;
 }

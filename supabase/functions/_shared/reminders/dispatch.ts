@@ -15,9 +15,9 @@ import { log } from "../http.ts";
 import {
   deletePushSubscription,
   markMissed,
-  type SubscriptionRow,
   pushTargets,
   recordResult,
+  type SubscriptionRow,
   takeDispatches,
 } from "./chain.ts";
 import { type PushOutcome, sendPush, vapidConfig } from "./push.ts";
@@ -31,7 +31,9 @@ const DISPATCH_CONCURRENCY = 16;
 
 /** The task's start as the user reads it, e.g. "09:00" (in the task's or the user's zone). */
 export function localTime(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }).format(at);
+  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }).format(
+    at,
+  );
 }
 
 /** A send's outcome, and the push subscriptions it reached. */
@@ -39,7 +41,9 @@ type Outcome = { result: SendResult; used?: string[] };
 
 async function sendPushStage(d: DispatchContext, targets: SubscriptionRow[]): Promise<Outcome> {
   const cfg = vapidConfig();
-  if (!cfg) return { result: { status: "skipped", error: "Web Push is not configured (VAPID keys)" } };
+  if (!cfg) {
+    return { result: { status: "skipped", error: "Web Push is not configured (VAPID keys)" } };
+  }
   if (targets.length === 0) return { result: { status: "skipped", error: "no push subscription" } };
   const payload = {
     type: "reminder",
@@ -57,7 +61,10 @@ async function sendPushStage(d: DispatchContext, targets: SubscriptionRow[]): Pr
   const outcomes: PushOutcome[] = [];
   const used: string[] = [];
   for (const target of targets) {
-    const outcome = await sendPush(cfg, target, payload, { ttlSeconds, topic: d.task_id.replace(/-/g, "") });
+    const outcome = await sendPush(cfg, target, payload, {
+      ttlSeconds,
+      topic: d.task_id.replace(/-/g, ""),
+    });
     outcomes.push(outcome);
     if (outcome.status === "gone") await deletePushSubscription(target.id);
     if (outcome.status === "sent") used.push(target.id);
@@ -65,7 +72,9 @@ async function sendPushStage(d: DispatchContext, targets: SubscriptionRow[]): Pr
   const sent = outcomes.find((o) => o.status === "sent");
   if (sent) return { result: { status: "sent", providerId: sent.location }, used };
   if (outcomes.every((o) => o.status === "gone")) {
-    return { result: { status: "skipped", error: "every push subscription has expired (deleted)" } };
+    return {
+      result: { status: "skipped", error: "every push subscription has expired (deleted)" },
+    };
   }
   const errors = outcomes.map((o) => o.status === "failed" ? o.error : o.status).join("; ");
   return { result: { status: "failed", error: errors } };
@@ -83,24 +92,37 @@ async function sendTwilioStage(d: DispatchContext): Promise<SendResult> {
       const sent = await sendWhatsApp(cfg, {
         to: d.phone,
         ...(d.whatsapp_session_open
-          ? { body: `Reminder: ${d.title} at ${at}. Reply 1 if it is done, 2 to snooze 10 minutes, 3 to reschedule.` }
+          ? {
+            body:
+              `Reminder: ${d.title} at ${at}. Reply 1 if it is done, 2 to snooze 10 minutes, 3 to reschedule.`,
+          }
           : { variables: { "1": d.title, "2": at } }),
         statusCallback,
       });
       return { status: "sent", providerId: sent.sid };
     }
     const action = webhookUrl(`/reminders/twilio/voice?dispatch=${d.id}`);
-    const call = await createCall(cfg, { to: d.phone, twiml: reminderCall(d.title, at, action), statusCallback });
+    const call = await createCall(cfg, {
+      to: d.phone,
+      twiml: reminderCall(d.title, at, action),
+      statusCallback,
+    });
     return { status: "sent", providerId: call.sid };
   } catch (e) {
     if (e instanceof TwilioError) {
-      return { status: "failed", error: `Twilio ${e.status}${e.code ? ` error ${e.code}` : ""}: ${e.message}` };
+      return {
+        status: "failed",
+        error: `Twilio ${e.status}${e.code ? ` error ${e.code}` : ""}: ${e.message}`,
+      };
     }
     throw e;
   }
 }
 
-async function sendOne(d: DispatchContext, targets: Map<string, SubscriptionRow[]>): Promise<Outcome> {
+async function sendOne(
+  d: DispatchContext,
+  targets: Map<string, SubscriptionRow[]>,
+): Promise<Outcome> {
   switch (d.stage) {
     case "push":
       return await sendPushStage(d, targets.get(d.user_id) ?? []);
@@ -119,7 +141,9 @@ async function sendOne(d: DispatchContext, targets: Map<string, SubscriptionRow[
 /** Sends the given pending sends; returns how many of each outcome. */
 export async function dispatch(ids: string[]): Promise<Record<string, number>> {
   const taken = await takeDispatches(ids);
-  const targets = await pushTargets([...new Set(taken.filter((d) => d.stage === "push").map((d) => d.user_id))]);
+  const targets = await pushTargets([
+    ...new Set(taken.filter((d) => d.stage === "push").map((d) => d.user_id)),
+  ]);
   const counts: Record<string, number> = { taken: taken.length };
   let next = 0;
   const worker = async () => {
@@ -129,8 +153,17 @@ export async function dispatch(ids: string[]): Promise<Record<string, number>> {
       try {
         outcome = await sendOne(d, targets);
       } catch (e) {
-        outcome = { result: { status: "failed", error: `dispatch error: ${e instanceof Error ? e.message : e}` } };
-        log("error", "reminder dispatch failed", { dispatch_id: d.id, stage: d.stage, error: String(e) });
+        outcome = {
+          result: {
+            status: "failed",
+            error: `dispatch error: ${e instanceof Error ? e.message : e}`,
+          },
+        };
+        log("error", "reminder dispatch failed", {
+          dispatch_id: d.id,
+          stage: d.stage,
+          error: String(e),
+        });
       }
       await recordResult(d.id, outcome.result, outcome.used);
       counts[outcome.result.status] = (counts[outcome.result.status] ?? 0) + 1;

@@ -14,7 +14,8 @@ export async function saveSubscription(
   claims: JwtClaims,
   s: { endpoint: string; p256dh: string; auth: string; userAgent: string | null },
 ): Promise<SavedSubscription> {
-  const [row] = await asUser(claims, (tx) => tx`
+  const [row] = await asUser(claims, (tx) =>
+    tx`
     select id, endpoint, user_agent, created_at::text, last_used_at::text
     from private.save_push_subscription(${s.endpoint}, ${s.p256dh}, ${s.auth}, ${s.userAgent})`);
   return row as SavedSubscription;
@@ -22,7 +23,8 @@ export async function saveSubscription(
 
 /** True when the caller had it. */
 export async function deleteSubscription(claims: JwtClaims, id: string): Promise<boolean> {
-  const rows = await asUser(claims, (tx) => tx`
+  const rows = await asUser(claims, (tx) =>
+    tx`
     delete from public.push_subscriptions where id = ${id} and user_id = auth.uid() returning id`);
   return rows.length > 0;
 }

@@ -59,7 +59,9 @@ async function post<T>(
   params: Record<string, string | undefined>,
 ): Promise<T> {
   const form = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) form.set(name, value);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) form.set(name, value);
+  }
   const auth = "Basic " + btoa(`${cfg.accountSid}:${cfg.authToken}`);
   for (let attempt = 0;; attempt++) {
     let res: Response;
@@ -125,7 +127,9 @@ export async function createCall(cfg: TwilioConfig, call: {
   twiml: string;
   statusCallback: string;
 }): Promise<{ sid: string; status: string }> {
-  if (call.twiml.length > 4000) throw new TwilioError(0, null, "TwiML longer than 4,000 characters");
+  if (call.twiml.length > 4000) {
+    throw new TwilioError(0, null, "TwiML longer than 4,000 characters");
+  }
   return await post(cfg, `${account(cfg)}/Calls.json`, {
     From: need(cfg.voiceFrom, "TWILIO_VOICE_FROM"),
     To: call.to,

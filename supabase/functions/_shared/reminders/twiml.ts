@@ -3,9 +3,13 @@
 import type { AckAction } from "./types.ts";
 
 const escapeXml = (text: string) =>
-  text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
+  text.replace(
+    /[<>&"']/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!,
+  );
 
-export const twiml = (inner = "") => `<?xml version="1.0" encoding="UTF-8"?><Response>${inner}</Response>`;
+export const twiml = (inner = "") =>
+  `<?xml version="1.0" encoding="UTF-8"?><Response>${inner}</Response>`;
 export const say = (text: string) => `<Say>${escapeXml(text)}</Say>`;
 export const message = (text: string) => `<Message>${escapeXml(text)}</Message>`;
 
@@ -14,7 +18,9 @@ const MENU = "Press 1 if it is done, 2 to be reminded in 10 minutes, or 3 to res
 /** The call: the reminder, then one key (5 s to press it), posted to `action` even if none. */
 export function reminderCall(title: string, localTime: string, action: string): string {
   return twiml(
-    `<Gather input="dtmf" numDigits="1" timeout="5" action="${escapeXml(action)}" method="POST" actionOnEmptyResult="true">` +
+    `<Gather input="dtmf" numDigits="1" timeout="5" action="${
+      escapeXml(action)
+    }" method="POST" actionOnEmptyResult="true">` +
       say(`This is your reminder: ${title}, at ${localTime}. ${MENU}`) +
       `</Gather>`,
   );
@@ -23,7 +29,9 @@ export function reminderCall(title: string, localTime: string, action: string): 
 /** The call again after a key that means nothing. */
 export function repeatMenu(action: string): string {
   return twiml(
-    `<Gather input="dtmf" numDigits="1" timeout="5" action="${escapeXml(action)}" method="POST" actionOnEmptyResult="true">` +
+    `<Gather input="dtmf" numDigits="1" timeout="5" action="${
+      escapeXml(action)
+    }" method="POST" actionOnEmptyResult="true">` +
       say(`Sorry, I did not get that. ${MENU}`) + `</Gather>`,
   );
 }

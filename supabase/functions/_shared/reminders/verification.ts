@@ -5,12 +5,22 @@
 import type { JwtClaims } from "../db.ts";
 import { asUser } from "../db.ts";
 import { ApiError } from "../http.ts";
-import { checkVerification, startVerification, type TwilioConfig, twilioConfig, TwilioError } from "./twilio.ts";
+import {
+  checkVerification,
+  startVerification,
+  type TwilioConfig,
+  twilioConfig,
+  TwilioError,
+} from "./twilio.ts";
 
 function configured(): TwilioConfig {
   const cfg = twilioConfig();
   if (!cfg?.verifyServiceSid) {
-    throw new ApiError(503, "not_configured", "Phone verification is not configured (TWILIO_VERIFY_SERVICE_SID)");
+    throw new ApiError(
+      503,
+      "not_configured",
+      "Phone verification is not configured (TWILIO_VERIFY_SERVICE_SID)",
+    );
   }
   return cfg;
 }
@@ -29,7 +39,11 @@ function twilioFailure(e: unknown): never {
   if (e.code === 60203) throw tooMany("Too many codes sent to this number; try again later", 600);
   if (e.code === 60202) throw tooMany("Too many wrong codes; ask for a new code", 600);
   if (e.code === 60410 || e.code === 60605) {
-    throw new ApiError(422, "phone_blocked", "Twilio does not send codes to this number or country");
+    throw new ApiError(
+      422,
+      "phone_blocked",
+      "Twilio does not send codes to this number or country",
+    );
   }
   throw new ApiError(502, "twilio_failed", "Twilio could not be reached; try again");
 }
@@ -51,7 +65,8 @@ interface VerificationRow {
 
 /** The caller's verification in progress (as their RLS lets them read it), or undefined. */
 async function current(claims: JwtClaims): Promise<VerificationRow | undefined> {
-  const [row] = await asUser(claims, (tx) => tx<VerificationRow[]>`
+  const [row] = await asUser(claims, (tx) =>
+    tx<VerificationRow[]>`
     select v.phone, v.status, v.expires_at, v.wrong_checks,
            coalesce((select (s.value #>> '{}')::int from public.app_settings s
                      where s.key = 'reminders.verify_max_checks'), 5) as max_checks
@@ -64,13 +79,17 @@ export async function sendCode(claims: JwtClaims, phone: string): Promise<Verifi
   const cfg = configured();
   const [profile] = await asUser(
     claims,
-    (tx) => tx<{ phone: string | null; phone_verified: boolean }[]>`
+    (tx) =>
+      tx<{ phone: string | null; phone_verified: boolean }[]>`
       select phone, phone_verified from public.profiles where id = auth.uid()`,
   );
   if (profile?.phone_verified && profile.phone === phone) {
     throw new ApiError(409, "already_verified", "This number is already verified");
   }
-  const [{ wait }] = await asUser(claims, (tx) => tx`select private.reserve_verification_send(${phone}) as wait`);
+  const [{ wait }] = await asUser(
+    claims,
+    (tx) => tx`select private.reserve_verification_send(${phone}) as wait`,
+  );
   if (wait > 0) throw tooMany(`Wait ${wait} s before asking for another code`, wait);
   try {
     await startVerification(cfg, phone);
@@ -92,7 +111,11 @@ export async function confirmCode(claims: JwtClaims, code: string) {
   const cfg = configured();
   const v = await current(claims);
   if (!v || v.status === "approved") {
-    throw new ApiError(409, "no_pending_verification", "Ask for a code first (POST /account/phone/verify/send)");
+    throw new ApiError(
+      409,
+      "no_pending_verification",
+      "Ask for a code first (POST /account/phone/verify/send)",
+    );
   }
   if (v.status === "expired" || v.expires_at <= new Date()) {
     await asUser(claims, (tx) => tx`select private.record_verification_check('expired')`);
@@ -113,7 +136,9 @@ export async function confirmCode(claims: JwtClaims, code: string) {
   if (status !== "approved") {
     await asUser(claims, (tx) => tx`select private.record_verification_check('wrong')`);
     const after = await state(claims);
-    throw new ApiError(422, "invalid_code", "The code is not right", { attempts_left: after.attempts_left });
+    throw new ApiError(422, "invalid_code", "The code is not right", {
+      attempts_left: after.attempts_left,
+    });
   }
   try {
     await asUser(claims, (tx) => tx`select private.record_verification_check('approved')`);
@@ -129,11 +154,18 @@ export async function confirmCode(claims: JwtClaims, code: string) {
 /** WhatsApp consent: requires a verified phone. Returns when the user opted in (null: out). */
 export async function setWhatsAppOptIn(claims: JwtClaims, optIn: boolean): Promise<Date | null> {
   try {
-    const [{ at }] = await asUser(claims, (tx) => tx`select private.set_whatsapp_opt_in(${optIn}) as at`);
+    const [{ at }] = await asUser(
+      claims,
+      (tx) => tx`select private.set_whatsapp_opt_in(${optIn}) as at`,
+    );
     return at;
   } catch (e) {
     if ((e as { message?: string }).message === "phone_not_verified") {
-      throw new ApiError(409, "phone_not_verified", "Verify a phone number first (POST /account/phone/verify/send)");
+      throw new ApiError(
+        409,
+        "phone_not_verified",
+        "Verify a phone number first (POST /account/phone/verify/send)",
+      );
     }
     throw e;
   }

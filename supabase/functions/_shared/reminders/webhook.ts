@@ -7,7 +7,11 @@ import { twilioConfig } from "./twilio.ts";
 
 export function publicBaseUrl(): string {
   const base = Deno.env.get("AIDE_PUBLIC_URL");
-  if (!base) throw new Error("AIDE_PUBLIC_URL is not set (the project's public URL, e.g. https://<ref>.supabase.co)");
+  if (!base) {
+    throw new Error(
+      "AIDE_PUBLIC_URL is not set (the project's public URL, e.g. https://<ref>.supabase.co)",
+    );
+  }
   return base.replace(/\/+$/, "");
 }
 
