@@ -185,10 +185,24 @@ Deno.test("admins see every user's usage: top users, cost by model and period, a
 
   // All users, page by page, each once.
   const seen: string[] = [];
+  const order: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { body: { users: { user_id: string }[]; next_cursor: string | null } } = await admin
-      .api(`/usage/admin/users?limit=50${cursor ? `&cursor=${cursor}` : ""}`);
+    const page: {
+      status: number;
+      text: string;
+      body: { users: { user_id: string; created_at: string }[]; next_cursor: string | null };
+    } = await admin.api(`/usage/admin/users?limit=50${cursor ? `&cursor=${cursor}` : ""}`);
+    assert.equal(page.status, 200, page.text);
+    // Oldest account first, across pages (created_at comes back in ms; ties are ordered by id in µs).
+    for (const u of page.body.users) {
+      const prev = order.at(-1);
+      assert.ok(
+        !prev || Date.parse(prev) <= Date.parse(u.created_at),
+        `users out of order: ${prev} then ${u.created_at}`,
+      );
+      order.push(u.created_at);
+    }
     seen.push(...page.body.users.map((u) => u.user_id));
     cursor = page.body.next_cursor;
   } while (cursor);
