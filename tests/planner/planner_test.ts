@@ -229,3 +229,38 @@ Deno.test("planner: a modify turn on a goal revises it; approval replaces its fu
   assert.ok(rows.some((t) => t.title === "Buy running shoes" && t.status === "done"), "done work stays");
   assert.ok(rows.filter((t) => t.status === "open").every((t) => t.title === "Walk-run 20 min"));
 });
+
+Deno.test("planner: ?stream=simple sends the plan as a data event; a stop request ends a turn as aborted", async () => {
+  const u = await plannerUser();
+  const tag = marker("simple");
+  await queueScript("anthropic", route("new_goal"), { contains: tag });
+  await queueScript("anthropic", json(draft(tag, 1)), { contains: tag });
+  await queueScript("anthropic", json({ categories: ["health"] }), { contains: tag });
+  const res = await fetch(`${FUNCTIONS_URL}/planner/messages?stream=simple`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${u.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ content: `a plan ${tag}` }),
+  });
+  const events = (await readSse(res)) as Chunk[];
+  const data = events.find((e) => e.type === "data");
+  assert.equal(data?.name, "plan");
+  assert.equal(data?.data.version, 1);
+  assert.equal(events.at(-1)?.type, "done");
+
+  // A slow orchestrator, stopped from another request.
+  const slow = marker("slow");
+  await queueScript("anthropic", { ...route("question", { reply: "late" }), delay_ms: 8000 }, { contains: slow });
+  const turn = await fetch(`${FUNCTIONS_URL}/planner/messages`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${u.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ content: `think hard ${slow}` }),
+  });
+  const reader = turn.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  const start = JSON.parse(first.split("\n").find((l) => l.startsWith("data: "))!.slice(6));
+  const stop = await u.api(`/conversations/${start.messageMetadata.conversationId}/messages/${start.messageId}/stop`, { method: "POST" });
+  assert.ok(stop.status < 300, stop.text);
+  await reader.cancel();
+  const [m] = await withDb((sql) => sql`select status from public.messages where id = ${start.messageId}`);
+  assert.equal(m.status, "aborted");
+});
