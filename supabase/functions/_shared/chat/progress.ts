@@ -38,7 +38,8 @@ export class ProgressSaver {
   #flush() {
     const snap = this.#snapshot;
     this.#dirty = false;
-    this.#written = true;
+    // A heartbeat before any token is not the first write: the first token still goes at once.
+    if (snap) this.#written = true;
     this.#lastWrite = performance.now();
     this.#writing = this.#writing.then(async () => {
       const [row] = await sql<{ stop: boolean | null }[]>`
@@ -51,8 +52,10 @@ export class ProgressSaver {
     );
   }
 
+  /** Writes what changed since the last write (the served model, the last parts), then stops. */
   async stop() {
     clearInterval(this.#timer);
+    if (this.#dirty) this.#flush();
     await this.#writing;
   }
 }
