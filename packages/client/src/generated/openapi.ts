@@ -433,6 +433,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/conversations/{id}/messages/{messageId}/feedback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Rate a reply (thumbs up or down, optional comment); sending again replaces it */
+    post: operations["postConversationsIdMessagesMessageIdFeedback"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/conversations/{id}/messages/{messageId}/regenerate": {
     parameters: {
       query?: never;
@@ -1056,6 +1073,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/usage/admin/feedback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Reply feedback by model and period (admins) */
+    get: operations["getUsageAdminFeedback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/usage/admin/top-users": {
     parameters: {
       query?: never;
@@ -1246,6 +1280,34 @@ export interface components {
         details?: unknown;
         message: string;
       };
+    };
+    Feedback: {
+      comment: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: uuid */
+      message_id: string;
+      /** @enum {string} */
+      rating: "up" | "down";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    FeedbackByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: {
+        comments: number;
+        down: number;
+        model: string | null;
+        /** Format: date */
+        period_start: string;
+        up: number;
+        users: number;
+      }[];
+      /** Format: date */
+      to: string;
     };
     Health: {
       database: {
@@ -3892,6 +3954,93 @@ export interface operations {
       };
     };
   };
+  postConversationsIdMessagesMessageIdFeedback: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        messageId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          comment?: string;
+          /** @enum {string} */
+          rating: "up" | "down";
+        };
+      };
+    };
+    responses: {
+      /** @description The feedback as stored */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Feedback"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an assistant reply */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   postConversationsIdMessagesMessageIdRegenerate: {
     parameters: {
       query?: {
@@ -6463,6 +6612,59 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["CostByModel"];
+        };
+      };
+      /** @description Bad query */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not an admin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getUsageAdminFeedback: {
+    parameters: {
+      query?: {
+        from?: string;
+        period?: "day" | "week" | "month";
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Ratings */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["FeedbackByModel"];
         };
       };
       /** @description Bad query */
