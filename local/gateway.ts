@@ -76,6 +76,7 @@ const functions = functionsPool({
   overrides: extraDir ? JSON.parse(Deno.readTextFileSync(join(extraDir, "limits.json"))) : {},
 });
 await functions.startAll();
+if (Deno.env.get("AIDE_HOT_RELOAD") === "1") functions.reloadOnChange(FUNCTIONS_DIR);
 Deno.writeTextFileSync(join(env("AIDE_RUN_DIR"), "gateway.pid"), String(Deno.pid));
 
 // --- Serving ---------------------------------------------------------------------------------

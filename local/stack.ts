@@ -99,15 +99,6 @@ function providerEnv(cfg: StackConfig, secrets: Record<string, string>) {
   return { env, fake };
 }
 
-/** Calls `then` once things under `dir` stop changing for a moment. */
-async function onChange(dir: string, then: () => Promise<void>) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  for await (const _event of Deno.watchFs(dir)) {
-    clearTimeout(timer);
-    timer = setTimeout(() => then().catch((e) => log(`reload failed: ${e}`)), 300);
-  }
-}
-
 async function httpOk(url: string) {
   const res = await fetch(url);
   await res.body?.cancel();
@@ -146,12 +137,11 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => shutdown(0));
   }
-  const retired = new Set<Child>(); // stopped on purpose, e.g. to reload the functions
   /** Watches a child: its death stops the stack, unless `restart` brings it back. */
   const track = (child: Child, restart?: () => void) => {
     children.push(child);
     child.exited.then((status) => {
-      if (stopping || retired.has(child)) return;
+      if (stopping) return;
       log(
         `${child.name} exited unexpectedly (code ${status.code}); see ${p.logs}/${child.name}.log`,
       );
@@ -206,7 +196,10 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
     const secrets = readEnvFile(join(ROOT, "supabase/functions/.env"));
     const providers = providerEnv(cfg, secrets);
     const reminders = reminderEnv(cfg, apiUrl, secrets);
-    if (providers.fake.openai || providers.fake.anthropic || reminders.fakeTwilio || reminders.fakePush) {
+    if (
+      providers.fake.openai || providers.fake.anthropic || reminders.fakeTwilio ||
+      reminders.fakePush
+    ) {
       track(spawnLogged("fakes", BIN.deno, [
         "run",
         "-A",
@@ -270,6 +263,8 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
       AIDE_JWKS_FILE: p.jwks,
       AIDE_KEYS_FILE: p.keys,
       AIDE_LOG_DIR: p.logs,
+      // The dev stack reloads a function when its code changes (local/functions/pool.ts).
+      ...(cfg.name === "dev" ? { AIDE_HOT_RELOAD: "1" } : {}),
       AIDE_RUN_DIR: join(cfg.dir, "run"),
       ...(Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")
         ? { AIDE_FUNCTIONS_WALL_CLOCK_SECONDS: Deno.env.get("AIDE_FUNCTIONS_WALL_CLOCK_SECONDS")! }
@@ -288,19 +283,9 @@ async function supervise(cfg: StackConfig, fresh: boolean) {
           logDir: p.logs,
           env: functionEnv,
         }),
-        () => (functions = startFunctions()),
+        () => void startFunctions(),
       );
-    let functions = startFunctions();
-    if (cfg.name === "dev") {
-      // Hot reload, like `supabase functions serve`: restart the functions when their code changes.
-      onChange(join(ROOT, "supabase/functions"), async () => {
-        log("supabase/functions changed: reloading the functions");
-        retired.add(functions);
-        children.splice(children.indexOf(functions), 1);
-        await stopChild(functions);
-        functions = startFunctions();
-      });
-    }
+    startFunctions();
     await waitFor(
       "the functions gateway",
       () => httpOk(`${apiUrl}/auth/v1/.well-known/jwks.json`),

@@ -76,7 +76,9 @@ export async function startFakes(opts: {
   const twilio = opts.twilio
     ? serve(opts.twilio.port, "twilio", createTwilioHandler(opts.twilio.config))
     : null;
-  const push = opts.pushPort !== undefined ? serve(opts.pushPort, "push", createPushHandler()) : null;
+  const push = opts.pushPort !== undefined
+    ? serve(opts.pushPort, "push", createPushHandler())
+    : null;
   return {
     openaiUrl: `http://${hostname}:${openai.addr.port}/v1`,
     anthropicUrl: `http://${hostname}:${anthropic.addr.port}`,

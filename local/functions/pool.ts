@@ -11,8 +11,9 @@
 //   boot        index.ts failed to load                                 503 BOOT_ERROR
 //
 // A limit stops the whole worker, as the platform stops the isolate: other requests it was
-// serving end too. The CPU rule charges the worker's CPU since a request started to every
-// request in flight, so concurrent requests share 2 s each.
+// serving end too. Every 100 ms the worker's CPU time since the last look is shared out among
+// the requests in flight; a request charged more than 2 s stops it.
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { BIN, ROOT } from "../config.ts";
 import { type Child, spawnLogged } from "../process.ts";
@@ -51,10 +52,25 @@ function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * The worker's unix socket, in the stack's run folder; Linux caps a socket path at 107 bytes, so
+ * a deep checkout's sockets go to a folder in /tmp named after the run folder instead.
+ */
+function socketPath(runDir: string, name: string) {
+  const path = join(runDir, `${name}.sock`);
+  if (new TextEncoder().encode(path).length <= 100) return path;
+  const dir = join(
+    "/tmp",
+    `aide-sockets-${createHash("sha256").update(runDir).digest("hex").slice(0, 12)}`,
+  );
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${name.slice(0, 60)}.sock`);
+}
+
 interface InFlight {
   started: number;
-  cpuAtStart: number;
-  headersSent: boolean;
+  /** CPU ms charged to this request: its share of the worker's CPU while it was in flight. */
+  cpu: number;
 }
 
 type StopReason = "memory" | "cpu" | "wall_clock" | "crash";
@@ -69,6 +85,7 @@ class Worker {
   private stopped = new WeakMap<Child, StopReason>();
   private bootFailedAt = 0;
   private watchdog: ReturnType<typeof setInterval> | undefined;
+  private lastCpu = 0;
   readonly socket: string;
 
   constructor(
@@ -76,7 +93,7 @@ class Worker {
     readonly dir: string,
     private opts: { env: Record<string, string>; logDir: string; runDir: string; limits: Limits },
   ) {
-    this.socket = join(opts.runDir, `${name}.sock`);
+    this.socket = socketPath(opts.runDir, name);
   }
 
   get pid() {
@@ -159,8 +176,9 @@ class Worker {
   }
 
   /** Every 100 ms while requests are in flight: the CPU and wall-clock limits. */
-  private watch() {
+  private watch(pid: number) {
     if (this.watchdog !== undefined) return;
+    this.lastCpu = cpuMs(pid);
     this.watchdog = setInterval(() => {
       const pid = this.pid;
       if (!pid || this.inflight.size === 0) {
@@ -170,10 +188,11 @@ class Worker {
       }
       const now = Date.now();
       const cpu = cpuMs(pid);
+      const share = (cpu - this.lastCpu) / this.inflight.size;
+      this.lastCpu = cpu;
       for (const r of this.inflight) {
-        if (cpu - r.cpuAtStart > this.opts.limits.cpuMs * this.inflight.size) {
-          return this.kill("cpu");
-        }
+        r.cpu += share;
+        if (r.cpu > this.opts.limits.cpuMs) return this.kill("cpu");
         if (now - r.started > this.opts.limits.wallClockMs) return this.kill("wall_clock");
       }
     }, 100);
@@ -182,13 +201,9 @@ class Worker {
   async handle(req: Request, path: string): Promise<Response> {
     if (!(await this.start()) || !this.client || !this.child) return BOOT_FAILED();
     const child = this.child;
-    const entry: InFlight = {
-      started: Date.now(),
-      cpuAtStart: cpuMs(child.process.pid),
-      headersSent: false,
-    };
+    const entry: InFlight = { started: Date.now(), cpu: 0 };
     this.inflight.add(entry);
-    this.watch();
+    this.watch(child.process.pid);
     const done = () => this.inflight.delete(entry);
     let res: Response;
     try {
@@ -210,7 +225,6 @@ class Worker {
       }
       return reason === "memory" || reason === "cpu" ? LIMIT_HIT() : CRASHED();
     }
-    entry.headersSent = true;
     if (!res.body) {
       done();
       return res;
@@ -255,19 +269,58 @@ export function functionsPool(opts: {
 }) {
   Deno.mkdirSync(opts.runDir, { recursive: true });
   const workers = new Map<string, Worker>();
+  const isFunction = (dir: string, name: string) => {
+    if (/^[_.]/.test(name)) return false;
+    try {
+      return Deno.statSync(join(dir, name, "index.ts")).isFile;
+    } catch {
+      return false;
+    }
+  };
+  const add = (dir: string, name: string) => {
+    const limits = { ...opts.limits, ...opts.overrides?.[name] };
+    const worker = new Worker(name, dir, { ...opts, limits });
+    workers.set(name, worker);
+    return worker;
+  };
   for (const dir of opts.dirs) {
     for (const entry of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
-      if (!entry.isDirectory || /^[_.]/.test(entry.name)) continue;
-      try {
-        Deno.statSync(join(dir, entry.name, "index.ts"));
-      } catch {
-        continue;
-      }
-      const limits = { ...opts.limits, ...opts.overrides?.[entry.name] };
-      workers.set(entry.name, new Worker(entry.name, dir, { ...opts, limits }));
+      if (entry.isDirectory && isFunction(dir, entry.name)) add(dir, entry.name);
     }
   }
+
+  /**
+   * Hot reload, like `supabase functions serve`: a change in a function's folder restarts its
+   * worker, a change in _shared/ restarts them all, a new folder starts a new function.
+   */
+  async function reloadOnChange(dir: string) {
+    let pending = new Set<string>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    for await (const event of Deno.watchFs(dir)) {
+      for (const path of event.paths) {
+        const name = path.slice(dir.length + 1).split("/")[0];
+        if (name) pending.add(name);
+      }
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const changed = pending;
+        pending = new Set();
+        const all = [...changed].some((n) => n.startsWith("_"));
+        for (const name of all ? workers.keys() : changed) {
+          const worker = workers.get(name) ?? (isFunction(dir, name) ? add(dir, name) : null);
+          if (!worker) continue;
+          console.log(
+            JSON.stringify({ at: new Date().toISOString(), msg: "reloading", function: name }),
+          );
+          await worker.stop();
+          await worker.start();
+        }
+      }, 300);
+    }
+  }
+
   return {
+    reloadOnChange,
     names: () => [...workers.keys()],
     /** Starts every worker (at boot, so the first request does not pay for it). */
     startAll: () => Promise.all([...workers.values()].map((w) => w.start())),

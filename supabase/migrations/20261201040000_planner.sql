@@ -32,6 +32,40 @@ language sql stable security definer set search_path = '' as $$
 $$;
 revoke execute on function private.planner_preferences(uuid) from public, anon, authenticated;
 
+-- The planner's keys in profiles.preferences, checked in the database too (PATCH /account/me
+-- checks them with zod first, for its error messages): the reminders' tick and the scheduler
+-- read them, and a user may also write their profile through PostgREST. Other keys are free.
+create function private.planner_preferences_valid(p jsonb) returns boolean
+language sql immutable set search_path = '' as $$
+  select jsonb_typeof(p) = 'object'
+    and (not p ? 'reminder_lead_minutes'
+         or (jsonb_typeof(p -> 'reminder_lead_minutes') = 'number'
+             and (p ->> 'reminder_lead_minutes')::numeric between 0 and 1440
+             and (p ->> 'reminder_lead_minutes')::numeric % 1 = 0))
+    and (not p ? 'escalation_window_minutes'
+         or (jsonb_typeof(p -> 'escalation_window_minutes') = 'number'
+             and (p ->> 'escalation_window_minutes')::numeric between 1 and 240
+             and (p ->> 'escalation_window_minutes')::numeric % 1 = 0))
+    and (not p ? 'working_hours'
+         or (jsonb_typeof(p -> 'working_hours') = 'object'
+             and coalesce(p #>> '{working_hours,start}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and coalesce(p #>> '{working_hours,end}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and p #>> '{working_hours,start}' < p #>> '{working_hours,end}'
+             and jsonb_typeof(p #> '{working_hours,days}') = 'array'
+             and jsonb_array_length(p #> '{working_hours,days}') between 1 and 7
+             and not exists (select 1 from jsonb_array_elements(p #> '{working_hours,days}') d
+                             where jsonb_typeof(d) <> 'number' or d::text not in ('1','2','3','4','5','6','7'))))
+    and (not p ? 'quiet_hours'
+         or (jsonb_typeof(p -> 'quiet_hours') = 'object'
+             and coalesce(p #>> '{quiet_hours,start}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and coalesce(p #>> '{quiet_hours,end}' ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$', false)
+             and p #>> '{quiet_hours,start}' <> p #>> '{quiet_hours,end}'))
+$$;
+revoke execute on function private.planner_preferences_valid(jsonb) from public, anon;
+grant execute on function private.planner_preferences_valid(jsonb) to authenticated;
+alter table public.profiles add constraint profiles_planner_preferences
+  check (private.planner_preferences_valid(preferences));
+
 -- True for a name Postgres knows as a time zone ('Europe/Berlin', 'UTC'). Immutable for the
 -- check constraints below; the time zone database only ever gains names.
 create function private.is_time_zone(p_name text) returns boolean
@@ -55,6 +89,7 @@ create table public.planner_categories (
 alter table public.planner_categories enable row level security;
 create policy "planner_categories: readable by signed-in users" on public.planner_categories
   for select to authenticated using (true);
+select private.restrict_to_allowed_accounts('public.planner_categories');
 revoke insert, update, delete on public.planner_categories from anon, authenticated;
 
 insert into public.planner_categories (slug, label, description, position) values
@@ -200,7 +235,7 @@ create table public.tasks (
   -- Set when the user moved or edited this occurrence: rule changes leave it alone.
   overridden boolean not null default false,
   -- Inbox: the event behind the task and every event it cites ([{type, id, source}]).
-  source_event_id uuid,
+  source_event_id uuid references public.events (id) on delete set null,
   source_refs jsonb not null default '[]'::jsonb check (jsonb_typeof(source_refs) = 'array'),
   completed_at timestamptz,
   missed_at timestamptz,
@@ -273,7 +308,7 @@ language sql security definer set search_path = '' as $$
            x.confidence, coalesce(x.sample_size, 0)
     from jsonb_to_recordset(p_patterns)
            as x(kind text, key text, description text, data jsonb, confidence numeric, sample_size int)
-    where (select auth.uid()) is not null
+    where private.account_access((select auth.uid())) = 'allowed'
     on conflict (user_id, kind, key) do update set
       description = excluded.description, data = excluded.data, confidence = excluded.confidence,
       sample_size = excluded.sample_size, observed_at = now()
@@ -325,6 +360,7 @@ begin
                     using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()))', t, t);
     execute format('create policy "%s: owner deletes" on public.%I for delete to authenticated
                     using (user_id = (select auth.uid()))', t, t);
+    perform private.restrict_to_allowed_accounts(format('public.%I', t)::regclass);
     execute format('revoke all on public.%I from anon', t);
     execute format('create trigger %s_touch before update on public.%I
                     for each row execute function private.touch_updated_at()', t, t);
@@ -333,7 +369,7 @@ end $$;
 
 -- Goals are abandoned, not deleted (their history feeds analytics); plans are kept as the
 -- record of what was approved; patterns are created only by the observer.
-revoke delete on public.goals, public.micro_goals, public.plans from authenticated;
+revoke delete on public.goals, public.plans from authenticated;
 revoke insert on public.patterns from authenticated;
 revoke update on public.patterns from authenticated;
 grant update (status, override) on public.patterns to authenticated;
@@ -441,17 +477,20 @@ revoke all on private.planner_weekly_stats, private.planner_missed_by_category,
 create function private.my_weekly_stats()
 returns setof private.planner_weekly_stats
 language sql stable security definer set search_path = '' as $$
-  select * from private.planner_weekly_stats where user_id = (select auth.uid())
+  select * from private.planner_weekly_stats
+  where user_id = (select auth.uid()) and private.account_access((select auth.uid())) = 'allowed'
 $$;
 create function private.my_missed_by_category()
 returns setof private.planner_missed_by_category
 language sql stable security definer set search_path = '' as $$
-  select * from private.planner_missed_by_category where user_id = (select auth.uid())
+  select * from private.planner_missed_by_category
+  where user_id = (select auth.uid()) and private.account_access((select auth.uid())) = 'allowed'
 $$;
 create function private.my_activity_heatmap()
 returns setof private.planner_activity_heatmap
 language sql stable security definer set search_path = '' as $$
-  select * from private.planner_activity_heatmap where user_id = (select auth.uid())
+  select * from private.planner_activity_heatmap
+  where user_id = (select auth.uid()) and private.account_access((select auth.uid())) = 'allowed'
 $$;
 revoke execute on function private.my_weekly_stats(), private.my_missed_by_category(),
                            private.my_activity_heatmap() from public, anon;

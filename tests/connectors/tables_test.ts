@@ -2,7 +2,8 @@
 // expiry from inbox.retention, people merged across sources, and indexing through the ingestion
 // job path (index_jobs -> pg_net -> ingest -> search_index), with deletion taking index rows along.
 import assert from "node:assert/strict";
-import { connect, newUser, rest, until } from "../_support/stack.ts";
+import { createHash } from "node:crypto";
+import { call, connect, FUNCTIONS_URL, newUser, rest, until } from "../_support/stack.ts";
 import { marker } from "../_support/chat.ts";
 import { runJob } from "../scheduled/helpers.ts";
 
@@ -196,6 +197,45 @@ Deno.test("events: expires_at follows the inbox.retention setting at ingestion; 
     };
     const [cut] = await sql`select private.bounded_raw(${sql.json(big)}) as raw`;
     assert.deepEqual(cut.raw, { type: "message", ts: "1.2", channel_id: "C1", truncated: true });
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("retention: expired OAuth states and old webhook delivery ids are purged; an expired state is refused", async () => {
+  const sql = connect();
+  try {
+    const user = await newUser("tables");
+    const stale = marker("stale");
+    const live = marker("live");
+    await sql`insert into private.connector_states (state_hash, user_id, purpose, expires_at) values
+                (${stale}, ${user.userId}, 'slack_oauth', now() - interval '2 days'),
+                (${live}, ${user.userId}, 'slack_oauth', now() + interval '10 minutes')`;
+    const oldDelivery = marker("Ev");
+    const newDelivery = marker("Ev");
+    await sql`insert into private.webhook_deliveries (provider, delivery_id, received_at) values
+                ('slack', ${oldDelivery}, now() - interval '8 days'), ('slack', ${newDelivery}, now())`;
+    await runJob(sql, "retention", { steps: ["connector_states", "webhook_deliveries"] });
+    const states =
+      await sql`select state_hash from private.connector_states where user_id = ${user.userId}`;
+    assert.deepEqual(states.map((r) => r.state_hash), [live]);
+    const deliveries = await sql`select delivery_id from private.webhook_deliveries
+                                 where delivery_id in (${oldDelivery}, ${newDelivery})`;
+    assert.deepEqual(deliveries.map((r) => r.delivery_id), [newDelivery]);
+
+    // A state past its ten minutes, not yet purged, does not connect anything.
+    const token = marker("expired-state-token");
+    const hash = createHash("sha256").update(token).digest("hex");
+    await sql`insert into private.connector_states (state_hash, user_id, purpose, expires_at)
+              values (${hash}, ${user.userId}, 'slack_oauth', now() - interval '1 minute')`;
+    const res = await call(
+      `${FUNCTIONS_URL}/connectors/slack/oauth/callback?code=x&state=${token}`,
+    );
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, "invalid_state");
+    const [gone] =
+      await sql`select count(*)::int as n from private.connector_states where state_hash = ${hash}`;
+    assert.equal(gone.n, 0, "used up all the same");
   } finally {
     await sql.end();
   }

@@ -185,6 +185,30 @@ function casesFor(
   return cases;
 }
 
+/** A row of each planner table for the user, so the sweep's ids reach the routes' checks. */
+function plannerIds(userId: string) {
+  return withDb(async (sql) => {
+    const [goal] = await sql`insert into public.goals (user_id, title) values (${userId}, 'Sweep goal') returning id`;
+    const [task] = await sql`insert into public.tasks (user_id, title, goal_id, scheduled_at, duration_minutes)
+                             values (${userId}, 'Sweep task', ${goal.id}, now() + interval '2 days', 30) returning id`;
+    const [event] = await sql`insert into public.calendar_events (user_id, title, start_at, end_at)
+                              values (${userId}, 'Sweep event', '2030-01-01T09:00Z', '2030-01-01T10:00Z') returning id`;
+    const [pattern] = await sql`insert into public.patterns (user_id, kind, key, description, confidence)
+                                values (${userId}, 'streak', 'current', 'Sweep', 1) returning id`;
+    const [chat] = await sql`insert into public.conversations (user_id, kind, title, model)
+                             values (${userId}, 'planner', 'Sweep planner', 'claude-sonnet-4.5') returning id`;
+    const [plan] = await sql`insert into public.plans (user_id, conversation_id, content)
+                             values (${userId}, ${chat.id}, '{"goal": {"title": "Sweep"}}') returning id`;
+    return {
+      "goals.id": goal.id as string,
+      "tasks.id": task.id as string,
+      "calendar.id": event.id as string,
+      "patterns.id": pattern.id as string,
+      "planner.id": plan.id as string,
+    };
+  });
+}
+
 Deno.test("every operation answers bad requests with a 4xx JSON error and changes nothing", async () => {
   const alice = await chatUser("sweep");
   const admin = await chatUser("sweepadmin");
@@ -207,6 +231,7 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
       await sql`select decrypted_secret from vault.decrypted_secrets where name = 'aide_webhook_secret'`;
     return row.decrypted_secret as string;
   });
+  const planner = await plannerIds(alice.userId);
   const inbox = await withDb(async (sql) => {
     const [prompt] = await sql`insert into public.prompts (user_id, prompt)
                                values (${alice.userId}, 'sweep') returning id`;
@@ -255,6 +280,7 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     messageId: assistant,
     "documents.id": document,
     alias: "claude-sonnet-4.5",
+    ...planner,
   };
 
   // What the sweep's users own, table by table (found in the catalog), and the model it targets.

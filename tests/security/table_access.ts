@@ -63,7 +63,7 @@ export const TABLE_ACCESS: Record<string, Access> = {
   notes:               { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none },
   index_jobs:          { read: "owner-only",      owner: none,                         admin: ["select"], note: "indexing of events, notes and threads" },
   goals:               { read: "owner-only",      owner: ["insert", "update"],         admin: none, note: "abandoned, never deleted (analytics keep the history)" },
-  micro_goals:         { read: "owner-only",      owner: ["insert", "update"],         admin: none },
+  micro_goals:         { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none, note: "a modify plan replaces the ones not done" },
   task_series:         { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none },
   tasks:               { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none, note: "shared by the inbox and the planner" },
   calendar_events:     { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none },

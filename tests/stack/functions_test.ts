@@ -60,6 +60,18 @@ Deno.test("functions: over 2 s of CPU time in one request the function is stoppe
   );
 });
 
+Deno.test("functions: a request is charged only its share of the CPU, not its neighbours'", async () => {
+  const before = pidOf("limits-probe");
+  // A long idle request stays in flight while others use 2.4 s of CPU between them.
+  const idle = probe("limits-probe", "sleep?ms=20000");
+  for (let i = 0; i < 3; i++) {
+    const busy = await probe("limits-probe", "spin?ms=800");
+    assert.equal(busy.status, 200);
+  }
+  assert.equal((await idle).status, 200);
+  assert.equal(pidOf("limits-probe"), before, "nothing was stopped");
+});
+
 Deno.test("functions: past the wall clock a request gets 504 and background work is stopped", async () => {
   const before = pidOf("short-wall-clock"); // its wall clock is 4 s (tests/functions/limits.json)
   const quick = await probe("short-wall-clock", "sleep?ms=100");

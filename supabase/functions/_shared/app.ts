@@ -48,7 +48,7 @@ export function createApp<E extends AppEnv = AppEnv>(name: string) {
     cors({
       origin: (origin) => origin || "*",
       allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"],
-      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       exposeHeaders: ["retry-after", "x-request-id"],
       maxAge: 86400,
     }),

@@ -3,6 +3,7 @@
 // everything they own). Export and delete find user-owned tables in the catalog (see
 // private.user_owned_tables()), so tables added later are covered without a change here; the
 // user's Storage files (any bucket) are listed in the export and removed before the account.
+import { checkPlannerPreferences } from "../_shared/planner/types.ts";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createApp } from "../_shared/app.ts";
@@ -30,7 +31,7 @@ const UpdateMe = z.strictObject({
   preferences: z.record(z.string(), z.unknown()).refine(
     (p) => new TextEncoder().encode(JSON.stringify(p)).byteLength <= MAX_PREFERENCES_BYTES,
     `preferences are at most ${MAX_PREFERENCES_BYTES} bytes of JSON`,
-  ).optional(),
+  ).superRefine(checkPlannerPreferences).optional(),
 }).refine((b) => Object.keys(b).length > 0, "Send at least one field to change");
 
 /** The export takes no options (JSON only). */

@@ -1965,6 +1965,13 @@ export type Database = {
             referencedRelation: "task_series";
             referencedColumns: ["id"];
           },
+          {
+            foreignKeyName: "tasks_source_event_id_fkey";
+            columns: ["source_event_id"];
+            isOneToOne: false;
+            referencedRelation: "events";
+            referencedColumns: ["id"];
+          },
         ];
       };
       "threads": {

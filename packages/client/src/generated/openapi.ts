@@ -157,6 +157,110 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/analytics/goals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Progress per goal */
+    get: operations["getAnalyticsGoals"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/analytics/missed-by-cat": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Scheduled, done and missed tasks by category */
+    get: operations["getAnalyticsMissedByCat"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/analytics/overview": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Streak (in the user's time zone), today's numbers and the activity heatmap */
+    get: operations["getAnalyticsOverview"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/analytics/weekly": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Weekly stats for the last weeks (local weeks, Monday first) */
+    get: operations["getAnalyticsWeekly"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/calendar/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Calendar events overlapping a time range */
+    get: operations["getCalendarEvents"];
+    put?: never;
+    /** Create a calendar event */
+    post: operations["postCalendarEvents"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/calendar/events/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Change a calendar event (the fields given) */
+    put: operations["putCalendarEventsId"];
+    post?: never;
+    /** Delete a calendar event */
+    delete: operations["deleteCalendarEventsId"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/connectors": {
     parameters: {
       query?: never;
@@ -521,6 +625,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/demo/trigger-location": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Simulate arriving at a place: its open tasks start now and their reminders go out */
+    post: operations["postDemoTriggerLocation"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/documents": {
     parameters: {
       query?: never;
@@ -678,6 +799,91 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/goals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The user's goals, newest first */
+    get: operations["getGoals"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/goals/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A goal with its micro-goals and progress */
+    get: operations["getGoalsId"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/goals/{id}/abandon": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Abandon a goal: its open and snoozed tasks are cancelled, its series end */
+    patch: operations["patchGoalsIdAbandon"];
+    trace?: never;
+  };
+  "/goals/{id}/modify": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Start a planner turn that revises this goal (streams like POST /planner/messages) */
+    patch: operations["patchGoalsIdModify"];
+    trace?: never;
+  };
+  "/goals/{id}/tasks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A goal's tasks (stored rows), by start */
+    get: operations["getGoalsIdTasks"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/health": {
     parameters: {
       query?: never;
@@ -764,6 +970,93 @@ export interface paths {
     head?: never;
     /** Change a note's title or text (re-indexed when the text changes) */
     patch: operations["patchNotesId"];
+    trace?: never;
+  };
+  "/patterns": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The user's observed patterns, by kind and confidence */
+    get: operations["getPatterns"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/patterns/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One pattern */
+    get: operations["getPatternsId"];
+    put?: never;
+    post?: never;
+    /** Delete a pattern (the observer may find it again) */
+    delete: operations["deletePatternsId"];
+    options?: never;
+    head?: never;
+    /** Confirm or override a pattern */
+    patch: operations["patchPatternsId"];
+    trace?: never;
+  };
+  "/planner/messages": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a message to the planner; the reply streams (UI message stream or ?stream=simple) */
+    post: operations["postPlannerMessages"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/planner/plans/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A plan the planner proposed, at its latest version */
+    get: operations["getPlannerPlansId"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/planner/plans/{id}/approve": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Approve a proposed plan: its goal, micro-goals and tasks are saved in one transaction */
+    post: operations["postPlannerPlansIdApprove"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   "/prompts": {
@@ -1022,6 +1315,154 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/tasks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Tasks by status and priority (with totals), or every occurrence in a time range
+     * @description List mode (seed 004): `status` (default open), `priority`, `cursor`. Range mode: `from` and `to` give every task scheduled in [from, to): stored rows and, beyond the materialized horizon, computed occurrences of recurring series (`computed: true`, `id: null`).
+     */
+    get: operations["getTasks"];
+    put?: never;
+    /** Create a task at a local time, once or recurring (RRULE in the task's time zone) */
+    post: operations["postTasks"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/tasks/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One task */
+    get: operations["getTasksId"];
+    put?: never;
+    post?: never;
+    /** Delete a task (an occurrence of a series is excluded from it for good) */
+    delete: operations["deleteTasksId"];
+    options?: never;
+    head?: never;
+    /** Change a task's status, snooze, priority, title, details or due date */
+    patch: operations["patchTasksId"];
+    trace?: never;
+  };
+  "/tasks/{id}/complete": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Mark a task done; advances its goal's micro-goal pipeline */
+    patch: operations["patchTasksIdComplete"];
+    trace?: never;
+  };
+  "/tasks/{id}/missed": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Mark a task missed; the pattern observer looks at the history again */
+    patch: operations["patchTasksIdMissed"];
+    trace?: never;
+  };
+  "/tasks/{id}/reschedule": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Move a task to a given local time, or to the scheduler's next free slot
+     * @description Moving one occurrence of a series leaves the series alone. With a given time, overlaps with calendar events and other tasks are reported in `conflicts` (the move is made).
+     */
+    post: operations["postTasksIdReschedule"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/tasks/materialize": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Materialize recurring occurrences up to the horizon (called by pg_cron) */
+    post: operations["postTasksMaterialize"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/tasks/series/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change a recurring series' rule, start or duration
+     * @description Future occurrences that are still open and were never moved or edited are regenerated from the new rule; done, missed, moved and edited ones stay as they are.
+     */
+    patch: operations["patchTasksSeriesId"];
+    trace?: never;
+  };
+  "/tasks/today": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Today's tasks in the user's time zone (not cancelled), by start */
+    get: operations["getTasksToday"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/threads": {
     parameters: {
       query?: never;
@@ -1175,6 +1616,24 @@ export interface components {
     AdminModels: {
       models: components["schemas"]["AdminModel"][];
     };
+    AnalyticsOverview: {
+      heatmap: {
+        done: number;
+        hour: number;
+        missed: number;
+        planned: number;
+        weekday: number;
+      }[];
+      streak_days: number;
+      time_zone: string;
+      today: {
+        date: string;
+        done: number;
+        missed: number;
+        open: number;
+        planned: number;
+      };
+    };
     Budget: {
       budget_usd: number | null;
       downgrade_model: string | null;
@@ -1184,6 +1643,50 @@ export interface components {
       spent_usd: number;
       /** @enum {string} */
       state: "ok" | "soft" | "hard";
+    };
+    CalendarEvent: {
+      created_at: string;
+      description: string | null;
+      end_at: string;
+      /** Format: uuid */
+      id: string;
+      location: string | null;
+      start_at: string;
+      title: string;
+      updated_at: string;
+    };
+    CalendarEventInput: {
+      description?: string | null;
+      /** Format: date-time */
+      end_at: string;
+      location?: string | null;
+      /** Format: date-time */
+      start_at: string;
+      title: string;
+    };
+    CalendarEventList: {
+      events: components["schemas"]["CalendarEvent"][];
+      next_cursor: string | null;
+      total: number;
+    };
+    CalendarEventPatch: {
+      description?: string | null;
+      /** Format: date-time */
+      end_at?: string;
+      location?: string | null;
+      /** Format: date-time */
+      start_at?: string;
+      title?: string;
+    };
+    ChangeSeries: {
+      duration_minutes?: number;
+      rrule?: string;
+      start_at?: string;
+    };
+    CompletedTask: {
+      goal_completed: boolean;
+      micro_goal_done: boolean;
+      task: components["schemas"]["Task"];
     };
     ConnectResult: {
       /** Format: uuid */
@@ -1239,6 +1742,25 @@ export interface components {
       })[];
       /** Format: date */
       to: string;
+    };
+    CreatedTasks: {
+      series: components["schemas"]["TaskSeries"];
+      tasks: components["schemas"]["Task"][];
+    };
+    CreateTask: {
+      details?: string | null;
+      duration_minutes: number;
+      /** Format: uuid */
+      goal_id?: string;
+      place?: string;
+      /** @enum {string} */
+      priority?: "low" | "medium" | "high";
+      rrule?: string;
+      /** @description local wall-clock time, e.g. 2027-03-26T09:00:00 */
+      start_at: string;
+      /** @description default: the profile's */
+      timezone?: string;
+      title: string;
     };
     DigestResults: {
       results: {
@@ -1308,6 +1830,50 @@ export interface components {
       }[];
       /** Format: date */
       to: string;
+    };
+    Goal: {
+      abandoned_at: string | null;
+      categories: string[];
+      completed_at: string | null;
+      /** Format: uuid */
+      conversation_id: string | null;
+      created_at: string;
+      description: string | null;
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      plan_id: string | null;
+      /** @enum {string} */
+      status: "active" | "completed" | "abandoned";
+      target_date: string | null;
+      title: string;
+      updated_at: string;
+    };
+    GoalList: {
+      goals: components["schemas"]["Goal"][];
+      next_cursor: string | null;
+    };
+    GoalProgress: {
+      completion_rate: number | null;
+      done: number;
+      /** Format: uuid */
+      goal_id: string;
+      micro_goals_done: number;
+      micro_goals_total: number;
+      missed: number;
+      open: number;
+      planned: number;
+      status: string;
+      title: string;
+    };
+    GoalWithPipeline: components["schemas"]["Goal"] & {
+      micro_goals: components["schemas"]["MicroGoal"][];
+      progress: {
+        done: number;
+        missed: number;
+        open: number;
+        total: number;
+      };
     };
     Health: {
       database: {
@@ -1527,6 +2093,30 @@ export interface components {
       message: string;
       /** @enum {string} */
       type: "error";
+    } | {
+      data?: unknown;
+      id: string;
+      name: string;
+      /** @enum {string} */
+      type: "data";
+    };
+    MicroGoal: {
+      completed_at: string | null;
+      description: string | null;
+      /** Format: uuid */
+      id: string;
+      position: number;
+      /** @enum {string} */
+      status: "locked" | "active" | "done";
+      title: string;
+      unlocked_at: string | null;
+    };
+    MissedByCategory: {
+      category: string;
+      done: number;
+      miss_rate: number | null;
+      missed: number;
+      planned: number;
     };
     ModelPrice: {
       cache_write: number;
@@ -1582,6 +2172,48 @@ export interface components {
       auth_url: string;
       state: string;
     };
+    PatchTask: {
+      details?: string | null;
+      /** Format: date-time */
+      due_at?: string | null;
+      /** @enum {string} */
+      priority?: "low" | "medium" | "high";
+      /** Format: date-time */
+      snoozed_until?: string | null;
+      /** @enum {string} */
+      status?: "open" | "done" | "snoozed" | "missed" | "cancelled";
+      title?: string;
+    };
+    Pattern: {
+      confidence: number;
+      created_at: string;
+      data: {
+        [key: string]: unknown;
+      };
+      description: string;
+      /** Format: uuid */
+      id: string;
+      key: string;
+      /** @enum {string} */
+      kind: "missed_slot" | "productive_slot" | "streak" | "category_performance";
+      observed_at: string;
+      override?: unknown;
+      sample_size: number;
+      /** @enum {string} */
+      status: "observed" | "confirmed" | "overridden";
+      updated_at: string;
+    };
+    PatternChange: {
+      /** @description what to use instead, with status overridden */
+      override?: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      status: "observed" | "confirmed" | "overridden";
+    };
+    PatternList: {
+      patterns: components["schemas"]["Pattern"][];
+    };
     PhoneVerification: {
       attempts_left: number;
       /** Format: date-time */
@@ -1593,6 +2225,30 @@ export interface components {
     PhoneVerified: {
       phone: string;
       phone_verified: boolean;
+    };
+    Plan: {
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: uuid */
+      goal_id: string | null;
+      /** Format: uuid */
+      id: string;
+      /** @description the data-plan part's data */
+      plan: {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      status: "proposed" | "approved" | "rejected";
+      version: number;
+    };
+    PlannerMessage: {
+      client_message_id?: string;
+      content: string;
+      /**
+       * Format: uuid
+       * @description default: the latest planner conversation
+       */
+      conversation_id?: string;
     };
     PlatformError: {
       code: number;
@@ -1784,6 +2440,19 @@ export interface components {
       calls: number;
       cost_micro_usd: number;
     };
+    Reschedule: {
+      /** @description omit: the scheduler's next free slot */
+      start_at?: string;
+      timezone?: string;
+    };
+    Rescheduled: {
+      conflicts: {
+        end: string;
+        source: string;
+        start: string;
+      }[];
+      task: components["schemas"]["Task"];
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -1822,6 +2491,71 @@ export interface components {
       window_end: string;
       window_start: string;
     };
+    Task: {
+      categories: string[];
+      completed_at: string | null;
+      /** @description an occurrence beyond the materialized horizon: computed from its series, not stored */
+      computed: boolean;
+      created_at: string | null;
+      details: string | null;
+      due_at: string | null;
+      duration_minutes: number | null;
+      /** Format: uuid */
+      goal_id: string | null;
+      /**
+       * Format: uuid
+       * @description null for a computed occurrence
+       */
+      id: string | null;
+      /** @description start in time_zone, wall clock */
+      local_start: string | null;
+      /** Format: uuid */
+      micro_goal_id: string | null;
+      missed_at: string | null;
+      /** @enum {string} */
+      origin: "user" | "planner" | "inbox";
+      overridden: boolean;
+      place: string | null;
+      /** @enum {string} */
+      priority: "low" | "medium" | "high";
+      reason: string | null;
+      recurrence_id: string | null;
+      /** @description start, UTC */
+      scheduled_at: string | null;
+      /** Format: uuid */
+      series_id: string | null;
+      snoozed_until: string | null;
+      /** Format: uuid */
+      source_event_id: string | null;
+      source_refs: unknown[];
+      /** @enum {string} */
+      status: "open" | "done" | "snoozed" | "missed" | "cancelled";
+      time_zone: string | null;
+      title: string;
+      updated_at: string | null;
+    };
+    TaskList: {
+      by_priority: {
+        high: number;
+        low: number;
+        medium: number;
+      };
+      next_cursor: string | null;
+      tasks: components["schemas"]["Task"][];
+      total: number;
+    };
+    TaskSeries: {
+      duration_minutes: number;
+      exdates: string[];
+      /** Format: uuid */
+      id: string;
+      materialized_through: string | null;
+      rrule: string;
+      starts_local: string;
+      /** @enum {string} */
+      status: "active" | "ended" | "cancelled";
+      time_zone: string;
+    } | null;
     TelegramLink: {
       code: string;
       /** Format: uri */
@@ -1887,6 +2621,13 @@ export interface components {
     WebhookAck: {
       /** @enum {boolean} */
       ok: true;
+    };
+    WeeklyStats: {
+      completion_rate: number | null;
+      done: number;
+      missed: number;
+      planned: number;
+      week_start: string;
     };
     WhatsAppConsent: {
       /** Format: date-time */
@@ -2790,6 +3531,349 @@ export interface operations {
       };
       /** @description Not JSON */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getAnalyticsGoals: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Per goal, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            goals: components["schemas"]["GoalProgress"][];
+          };
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getAnalyticsMissedByCat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description By category, most missed first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            categories: components["schemas"]["MissedByCategory"][];
+          };
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getAnalyticsOverview: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The overview */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AnalyticsOverview"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getAnalyticsWeekly: {
+    parameters: {
+      query?: {
+        weeks?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Oldest week first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            weeks: components["schemas"]["WeeklyStats"][];
+          };
+        };
+      };
+      /** @description Invalid weeks */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getCalendarEvents: {
+    parameters: {
+      query: {
+        cursor?: string;
+        end_at: string;
+        limit?: number;
+        start_at: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The events, by start time */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["CalendarEventList"];
+        };
+      };
+      /** @description Invalid range or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  postCalendarEvents: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CalendarEventInput"];
+      };
+    };
+    responses: {
+      /** @description The event */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["CalendarEvent"];
+        };
+      };
+      /** @description Invalid body (end_at must be after start_at) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  putCalendarEventsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CalendarEventPatch"];
+      };
+    };
+    responses: {
+      /** @description The event */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["CalendarEvent"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such event */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description end_at would not be after start_at */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteCalendarEventsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such event */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -4310,6 +5394,55 @@ export interface operations {
       };
     };
   };
+  postDemoTriggerLocation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          place: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The tasks started */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            place: string;
+            triggered: components["schemas"]["Task"][];
+          };
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
   getDocuments: {
     parameters: {
       query?: {
@@ -5198,6 +6331,298 @@ export interface operations {
       };
     };
   };
+  getGoals: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        status?: "active" | "completed" | "abandoned";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The goals */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GoalList"];
+        };
+      };
+      /** @description Invalid query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getGoalsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The goal */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GoalWithPipeline"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such goal */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchGoalsIdAbandon: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The goal */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            cancelled_tasks: number;
+            goal: components["schemas"]["GoalWithPipeline"];
+          };
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such goal */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The goal is not active */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchGoalsIdModify: {
+    parameters: {
+      query?: {
+        stream?: "ui" | "simple";
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          client_message_id?: string;
+          /** @description what to change */
+          content: string;
+          /** Format: uuid */
+          conversation_id?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The planner's reply, with a revised `data-plan` part */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Over budget */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such goal */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getGoalsIdTasks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tasks (at most 1,000) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            tasks: components["schemas"]["Task"][];
+          };
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such goal */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   getHealth: {
     parameters: {
       query?: never;
@@ -5652,6 +7077,412 @@ export interface operations {
       };
       /** @description Rate limited */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getPatterns: {
+    parameters: {
+      query?: {
+        kind?: "missed_slot" | "productive_slot" | "streak" | "category_performance";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The patterns (at most 500) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PatternList"];
+        };
+      };
+      /** @description Invalid query */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  getPatternsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The pattern */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Pattern"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such pattern */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deletePatternsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such pattern */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchPatternsId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PatternChange"];
+      };
+    };
+    responses: {
+      /** @description The pattern */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Pattern"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such pattern */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postPlannerMessages: {
+    parameters: {
+      query?: {
+        stream?: "ui" | "simple";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PlannerMessage"];
+      };
+    };
+    responses: {
+      /** @description The reply: text, and a `data-plan` part when a plan is proposed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Over budget */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such planner conversation */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Already sent */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Rate limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getPlannerPlansId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The plan */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Plan"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such plan */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postPlannerPlansIdApprove: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description the version shown */
+          version: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The approved plan, with its goal_id */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Plan"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such plan */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Revised since, or no longer on offer */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The plan cannot be saved */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -6498,6 +8329,621 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getTasks: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        /** @description range mode: with `to` */
+        from?: string;
+        limit?: number;
+        priority?: "low" | "medium" | "high";
+        /** @description default open (list mode) */
+        status?: "open" | "done" | "snoozed" | "missed" | "cancelled";
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tasks */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TaskList"];
+        };
+      };
+      /** @description Invalid query or cursor */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+    };
+  };
+  postTasks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CreateTask"];
+      };
+    };
+    responses: {
+      /** @description The task, or the series and its materialized occurrences */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["CreatedTasks"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such goal */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The RRULE cannot be used */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getTasksId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The task */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Task"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such task */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteTasksId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such task */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchTasksId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PatchTask"];
+      };
+    };
+    responses: {
+      /** @description The task */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Task"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such task */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not a valid change */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchTasksIdComplete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The task, and whether its micro-goal and goal are done */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["CompletedTask"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such task */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The task was cancelled */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchTasksIdMissed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The task */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Task"];
+        };
+      };
+      /** @description Invalid id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such task */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The task was cancelled */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postTasksIdReschedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["Reschedule"];
+      };
+    };
+    responses: {
+      /** @description The task at its new time */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Rescheduled"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such task */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No free slot in the horizon */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Task has no duration */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postTasksMaterialize: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @default 200 */
+          batch_size?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Series extended, rows added */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            series: number;
+            tasks: number;
+          };
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  patchTasksSeriesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ChangeSeries"];
+      };
+    };
+    responses: {
+      /** @description The series */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TaskSeries"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description No such series */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The RRULE cannot be used */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getTasksToday: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Today */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            date: string;
+            tasks: components["schemas"]["Task"][];
+            time_zone: string;
+          };
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
         };
       };
     };

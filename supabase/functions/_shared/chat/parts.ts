@@ -40,6 +40,8 @@ export const PartSchema = z.discriminatedUnion("type", [
   /** Something the user was told, e.g. that a cheaper model answered (budget). */
   z.object({ type: z.literal("notice"), code: z.string(), message: z.string() }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+  /** A typed data part, e.g. the planner's `plan` (sent to clients as `data-<name>`). */
+  z.object({ type: z.literal("data"), name: z.string(), id: z.string(), data: z.unknown() }),
 ]).openapi("MessagePart");
 
 export type Part = z.infer<typeof PartSchema>;
@@ -168,6 +170,13 @@ export class ReplyParts {
     this.emit({ type: "citation", citation });
   }
 
+  /** A typed data part (the planner's plan): it follows the step it belongs to. */
+  typed(part: PartOf<"data">) {
+    this.stepFinish();
+    this.parts.push(part);
+    this.emit({ type: "data", name: part.name, id: part.id, data: part.data });
+  }
+
   /** A title or notice: sent now, or when the open step finishes. */
   data(part: PartOf<"title"> | PartOf<"notice">) {
     this.#held.push(part);
@@ -252,6 +261,8 @@ export class PartsReplay {
       case "title":
       case "notice":
         return reply.data(part);
+      case "data":
+        return reply.typed(part);
       case "error": // the terminal event says it
         return reply.interrupt();
       case "file":

@@ -30,6 +30,9 @@ export type ChatStreamEvent =
   | { type: "tool-output-error"; toolCallId: string; errorText: string }
   | { type: "citation"; citation: Citation }
   | { type: "title"; title: string }
+  /** A typed data part of the message (e.g. the planner's `plan`); a later one with the same
+   * name and id replaces it. */
+  | { type: "data"; name: string; id: string; data: unknown }
   /** Something the user should know, e.g. a budget downgrade to a cheaper model. */
   | { type: "notice"; code: string; message: string }
   | {

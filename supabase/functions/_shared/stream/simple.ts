@@ -15,6 +15,7 @@ export type SimpleStreamEvent =
   | { type: "citation"; citation: Citation }
   | { type: "title_update"; title: string }
   | { type: "notice"; code: string; message: string }
+  | { type: "data"; name: string; id: string; data: unknown }
   | { type: "done"; message_id: string; citations: Citation[] }
   | { type: "error"; error: string; code: string };
 
@@ -43,6 +44,8 @@ function simpleEncoder(): FrameEncoder {
         return [{ type: "title_update", title: e.title }];
       case "notice":
         return [{ type: "notice", code: e.code, message: e.message }];
+      case "data":
+        return [{ type: "data", name: e.name, id: e.id, data: e.data }];
       case "finish":
         return [{ type: "done", message_id: e.messageId, citations: [...citations.values()] }];
       case "error":

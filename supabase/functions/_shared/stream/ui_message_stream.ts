@@ -127,6 +127,8 @@ function uiMessageEncoder(): FrameEncoder {
         return [{ type: "data-title", id: "title", data: { title: e.title } }];
       case "notice":
         return [{ type: "data-notice", data: { code: e.code, message: e.message } }];
+      case "data":
+        return [{ type: `data-${e.name}`, id: e.id, data: e.data }];
       case "finish":
         return [
           ...closeParts(),
