@@ -1772,6 +1772,45 @@ export interface components {
         summary_id?: string;
       }[];
     };
+    Document: {
+      chunk_count: number;
+      content?: string;
+      /** Format: date-time */
+      created_at: string;
+      error: string | null;
+      error_code: string | null;
+      grants?: string[];
+      /** Format: uuid */
+      id: string;
+      ingestion?: {
+        attempts: number;
+        last_error: string | null;
+        next_run_at: string | null;
+        status: string;
+      } | null;
+      is_owner: boolean;
+      /** @enum {string} */
+      kind: "transcript" | "document" | "note";
+      metadata: {
+        [key: string]: unknown;
+      };
+      mime_type: string | null;
+      /** Format: date-time */
+      occurred_at: string | null;
+      size_bytes: number | null;
+      source: string | null;
+      source_id: string | null;
+      status: string;
+      title: string;
+      /** Format: date-time */
+      updated_at: string;
+      /** @enum {string} */
+      visibility: "private" | "shared";
+    };
+    DocumentPage: {
+      documents: components["schemas"]["Document"][];
+      next_cursor: string | null;
+    };
     Draft: {
       content_hash: string;
       content_json: {
@@ -2453,6 +2492,24 @@ export interface components {
       }[];
       task: components["schemas"]["Task"];
     };
+    SearchResults: {
+      results: {
+        chunk_index: number;
+        content: string;
+        /** Format: uuid */
+        document_id: string | null;
+        /** Format: date-time */
+        occurred_at: string | null;
+        scores: {
+          full_text_rank: number | null;
+          score: number;
+          semantic_rank: number | null;
+        };
+        snippet: string;
+        source: string | null;
+        title: string | null;
+      }[];
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -2572,6 +2629,12 @@ export interface components {
         /** Format: uuid */
         user_id: string;
       })[];
+    };
+    TranscriptReceived: {
+      /** Format: uuid */
+      document_id: string;
+      /** @enum {string} */
+      status: "created" | "duplicate";
     };
     UsageReport: {
       budget: components["schemas"]["Budget"];
@@ -5463,7 +5526,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["DocumentPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -5480,7 +5543,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -5538,7 +5605,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Invalid body */
@@ -5555,7 +5622,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Document quota reached (quota_exceeded) */
       403: {
@@ -5602,6 +5673,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   getDocumentsId: {
@@ -5621,7 +5701,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Bad id */
@@ -5638,7 +5718,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -5683,7 +5767,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not the owner */
       403: {
@@ -5749,7 +5837,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Invalid body */
@@ -5766,7 +5854,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not the owner, or document quota reached */
       403: {
@@ -5779,6 +5871,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -5820,7 +5930,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["SearchResults"];
         };
       };
       /** @description Bad query */
@@ -5837,7 +5947,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget spent */
       402: {
@@ -5899,7 +6013,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TranscriptReceived"];
         };
       };
       /** @description Stored */
@@ -5908,7 +6022,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TranscriptReceived"];
         };
       };
       /** @description Invalid body */
