@@ -672,7 +672,14 @@ const REMINDER_FIXTURES: typeof FIXTURES = {
   notification_log: async (sql, { owner }) => {
     const [t] = await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
                           returning id`;
-    const entry = (id: string) => ({ id, user_id: owner, task_id: t.id, stage: "push", starts_at: at2030(), status: "sent" });
+    const entry = (id: string) => ({
+      id,
+      user_id: owner,
+      task_id: t.id,
+      stage: "push",
+      starts_at: at2030(),
+      status: "sent",
+    });
     const id = uuid();
     await sql`insert into public.notification_log ${sql(entry(id))}`;
     return {
