@@ -129,6 +129,10 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
     rating: "up",
     comment: "Clear",
   });
+  await at(alice, "GET", "/conversations/{id}/export", { id });
+  const share = await at(alice, "POST", "/conversations/{id}/share", { id }, {});
+  await at(alice, "GET", "/conversations/{id}/shares", { id });
+  await at(alice, "DELETE", "/conversations/{id}/shares/{shareId}", { id, shareId: share.id });
   await at(alice, "GET", "/conversations/{id}", { id: crypto.randomUUID() }); // 404
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400
 

@@ -807,6 +807,22 @@ const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
       update: { comment: marker("changed") },
     };
   },
+  conversation_shares: async (sql, { owner }) => {
+    const conv = await conversation(sql, owner);
+    const hash = () =>
+      Array.from({ length: 64 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("");
+    const [sh] =
+      await sql`insert into public.conversation_shares (user_id, conversation_id, token_hash)
+                           values (${owner}, ${conv}, ${hash()}) returning id`;
+    return {
+      mine: { id: sh.id },
+      insert: () => {
+        const token_hash = hash();
+        return { body: { conversation_id: conv, token_hash }, find: { token_hash } };
+      },
+      update: { include_attachments: true },
+    };
+  },
 };
 Object.assign(FIXTURES, CHAT_EXTRA_FIXTURES);
 

@@ -64,6 +64,48 @@ export type Database = {
         };
         Relationships: [];
       };
+      "conversation_shares": {
+        Row: {
+          "conversation_id": string;
+          "created_at": string;
+          "id": string;
+          "include_attachments": boolean;
+          "messages": NonNullable<Json>;
+          "title": string | null;
+          "token_hash": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "conversation_id": string;
+          "created_at"?: string;
+          "id"?: string;
+          "include_attachments"?: boolean;
+          "messages"?: NonNullable<Json>;
+          "title"?: string | null;
+          "token_hash": string;
+          "user_id"?: string;
+        };
+        Update: {
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "id"?: string;
+          "include_attachments"?: boolean;
+          "messages"?: NonNullable<Json>;
+          "title"?: string | null;
+          "token_hash"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "conversation_shares_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "conversations": {
         Row: {
           "active_leaf_id": string | null;
