@@ -131,7 +131,9 @@ create trigger usage_ledger_roll_up after insert or update of status, input_toke
   for each row execute function private.roll_up_usage();
 
 -- Records one provider call, once per call_id: a new row, or the completion of the row its
--- start wrote (status 'pending'). A row already final stays as it is (idempotent).
+-- start wrote (status 'pending'), with the completion's tokens (the caller decides what to bill
+-- for a call cut short: see meter() in _shared/chat/ledger.ts). A row already final stays as it
+-- is (idempotent).
 -- p: {call_id, request_id, user_id, conversation_id, message_id, product, product_step,
 --     provider, model, provider_model, attempt, status, input_tokens, output_tokens,
 --     cached_read_tokens, cache_write_tokens, reasoning_tokens, latency_ms, ttft_ms, error_type,
@@ -163,25 +165,18 @@ begin
     left(p ->> 'error_message', 1000), coalesce((p ->> 'estimated')::boolean, false))
   on conflict (call_id) do update set
     status = excluded.status,
-    -- A provider that reported no input (a call cut short) leaves the start's estimate.
-    input_tokens = case when excluded.input_tokens = 0 and excluded.cached_read_tokens = 0
-                        then l.input_tokens else excluded.input_tokens end,
+    input_tokens = excluded.input_tokens,
     output_tokens = excluded.output_tokens,
     cached_read_tokens = excluded.cached_read_tokens,
     cache_write_tokens = excluded.cache_write_tokens,
     reasoning_tokens = excluded.reasoning_tokens,
-    cost_micro_usd = (select x.cost_micro_usd from private.usage_cost(excluded.model,
-      case when excluded.input_tokens = 0 and excluded.cached_read_tokens = 0
-           then l.input_tokens else excluded.input_tokens end,
-      excluded.output_tokens, excluded.reasoning_tokens, excluded.cached_read_tokens,
-      excluded.cache_write_tokens) x),
+    cost_micro_usd = excluded.cost_micro_usd,
     price_id = excluded.price_id,
     latency_ms = excluded.latency_ms,
     ttft_ms = excluded.ttft_ms,
     error_type = excluded.error_type,
     error_message = excluded.error_message,
     estimated = excluded.estimated
-      or (excluded.input_tokens = 0 and excluded.cached_read_tokens = 0 and l.input_tokens > 0)
   where l.status = 'pending' and excluded.status <> 'pending'
   returning l.id into written;
   return written;

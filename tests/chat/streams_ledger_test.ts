@@ -3,7 +3,16 @@
 // row from the moment it starts, and a call whose function was killed is closed by recovery with
 // output tokens estimated from the saved text, marked estimated.
 import assert from "node:assert/strict";
-import { chatUser, readSse, SONNET, until, withDb } from "../_support/chat.ts";
+import {
+  chatUser,
+  documentStatus,
+  marker,
+  queueScript,
+  readSse,
+  SONNET,
+  until,
+  withDb,
+} from "../_support/chat.ts";
 
 const slow = (text: string) => `${text} [[fake {"ttft_ms": 4000}]]`;
 
@@ -135,4 +144,44 @@ Deno.test("recovery closes a call whose function was killed: output estimated fr
       await sql`select name from private.recovery_steps where handler = 'private.recover_provider_calls'`;
     assert.equal(steps.length, 1);
   });
+});
+
+Deno.test("embedding requests are in the ledger from their start too; a failed one bills nothing", async () => {
+  const dave = await chatUser("embed-ledger");
+  const slowWord = marker("slowembed");
+  await queueScript("openai", { delay_ms: 2000 }, { contains: slowWord });
+  const created = await dave.api("/documents", {
+    method: "POST",
+    json: { title: "Slow", content: `The ${slowWord} text.` },
+  });
+  assert.equal(created.status, 201, created.text);
+  const rows = (status: string) =>
+    withDb((sql) =>
+      sql`select status, input_tokens, estimated from public.usage_ledger
+          where user_id = ${dave.userId} and product_step = 'embedding' and status = ${status}`
+    );
+  const [pendingRow] = await until("the pending embedding row", async () => {
+    const r = await rows("pending");
+    return r.length ? r : null;
+  });
+  assert.ok(pendingRow.input_tokens > 0);
+  assert.equal(pendingRow.estimated, true);
+  await documentStatus(created.body.id, ["ready"]);
+  const [done] = await rows("ok");
+  assert.equal(done.estimated, false);
+  assert.equal((await rows("pending")).length, 0);
+
+  const failWord = marker("failembed");
+  await queueScript("openai", { status: 500, retry_after: 0.01 }, { contains: failWord }, 3);
+  const failing = await dave.api("/documents", {
+    method: "POST",
+    json: { title: "Failing", content: `The ${failWord} text.` },
+  });
+  await until("the failed attempt", async () => (await rows("error")).length === 3, 15_000);
+  assert.ok(
+    (await rows("error")).every((r) => r.input_tokens === 0),
+    "a refused request was billed",
+  );
+  assert.equal((await rows("pending")).length, 0);
+  assert.ok(failing.body.id);
 });

@@ -1,5 +1,6 @@
 /** Inbox test support: users in a time zone, workspaces of events inserted as the connectors would. */
 import { type ChatUser, chatUser, withDb } from "../_support/chat.ts";
+import { FUNCTIONS_URL } from "../_support/stack.ts";
 import type { Workspace } from "./fixtures/workspaces.ts";
 
 export interface InboxUser extends ChatUser {
@@ -70,3 +71,15 @@ export async function insertMessages(userId: string, n: number, minutes: number,
 
 export const postPrompt = (user: ChatUser, body: unknown, headers: HeadersInit = {}) =>
   user.api("/prompts", { method: "POST", json: body, headers });
+
+/** POST /prompts asking for the stream; the response is not read yet. */
+export const streamPrompt = (user: ChatUser, body: unknown) =>
+  fetch(`${FUNCTIONS_URL}/prompts`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${user.token}`,
+      "content-type": "application/json",
+      accept: "text/event-stream",
+    },
+    body: JSON.stringify(body),
+  });

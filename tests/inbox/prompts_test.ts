@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { marker, queueScript, readSse, withDb } from "../_support/chat.ts";
-import { FUNCTIONS_URL } from "../_support/stack.ts";
 import { WORKSPACES } from "./fixtures/workspaces.ts";
-import { inboxUser, insertMessages, postPrompt, workspaceUser } from "./helpers.ts";
+import { inboxUser, insertMessages, postPrompt, streamPrompt, workspaceUser } from "./helpers.ts";
 
 const dana = WORKSPACES[0];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -95,6 +94,14 @@ Deno.test("summarize last 2 hours: the seed's shape, exact statistics, only the 
     "prompt",
   ]);
   assert.deepEqual(await stepsOf(user.userId), { "prompts.router": 1, "prompts.summary": 1 });
+  const record = await user.api(`/prompts/${prompt_id}`);
+  assert.equal(record.status, 200, record.text);
+  assert.deepEqual(
+    [record.body.status, record.body.intent, record.body.summary_id, record.body.window_from],
+    ["complete", "summarize", response.summary_id, "prompt"],
+  );
+  assert.deepEqual(record.body.response, response);
+  assert.equal((await other.api(`/prompts/${prompt_id}`)).status, 404);
 
   // The same prompt over the same events: the stored summary, no summary call.
   const again = await postPrompt(user, { prompt: "summarize last 2 hours" });
@@ -190,15 +197,7 @@ Deno.test("a 2,000-message window is summarized in parts within the token budget
 
 Deno.test("Accept: text/event-stream streams the work as UI message chunks with data parts", async () => {
   const user = await workspaceUser(dana);
-  const res = await fetch(`${FUNCTIONS_URL}/prompts`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${user.token}`,
-      "content-type": "application/json",
-      accept: "text/event-stream",
-    },
-    body: JSON.stringify({ prompt: "summarize last 2 hours" }),
-  });
+  const res = await streamPrompt(user, { prompt: "summarize last 2 hours" });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-vercel-ai-ui-message-stream"), "v1");
   const chunks = await readSse(res) as { type: string; data?: Record<string, unknown> }[];
@@ -266,15 +265,7 @@ Deno.test("providers down: 503, the prompt recorded as failed, every attempt met
     JSON.stringify(attempts),
   );
 
-  const streamed = await fetch(`${FUNCTIONS_URL}/prompts`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${user.token}`,
-      "content-type": "application/json",
-      accept: "text/event-stream",
-    },
-    body: JSON.stringify({ prompt: text }),
-  });
+  const streamed = await streamPrompt(user, { prompt: text });
   const chunks = await readSse(streamed) as { type: string; errorText?: string }[];
   assert.deepEqual(chunks.slice(-2).map((c) => typeof c === "string" ? c : c.type), [
     "error",

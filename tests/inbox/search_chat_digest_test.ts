@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readyDocument, until, withDb } from "../_support/chat.ts";
-import { FUNCTIONS_URL, rest } from "../_support/stack.ts";
+import { rest } from "../_support/stack.ts";
 import {
   parseJsonEventStream,
   readUIMessageStream,
@@ -13,7 +13,7 @@ import {
   uiMessageChunkSchema,
 } from "ai";
 import { WORKSPACES } from "./fixtures/workspaces.ts";
-import { postPrompt, workspaceUser } from "./helpers.ts";
+import { postPrompt, streamPrompt, workspaceUser } from "./helpers.ts";
 
 const dana = WORKSPACES[0];
 
@@ -176,15 +176,7 @@ Deno.test("digests: subscribed through PostgREST, at most inbox.max_digests each
 
 Deno.test("the stream is what the AI SDK reads: a chat reply's text part and the data-chat result", async () => {
   const user = await workspaceUser(dana);
-  const res = await fetch(`${FUNCTIONS_URL}/prompts`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${user.token}`,
-      "content-type": "application/json",
-      accept: "text/event-stream",
-    },
-    body: JSON.stringify({ prompt: "tell me a joke", context: { intent: "chat" } }),
-  });
+  const res = await streamPrompt(user, { prompt: "tell me a joke", context: { intent: "chat" } });
   assert.equal(res.status, 200);
   const chunks = parseJsonEventStream({ stream: res.body!, schema: uiMessageChunkSchema });
   const valid = chunks.pipeThrough(

@@ -2,21 +2,15 @@
 import assert from "node:assert/strict";
 import {
   buildDocument,
-  legacyUndocumented,
   loadApps,
-  loadLegacy,
   undescribedRoutes,
 } from "../../supabase/functions/openapi/generate.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 Deno.test("every route of every function is described in the OpenAPI document", async () => {
   const apps = await loadApps();
-  const legacy = await loadLegacy();
-  assert.ok(Object.keys(apps).length + Object.keys(legacy).length >= 8);
+  assert.ok(Object.keys(apps).length >= 8);
   for (const [fn, app] of Object.entries(apps)) assert.deepEqual(undescribedRoutes(app), [], fn);
-  for (const [fn, mod] of Object.entries(legacy)) {
-    assert.deepEqual(legacyUndocumented(fn, mod), [], fn);
-  }
 });
 
 Deno.test("supabase/functions/openapi/openapi.json is what npm run openapi generates, and the API serves it", async () => {

@@ -2,7 +2,7 @@
 // the reply), regenerate, edit with a branch switcher, resume after a reload, @ mentions and
 // citations.
 import { useChat } from "@ai-sdk/react";
-import { type AideUIMessage, citationsOf, type StoredMessage, toUIMessages } from "@aide/client";
+import { type AideUIMessage, citationsOf, toUIMessages } from "@aide/client";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { loadTree, type Tree } from "./branches.ts";
 import { Composer } from "./Composer.tsx";
@@ -16,7 +16,7 @@ interface Loaded {
 
 async function load(session: Session, id: string): Promise<Loaded> {
   const [conversation, tree] = await Promise.all([
-    session.aide.conversations.get(id) as Promise<{ title: string | null; messages: StoredMessage[] }>,
+    session.aide.conversations.get(id),
     loadTree(session, id),
   ]);
   return { title: conversation.title, messages: toUIMessages(conversation.messages), tree };

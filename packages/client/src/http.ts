@@ -162,6 +162,12 @@ export function createTransport(options: AideClientOptions): Transport {
             String(error),
           );
         }
+        options.onRetry?.({
+          url: request.url,
+          attempt: attempt + 1,
+          status: 0,
+          delayMs: delay,
+        });
         await sleep(delay, request.signal);
         continue;
       }

@@ -1,38 +1,15 @@
 // Stored Aide messages as AI SDK UIMessages, to seed `useChat({ messages })` from history with
 // the same parts the live stream produces (text, reasoning, tools, citations as sources).
 import type { UIMessage } from "ai";
+import type { components } from "./generated/openapi.ts";
 
-/** Stored message parts (messages.parts), as the API returns them. */
-export type StoredPart =
-  | { type: "text"; text: string }
-  | { type: "reasoning"; text: string }
-  | { type: "tool_call"; id: string; name: string; input: unknown }
-  | {
-    type: "tool_result";
-    tool_call_id: string;
-    name: string;
-    output: unknown;
-    is_error: boolean;
-  }
-  | {
-    type: "citation";
-    document_id: string;
-    chunk_index: number;
-    title: string;
-    snippet: string;
-    url?: string;
-  }
-  | { type: "error"; code: string; message: string };
+/** Stored message parts (messages.parts), as the OpenAPI document describes them. */
+export type StoredPart = components["schemas"]["MessagePart"];
 
-export interface StoredMessage {
-  id: string;
-  parent_id: string | null;
-  role: string;
-  status: string;
-  parts: StoredPart[] | null;
-  content: string | null;
-  sibling_ids?: string[];
-}
+/** What the conversion reads of a message the API returned. */
+export type StoredMessage =
+  & Pick<components["schemas"]["Message"], "id" | "parent_id" | "role" | "status" | "content">
+  & { parts: StoredPart[] | null; sibling_ids?: string[] };
 
 /** What each UIMessage carries besides its parts. */
 export interface AideMessageMetadata {

@@ -6,8 +6,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { z } from "zod";
 import { ApiError, type AppEnv, errorBody, log, sqlRaisedError } from "./http.ts";
+import { invalidInput } from "./validate.ts";
 
 /** How the validation hook names what was invalid, as the 400's message says. */
 const WHERE: Record<string, string> = {
@@ -17,10 +17,6 @@ const WHERE: Record<string, string> = {
   form: "form fields",
   header: "headers",
 };
-
-/** The issues of a failed validation, as the `details` of a 400. */
-export const validationIssues = (error: z.ZodError) =>
-  error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
 
 /** A client's x-request-id: at most 128 printable ASCII characters; anything else gets a new id. */
 const REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
@@ -32,15 +28,7 @@ const REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
 export function createApp<E extends AppEnv = AppEnv>(name: string) {
   const app = new OpenAPIHono<E>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const where = WHERE[result.target] ?? result.target;
-        throw new ApiError(
-          400,
-          "invalid_request",
-          `Invalid ${where}`,
-          validationIssues(result.error),
-        );
-      }
+      if (!result.success) throw invalidInput(WHERE[result.target] ?? result.target, result.error);
     },
   }).basePath(`/${name}`);
   app.use(

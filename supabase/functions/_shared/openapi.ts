@@ -52,11 +52,13 @@ type RouteInput<P extends string> = Omit<RouteConfig, "path"> & {
 export function route<P extends string, R extends RouteInput<P>>(input: R) {
   const { auth, errors = {}, bodyLimit = MAX_JSON_BYTES, ...config } = input;
   const body = config.request?.body;
-  const json = body?.content["application/json"];
+  // A JSON body the router validates (a zod schema) is read first; a described one is the handler's.
+  const media = body?.content["application/json"];
+  const json = media !== undefined && "schema" in media && media.schema instanceof z.ZodType;
   // The route's own middleware (e.g. a webhook's secret check) comes before the body is read.
   const middleware = [
     ...([config.middleware ?? []].flat() as MiddlewareHandler[]),
-    ...(json ? [readJson(bodyLimit, { optional: !body.required })] : []),
+    ...(json ? [readJson(bodyLimit, { optional: !body!.required })] : []),
   ];
   const described: Record<number, ReturnType<typeof errorResponse>> = Object.fromEntries(
     Object.entries(errors).map(([status, description]) => [status, errorResponse(description)]),
@@ -83,6 +85,22 @@ export const jsonBody = <S extends z.ZodType, O extends boolean = false>(
 ) => ({
   required: !optional as O extends true ? false : true,
   content: { "application/json": { schema } },
+});
+
+/**
+ * A JSON body the document shows but the router does not validate: the handler does, after
+ * checking what must come first (a webhook's signature over the raw bytes).
+ */
+export const describedJsonBody = (schema: z.ZodType) => ({
+  required: true,
+  content: {
+    "application/json": {
+      schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+        string,
+        unknown
+      > as { type: "object" },
+    },
+  },
 });
 
 /** A JSON response. */

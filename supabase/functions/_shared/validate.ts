@@ -8,25 +8,20 @@ import { ApiError, readBody } from "./http.ts";
 /** Largest JSON body any endpoint accepts unless it says otherwise. */
 export const MAX_JSON_BYTES = 1_000_000;
 
-function issues(error: z.ZodError) {
-  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
-}
+/** The 400 for input that fails its schema: `where` names it ("body", "query parameters"). */
+export const invalidInput = (where: string, error: z.ZodError) =>
+  new ApiError(
+    400,
+    "invalid_request",
+    `Invalid ${where}`,
+    error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code })),
+  );
 
+/** Validates what a route's own schemas cannot (form fields, a signed webhook's body). */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new ApiError(400, "invalid_request", `Invalid ${where}`, issues(result.error));
-  }
+  if (!result.success) throw invalidInput(where, result.error);
   return result.data;
-}
-
-/** Reads and validates a JSON body: 415 if it is not JSON, 413 if too large, 400 if malformed. */
-export async function jsonBody<S extends z.ZodType>(
-  c: Context,
-  schema: S,
-  maxBytes = MAX_JSON_BYTES,
-): Promise<z.output<S>> {
-  return parse(schema, JSON.parse(await readJsonText(c, maxBytes)), "body");
 }
 
 /**
@@ -58,13 +53,6 @@ async function readJsonText(c: Context, maxBytes: number): Promise<string> {
   }
   return text;
 }
-
-export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  return parse(schema, c.req.query(), "query parameters");
-}
-
-export const uuidParam = (c: Context, name: string) =>
-  parse(z.uuid(), c.req.param(name), `path parameter "${name}"`);
 
 /** Opaque pagination cursors: base64url JSON, validated on the way back in. */
 export function encodeCursor(value: unknown): string {

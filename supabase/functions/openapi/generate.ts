@@ -4,7 +4,6 @@
 // only says whether the file is up to date.
 import { fileURLToPath } from "node:url";
 import { type FunctionApp, openApiDocument } from "../_shared/openapi.ts";
-import * as legacy from "../_shared/openapi_legacy.ts";
 
 const FUNCTIONS = new URL("..", import.meta.url);
 const OUTPUT = new URL("./openapi.json", import.meta.url);
@@ -27,7 +26,6 @@ export async function loadApps(): Promise<Record<string, FunctionApp>> {
   }
   const apps: Record<string, FunctionApp> = {};
   for (const name of functionNames()) {
-    if (!exists(new URL(`./${name}/app.ts`, FUNCTIONS))) continue;
     const mod = await import(new URL(`./${name}/app.ts`, FUNCTIONS).href);
     if (!mod.app) throw new Error(`${name}/app.ts must export \`app\``);
     apps[name] = mod.app;
@@ -40,14 +38,6 @@ function functionNames() {
     .filter((e) => e.isDirectory && !e.name.startsWith("_") && !NOT_DESCRIBED.has(e.name))
     .map((e) => e.name).sort();
 }
-
-const exists = (url: URL) => {
-  try {
-    return Deno.statSync(url).isFile;
-  } catch {
-    return false;
-  }
-};
 
 /** Routes an app serves that its document does not describe (plain app.get and the like). */
 export function undescribedRoutes(app: FunctionApp): string[] {
@@ -67,62 +57,8 @@ export function undescribedRoutes(app: FunctionApp): string[] {
   ].filter((r) => !described.has(r));
 }
 
-// TRANSITIONAL: functions not yet converted to app.ts keep an `operations` list in index.ts.
-export async function loadLegacy() {
-  const serve = Deno.serve;
-  (Deno as unknown as { serve: unknown }).serve = () => ({
-    finished: Promise.resolve(),
-    shutdown: async () => {},
-  });
-  const loaded: Record<string, { operations: legacy.Operation[]; app: FunctionApp }> = {};
-  try {
-    for (const name of functionNames()) {
-      if (exists(new URL(`./${name}/app.ts`, FUNCTIONS))) continue;
-      loaded[name] = await import(new URL(`./${name}/index.ts`, FUNCTIONS).href);
-    }
-  } finally {
-    (Deno as unknown as { serve: unknown }).serve = serve;
-  }
-  return loaded;
-}
-
-/** Routes a legacy function serves that its operations do not describe, and the other way round. */
-export function legacyUndocumented(
-  fn: string,
-  mod: { operations: legacy.Operation[]; app: FunctionApp },
-) {
-  const key = (method: string, path: string) =>
-    `${method} ${path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "") || "/"}`;
-  const routes = new Set(
-    mod.app.routes.filter((r) => r.method !== "ALL" && !r.path.endsWith("*")).map((r) =>
-      key(r.method, r.path)
-    ),
-  );
-  const described = new Set(
-    mod.operations.map((op) => key(op.method, legacy.openApiPath(fn, op.path))),
-  );
-  return [
-    ...[...routes].filter((r) => !described.has(r)),
-    ...[...described].filter((o) => !routes.has(o)),
-  ];
-}
-
 export async function buildDocument() {
-  const document = openApiDocument(await loadApps());
-  const old = legacy.openApiDocument(
-    Object.fromEntries(
-      Object.entries(await loadLegacy()).map(([fn, mod]) => [fn, mod.operations]),
-    ),
-  );
-  const paths = { ...document.paths, ...old.paths } as Record<string, unknown>;
-  return {
-    ...document,
-    components: {
-      ...document.components,
-      schemas: { ...old.components.schemas, ...document.components.schemas },
-    },
-    paths: Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]])),
-  };
+  return openApiDocument(await loadApps());
 }
 
 if (import.meta.main) {

@@ -1738,6 +1738,45 @@ export interface components {
         summary_id?: string;
       }[];
     };
+    Document: {
+      chunk_count: number;
+      content?: string;
+      /** Format: date-time */
+      created_at: string;
+      error: string | null;
+      error_code: string | null;
+      grants?: string[];
+      /** Format: uuid */
+      id: string;
+      ingestion?: {
+        attempts: number;
+        last_error: string | null;
+        next_run_at: string | null;
+        status: string;
+      } | null;
+      is_owner: boolean;
+      /** @enum {string} */
+      kind: "transcript" | "document" | "note";
+      metadata: {
+        [key: string]: unknown;
+      };
+      mime_type: string | null;
+      /** Format: date-time */
+      occurred_at: string | null;
+      size_bytes: number | null;
+      source: string | null;
+      source_id: string | null;
+      status: string;
+      title: string;
+      /** Format: date-time */
+      updated_at: string;
+      /** @enum {string} */
+      visibility: "private" | "shared";
+    };
+    DocumentPage: {
+      documents: components["schemas"]["Document"][];
+      next_cursor: string | null;
+    };
     Draft: {
       content_hash: string;
       content_json: {
@@ -2391,6 +2430,24 @@ export interface components {
       }[];
       task: components["schemas"]["Task"];
     };
+    SearchResults: {
+      results: {
+        chunk_index: number;
+        content: string;
+        /** Format: uuid */
+        document_id: string | null;
+        /** Format: date-time */
+        occurred_at: string | null;
+        scores: {
+          full_text_rank: number | null;
+          score: number;
+          semantic_rank: number | null;
+        };
+        snippet: string;
+        source: string | null;
+        title: string | null;
+      }[];
+    };
     SourceRef: {
       /** Format: uuid */
       id: string;
@@ -2510,6 +2567,12 @@ export interface components {
         /** Format: uuid */
         user_id: string;
       })[];
+    };
+    TranscriptReceived: {
+      /** Format: uuid */
+      document_id: string;
+      /** @enum {string} */
+      status: "created" | "duplicate";
     };
     UsageReport: {
       budget: components["schemas"]["Budget"];
@@ -5314,7 +5377,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["DocumentPage"];
         };
       };
       /** @description Bad query or cursor */
@@ -5331,7 +5394,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
     };
   };
@@ -5389,7 +5456,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Invalid body */
@@ -5406,7 +5473,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Document quota reached (quota_exceeded) */
       403: {
@@ -5453,6 +5524,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   getDocumentsId: {
@@ -5472,7 +5552,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Bad id */
@@ -5489,7 +5569,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not found */
       404: {
@@ -5534,7 +5618,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not the owner */
       403: {
@@ -5600,7 +5688,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Document"];
         };
       };
       /** @description Invalid body */
@@ -5617,7 +5705,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Not the owner, or document quota reached */
       403: {
@@ -5630,6 +5722,24 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -5671,7 +5781,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["SearchResults"];
         };
       };
       /** @description Bad query */
@@ -5688,7 +5798,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
       };
       /** @description Monthly budget spent */
       402: {
@@ -5750,7 +5864,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TranscriptReceived"];
         };
       };
       /** @description Stored */
@@ -5759,7 +5873,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["TranscriptReceived"];
         };
       };
       /** @description Invalid body */

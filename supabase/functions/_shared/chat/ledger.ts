@@ -70,8 +70,10 @@ export type Meter = Pick<StreamOptions, "onAttemptStart" | "onAttempt">;
 
 /**
  * A Meter for the calls of one product step. `row` holds what every row shares; completions are
- * collected in `pending` (await them before summing a message's usage); `cutShort` gives the
- * output tokens to bill for an attempt that streamed text but ended before reporting usage.
+ * collected in `pending` (await them before summing a message's usage). A call that streamed
+ * and was cut short before the provider reported usage is billed as estimated: its input as
+ * estimated at its start, its output as `cutShort()` says. A call refused before it streamed
+ * (429, 5xx) bills nothing, as the providers do.
  */
 export function meter(
   row: Omit<UsageRow, "provider" | "model" | "providerModel" | "status" | "usage" | "callId">,
@@ -79,9 +81,11 @@ export function meter(
   cutShort: () => number = () => 0,
 ): Meter {
   const zero = { outputTokens: 0, cachedReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  const estimates = new Map<string, number>();
   return {
-    onAttemptStart: (s) =>
-      recordUsage({
+    onAttemptStart: (s) => {
+      estimates.set(s.callId, s.estimatedInputTokens);
+      return recordUsage({
         ...row,
         callId: s.callId,
         provider: s.provider,
@@ -91,14 +95,22 @@ export function meter(
         status: "pending",
         usage: { inputTokens: s.estimatedInputTokens, ...zero },
         estimated: true,
-      }),
+      });
+    },
     onAttempt: (a) => {
       const usage = { ...a.usage };
       let estimated = false;
-      if (a.status !== "ok" && a.ttftMs !== null && usage.outputTokens === 0) {
-        usage.outputTokens = cutShort();
-        estimated = true;
+      if (a.status !== "ok" && a.ttftMs !== null) {
+        if (usage.inputTokens === 0 && usage.cachedReadTokens === 0) {
+          usage.inputTokens = estimates.get(a.callId) ?? 0;
+          estimated = true;
+        }
+        if (usage.outputTokens === 0) {
+          usage.outputTokens = cutShort();
+          estimated = true;
+        }
       }
+      estimates.delete(a.callId);
       pending.push(recordUsage({
         ...row,
         callId: a.callId,

@@ -36,30 +36,43 @@ export async function embedFor(
   await requireBudget(userId);
   const model = await embeddingModel();
   const metering: Promise<void>[] = [];
+  // Each request is in the ledger from its start; a failed one bills nothing.
+  const row = (callId: string, status: "pending" | "ok" | "error", inputTokens: number) => ({
+    callId,
+    requestId,
+    userId,
+    product: "knowledge",
+    productStep: "embedding",
+    provider: "openai",
+    model: model.alias,
+    providerModel: model.provider_model,
+    status,
+    estimated: status === "pending",
+    usage: {
+      inputTokens,
+      outputTokens: 0,
+      cachedReadTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+    },
+  });
   try {
     const result = await embed(texts, {
       model: model.provider_model,
       dimensions: EMBEDDING_DIMENSIONS,
       baseUrl: model.base_url ?? undefined,
       apiKeyEnv: model.api_key_env ?? undefined,
+      onCallStart: (s) => recordUsage(row(s.callId, "pending", s.estimatedInputTokens)),
       onCall: (call) =>
         metering.push(recordUsage({
-          requestId,
-          userId,
-          product: "knowledge",
-          productStep: "embedding",
-          provider: "openai",
-          model: model.alias,
-          providerModel: model.provider_model,
-          status: "ok",
-          usage: {
-            inputTokens: call.inputTokens,
-            outputTokens: 0,
-            cachedReadTokens: 0,
-            cacheWriteTokens: 0,
-            reasoningTokens: 0,
-          },
+          ...row(call.callId, "ok", call.inputTokens),
           latencyMs: call.latencyMs,
+        })),
+      onCallFailed: (f) =>
+        metering.push(recordUsage({
+          ...row(f.callId, "error", 0),
+          errorType: f.error.kind,
+          errorMessage: f.error.message,
         })),
     });
     return result.vectors;

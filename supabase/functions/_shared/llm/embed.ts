@@ -16,12 +16,20 @@ export interface EmbedOptions {
   signal?: AbortSignal;
   /** Each batch is retried `maxRetriesPerModel` times on retryable errors. */
   retry?: Partial<RetryPolicy>;
+  /** Awaited before each request (a failure is ignored), so it can be metered before it is billed. */
+  onCallStart?: (
+    start: { callId: string; model: string; estimatedInputTokens: number },
+  ) => Promise<void> | void;
   /** Called after each successful request, so callers can meter batches even if a later one fails. */
   onCall?: (call: EmbedCall) => void;
+  /** Called after each failed request (nothing was billed for it). */
+  onCallFailed?: (failed: { callId: string; model: string; error: LlmError }) => void;
 }
 
 /** One successful embeddings request, for metering. */
 export interface EmbedCall {
+  /** The id onCallStart was given. */
+  callId: string;
   model: string;
   inputs: number;
   inputTokens: number;
@@ -50,6 +58,14 @@ export async function embed(texts: string[], opts: EmbedOptions = {}): Promise<E
   for (let i = 0; i < texts.length; i += batchSize) {
     const input = texts.slice(i, i + batchSize);
     for (let retry = 0;; retry++) {
+      const callId = crypto.randomUUID();
+      await Promise.resolve(
+        opts.onCallStart?.({
+          callId,
+          model,
+          estimatedInputTokens: Math.ceil(input.reduce((n, t) => n + t.length, 0) / 4),
+        }),
+      ).catch(() => {});
       const startedAt = new Date();
       const started = performance.now();
       try {
@@ -67,6 +83,7 @@ export async function embed(texts: string[], opts: EmbedOptions = {}): Promise<E
         result.vectors.push(...vectors);
         result.usage.inputTokens += res.usage.prompt_tokens;
         const call = {
+          callId,
           model,
           inputs: input.length,
           inputTokens: res.usage.prompt_tokens,
@@ -78,6 +95,7 @@ export async function embed(texts: string[], opts: EmbedOptions = {}): Promise<E
         break;
       } catch (err) {
         const error = toLlmError(err, target, { signal });
+        opts.onCallFailed?.({ callId, model, error });
         if (!error.retryable || retry >= policy.maxRetriesPerModel) throw error;
         await sleep(backoffMs(error, retry, policy), signal, target);
       }
