@@ -89,7 +89,8 @@ async function prepare(b: Bench) {
   await b
     .sql`update public.app_settings set value = '1000000' where key = 'budget.default_monthly_usd'`;
   // Replies in flight per user (default 3): the concurrency scenario opens 5 per user, the burst 6.
-  await b.sql`update public.app_settings set value = '1000000' where key = 'chat.max_streams_per_user'`;
+  await b
+    .sql`update public.app_settings set value = '1000000' where key = 'chat.max_streams_per_user'`;
 }
 
 const started = performance.now();
