@@ -441,15 +441,15 @@ export async function statementLog(b: Bench) {
       const out: LoggedStatement[] = [];
       const re =
         /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC\|[^(|]*\((\d+)\)\|LOG:\s+(statement|execute [^:]*): (.*)$/;
+      let last: LoggedStatement | null = null;
       for (const line of text.split("\n")) {
         const m = line.match(re);
         if (m) {
-          out.push({
-            at: Date.parse(m[1].replace(" ", "T") + "Z"),
-            port: Number(m[2]),
-            text: m[4],
-          });
-        }
+          last = { at: Date.parse(m[1].replace(" ", "T") + "Z"), port: Number(m[2]), text: m[4] };
+          out.push(last);
+        } else if (last && line.startsWith("\t")) {
+          last.text += " " + line.trim(); // the statement's next lines
+        } else last = null;
       }
       return out;
     },

@@ -257,12 +257,12 @@ export async function loadData(
   }
   const indexSeconds = (performance.now() - t) / 1000;
   const [size] =
-    await sql`select count(*)::int as rows, pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
+    await sql`select count(*)::int as n, pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
     pg_size_pretty(pg_relation_size('public.search_index_embedding')) as hnsw`;
   note(
     `loaded ${(toTopic - fromTopic) * PER_TOPIC} rows in ${
       loadSeconds.toFixed(0)
-    } s (binary COPY), built the HNSW and GIN indexes over ${size.rows} rows in ` +
+    } s (binary COPY), built the HNSW and GIN indexes over ${size.n} rows in ` +
       `${indexSeconds.toFixed(0)} s; table with indexes ${size.total}, HNSW ${size.hnsw}`,
   );
   return gen.centres;
