@@ -205,16 +205,30 @@ class Worker {
     this.inflight.add(entry);
     this.watch(child.process.pid);
     const done = () => this.inflight.delete(entry);
+    // The request body passes through a stream we can stop: a function that answers before
+    // reading all of it (413 past a route's limit) must not make the gateway read the rest.
+    let uploading = req.body !== null;
+    const upload = new AbortController();
+    const requestBody = req.body?.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({ flush: () => void (uploading = false) }),
+      { signal: upload.signal },
+    );
     let res: Response;
     try {
       res = await fetch(`http://function${path}`, {
         method: req.method,
         headers: req.headers,
-        body: req.body,
+        body: requestBody,
         redirect: "manual",
         client: this.client,
         signal: req.signal,
       });
+      if (uploading && res.status >= 400) {
+        const early = new Uint8Array(await res.arrayBuffer());
+        done();
+        upload.abort();
+        return new Response(early, { status: res.status, headers: res.headers });
+      }
     } catch {
       done();
       if (req.signal.aborted) return new Response(null, { status: 499 }); // the client left

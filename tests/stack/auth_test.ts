@@ -418,3 +418,44 @@ Deno.test("auth: settings, health and the mail catcher", async () => {
   const all = await (await fetch(`${AUTH_URL}/_mail`)).json();
   assert.ok(Array.isArray(all.mails));
 });
+
+Deno.test("auth: a password reset mail signs the user in to choose a new password", async () => {
+  const { email } = await confirmedUser("reset");
+  const client = authClient();
+  assert.equal((await client.auth.resetPasswordForEmail(email)).error, null);
+  const mail = await lastMail(email, 2);
+  assert.equal(mail.subject, "Reset Your Password");
+  const fragment = fragmentSession(await followLink(mail.link));
+  assert.equal(fragment.type, "recovery");
+  await client.auth.setSession({
+    access_token: fragment.access_token,
+    refresh_token: fragment.refresh_token,
+  });
+  const newPassword = "a brand new password";
+  assert.equal((await client.auth.updateUser({ password: newPassword })).error, null);
+  const signedIn = await authClient().auth.signInWithPassword({ email, password: newPassword });
+  assert.equal(signedIn.error, null);
+  // An unknown address gets the same answer and no mail.
+  const unknown = newEmail("nobody");
+  assert.equal((await authClient().auth.resetPasswordForEmail(unknown)).error, null);
+  assert.equal((await mailsTo(unknown)).length, 0);
+});
+
+Deno.test("auth: an email change is confirmed from the new address", async () => {
+  const { email, client } = await confirmedUser("move");
+  const next = newEmail("moved");
+  const { data, error } = await client.auth.updateUser({ email: next });
+  assert.equal(error, null);
+  assert.equal(data.user?.email, email, "unchanged until confirmed");
+  assert.equal(data.user?.new_email, next);
+  const mail = await lastMail(next);
+  assert.equal(mail.subject, "Confirm Email Change");
+  const fragment = fragmentSession(await followLink(mail.link));
+  assert.equal(fragment.type, "email_change");
+  const { data: after } = await client.auth.getUser(fragment.access_token);
+  assert.equal(after.user?.email, next);
+  const old = await authClient().auth.signInWithPassword({ email, password: PASSWORD });
+  assert.equal(old.error?.code, "invalid_credentials");
+  const moved = await authClient().auth.signInWithPassword({ email: next, password: PASSWORD });
+  assert.equal(moved.error, null);
+});

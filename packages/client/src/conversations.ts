@@ -122,6 +122,18 @@ export function conversationsResource(api: Api, transport: Transport) {
       ),
 
     send,
+    /** Rates a reply (`up` or `down`, optional comment); rating again replaces it. */
+    feedback: (
+      id: string,
+      messageId: string,
+      body: BodyOf<"/conversations/{id}/messages/{messageId}/feedback", "post">,
+    ) =>
+      data(
+        api.POST("/conversations/{id}/messages/{messageId}/feedback", {
+          ...messagePath(id, messageId),
+          body,
+        }),
+      ),
     /** Stops a reply being generated, from any device; resolves with the stopped message. */
     stop,
     /** Follows a reply: what it has so far, then the rest as it comes. */

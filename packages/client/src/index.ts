@@ -19,6 +19,15 @@ import {
   proposalsResource,
   summariesResource,
 } from "./inbox.ts";
+import {
+  analyticsResource,
+  calendarResource,
+  demoResource,
+  goalsResource,
+  patternsResource,
+  plannerResource,
+  tasksResource,
+} from "./planner.ts";
 import { pushResource } from "./push.ts";
 import {
   connectorsResource,
@@ -51,6 +60,14 @@ export function createAideClient(options: AideClientOptions) {
     events: eventsResource(api),
     threads: threadsResource(api),
     notes: notesResource(api),
+    // The planner
+    planner: plannerResource(api, transport, conversations.stop),
+    goals: goalsResource(api, transport, conversations.stop),
+    tasks: tasksResource(api),
+    calendar: calendarResource(api),
+    analytics: analyticsResource(api),
+    patterns: patternsResource(api),
+    demo: demoResource(api),
     /** Web Push for reminders. */
     push: pushResource(api),
     /** Streams a reply as simple events (`for await`), with stop() and text(). */

@@ -8,7 +8,10 @@ export type StoredPart = components["schemas"]["MessagePart"];
 
 /** What the conversion reads of a message the API returned. */
 export type StoredMessage =
-  & Pick<components["schemas"]["Message"], "id" | "parent_id" | "role" | "status" | "content">
+  & Pick<
+    components["schemas"]["Message"],
+    "id" | "parent_id" | "role" | "status" | "content"
+  >
   & { parts: StoredPart[] | null; sibling_ids?: string[] };
 
 /** What each UIMessage carries besides its parts. */

@@ -20,6 +20,7 @@ import {
   togglePin,
   updateConversation,
 } from "../_shared/chat/conversations.ts";
+import { rateReply } from "../_shared/chat/feedback.ts";
 import { chatSettings, modelChain } from "../_shared/chat/models.ts";
 import {
   type Prepared,
@@ -35,6 +36,8 @@ import {
   ConversationPage,
   ConversationWithMessages,
   CreateConversation,
+  Feedback,
+  FeedbackBody,
   ListConversations,
   ListMessages,
   Message,
@@ -323,5 +326,32 @@ app.openapi(
     const { id, messageId } = c.req.valid("param");
     const { message, running } = await stopReply(claims(c), id, messageId);
     return running ? c.json(message, 202) : c.json(message, 200);
+  },
+);
+
+// --- Feedback ------------------------------------------------------------------------------------
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/messages/{messageId}/feedback",
+    summary: "Rate a reply (thumbs up or down, optional comment); sending again replaces it",
+    auth: "user",
+    request: { params: Ids, body: jsonBody(FeedbackBody) },
+    responses: { 200: json(Feedback, "The feedback as stored") },
+    errors: {
+      400: "Invalid body",
+      404: "Not found",
+      413: "Body too large",
+      415: "Not JSON",
+      422: "Not an assistant reply",
+    },
+  }),
+  async (c) => {
+    const { id, messageId } = c.req.valid("param");
+    const feedback = await asUser(
+      claims(c),
+      (tx) => rateReply(tx, id, messageId, c.req.valid("json")),
+    );
+    return c.json(feedback, 200);
   },
 );

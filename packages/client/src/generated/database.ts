@@ -765,6 +765,55 @@ export type Database = {
         };
         Relationships: [];
       };
+      "message_feedback": {
+        Row: {
+          "comment": string | null;
+          "created_at": string;
+          "id": string;
+          "message_id": string;
+          "model": string | null;
+          "rating": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "comment"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "message_id": string;
+          "model"?: string | null;
+          "rating": string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "comment"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "message_id"?: string;
+          "model"?: string | null;
+          "rating"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "message_feedback_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "messages";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "message_feedback_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "tool_usage";
+            referencedColumns: ["message_id"];
+          },
+        ];
+      };
       "messages": {
         Row: {
           "cache_write_tokens": number;

@@ -537,6 +537,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/conversations/{id}/messages/{messageId}/feedback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Rate a reply (thumbs up or down, optional comment); sending again replaces it */
+    post: operations["postConversationsIdMessagesMessageIdFeedback"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/conversations/{id}/messages/{messageId}/regenerate": {
     parameters: {
       query?: never;
@@ -1497,6 +1514,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/usage/admin/feedback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Reply feedback by model and period (admins) */
+    get: operations["getUsageAdminFeedback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/usage/admin/top-users": {
     parameters: {
       query?: never;
@@ -1807,6 +1841,34 @@ export interface components {
         details?: unknown;
         message: string;
       };
+    };
+    Feedback: {
+      comment: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: uuid */
+      message_id: string;
+      /** @enum {string} */
+      rating: "up" | "down";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    FeedbackByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: {
+        comments: number;
+        down: number;
+        model: string | null;
+        /** Format: date */
+        period_start: string;
+        up: number;
+        users: number;
+      }[];
+      /** Format: date */
+      to: string;
     };
     Goal: {
       abandoned_at: string | null;
@@ -5030,6 +5092,93 @@ export interface operations {
       };
       /** @description Rate limited */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConversationsIdMessagesMessageIdFeedback: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        messageId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          comment?: string;
+          /** @enum {string} */
+          rating: "up" | "down";
+        };
+      };
+    };
+    responses: {
+      /** @description The feedback as stored */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Feedback"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an assistant reply */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -9023,6 +9172,59 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["CostByModel"];
+        };
+      };
+      /** @description Bad query */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not an admin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getUsageAdminFeedback: {
+    parameters: {
+      query?: {
+        from?: string;
+        period?: "day" | "week" | "month";
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Ratings */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["FeedbackByModel"];
         };
       };
       /** @description Bad query */

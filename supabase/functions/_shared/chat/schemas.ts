@@ -79,6 +79,12 @@ export const SendBody = z.union([SendMessage, UseChatRequest]);
 
 export const Regenerate = z.strictObject({ model: modelAlias.optional() });
 
+/** Feedback on a reply; sending it again replaces the rating and the comment. */
+export const FeedbackBody = z.strictObject({
+  rating: z.enum(["up", "down"]),
+  comment: z.string().trim().min(1).max(2000).optional(),
+});
+
 // --- Pagination cursors (opaque to clients) -----------------------------------------------------
 export const ListCursor = z.strictObject({
   p: z.boolean(),
@@ -130,6 +136,14 @@ export const Message = z.object({
   created_at: timestamp,
   completed_at: timestamp.nullable(),
 }).openapi("Message");
+
+export const Feedback = z.object({
+  message_id: z.uuid(),
+  rating: z.enum(["up", "down"]),
+  comment: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+}).openapi("Feedback");
 
 export const ConversationPage = z.object({
   conversations: z.array(Conversation),
