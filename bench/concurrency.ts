@@ -5,6 +5,7 @@
 // its idle RSS, and the p99 TTFT overhead against the same ramp made directly to the provider.
 import {
   type Bench,
+  functionsDbPorts,
   percentile,
   type Result,
   result,
@@ -22,9 +23,13 @@ import {
 } from "./streams.ts";
 
 const STREAMS = 250;
+/** Supabase's memory limit for a worker is 256 MB: RSS is also measured at this many streams. */
+const LIMIT_STREAMS = 200;
 const RAMP_MS = 5_000;
 const TOKENS = 300;
 const SCRIPT = { ttft_ms: 200, tokens_per_sec: 30, text: words(TOKENS, 17) };
+
+const bad = (ts: StreamTiming[]) => ts.filter((t) => !t.ok || t.tokens !== TOKENS);
 
 /** Runs `n` streams ramped over RAMP_MS; tracks how many are open at once. */
 async function ramp(n: number, open: (i: number) => Promise<StreamTiming>) {
@@ -50,12 +55,30 @@ export async function concurrency(
   if (slots.length < STREAMS) throw new Error(`need ${STREAMS} conversations`);
   const direct = await ramp(STREAMS, () => directStream(b, SCRIPT));
   await sleep(2_000); // let the last replies' bookkeeping settle
+  // 200 streams first: RSS (against the memory limit) and the database connections the one
+  // instance holds under that load (its pool), sampled every 50 ms.
   const idle = rssMb(b.functionsPid);
+  const idleConnections = functionsDbPorts(b).size;
+  let connections = 0;
+  const connTimer = setInterval(() => {
+    try {
+      connections = Math.max(connections, functionsDbPorts(b).size);
+    } catch { /* process gone */ }
+  }, 50);
+  const rss200 = sampleRss(b.functionsPid);
+  const at200 = await ramp(LIMIT_STREAMS, (i) => aideStream(b, slots[i], SCRIPT));
+  const peak200 = rss200.stop();
+  clearInterval(connTimer);
+  await sleep(2_000);
   const rss = sampleRss(b.functionsPid);
   const aide = await ramp(STREAMS, (i) => aideStream(b, slots[i], SCRIPT));
   const peakRss = rss.stop();
+  note(
+    `${LIMIT_STREAMS} streams: ${bad(at200.timings).length} errors, peak ${at200.peak} open, ` +
+      `functions RSS ${idle.toFixed(0)} MB idle, ${peak200.toFixed(0)} MB at peak; database ` +
+      `connections of the functions process: ${idleConnections} idle, ${connections} at most under load`,
+  );
 
-  const bad = (ts: StreamTiming[]) => ts.filter((t) => !t.ok || t.tokens !== TOKENS);
   const errors = bad(aide.timings);
   if (errors.length) {
     const kinds = new Map<string, number>();
@@ -97,6 +120,20 @@ export async function concurrency(
       target: "<= 0",
     }),
     result("concurrency", "functions RSS at peak", peakRss, "MB", { baseline: idle }),
+    result("concurrency", `functions RSS with ${LIMIT_STREAMS} concurrent streams`, peak200, "MB", {
+      baseline: idle,
+      target: "<= 256",
+    }),
+    result(
+      "concurrency",
+      `database connections per functions instance (${LIMIT_STREAMS} streams)`,
+      connections,
+      "connections",
+      {
+        baseline: idleConnections,
+        ratio: null,
+      },
+    ),
     result("concurrency", `added TTFT p99 @${STREAMS} streams`, a99 - d99, "ms", {
       baseline: d99,
       ratio: a99 / d99,

@@ -20,8 +20,14 @@ export interface Bench {
   fakeOpenAIUrl: string;
   /** Superuser connection to the stack's database. */
   sql: postgres.Sql;
-  /** Pid of the functions process (local/gateway.ts) of this stack. */
+  /**
+   * Pid of the process that runs the `conversations` function (chat): its own worker
+   * (local/functions/worker.ts, one per function, a child of the gateway), or the gateway itself
+   * on a stack that runs every function in one process.
+   */
   functionsPid: number;
+  /** Pid of the gateway (local/gateway.ts): JWT check and proxying in front of the workers. */
+  gatewayPid: number;
   fakesPid: number;
 }
 
@@ -35,6 +41,7 @@ export function connectBench(name = Deno.env.get("AIDE_STACK") ?? "bench"): Benc
       throw new Error(`not loopback: ${url}`);
     }
   }
+  const gateway = findProcess("local/gateway.ts", `AIDE_API_PORT=${cfg.ports.api}`);
   return {
     cfg,
     env,
@@ -42,9 +49,26 @@ export function connectBench(name = Deno.env.get("AIDE_STACK") ?? "bench"): Benc
     fakeAnthropicUrl: env.AIDE_FAKE_ANTHROPIC_URL,
     fakeOpenAIUrl: env.AIDE_FAKE_OPENAI_URL,
     sql: postgres(dbUrl(cfg), { max: 8, onnotice: () => {} }),
-    functionsPid: findProcess("local/gateway.ts", `AIDE_API_PORT=${cfg.ports.api}`),
+    functionsPid: functionWorker(gateway, "conversations") ?? gateway,
+    gatewayPid: gateway,
     fakesPid: findProcess("local/fakes/server.ts", `--anthropic-port\0${cfg.ports.anthropic}`),
   };
+}
+
+/** The worker process of function `name` started by the gateway `gatewayPid`, if there is one. */
+function functionWorker(gatewayPid: number, name: string): number | null {
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== gatewayPid) continue;
+      const args = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+      if (args.some((a) => a.endsWith("local/functions/worker.ts")) && args.includes(name)) {
+        return Number(entry.name);
+      }
+    } catch { /* gone */ }
+  }
+  return null;
 }
 
 /** The pid of the process whose command line has `script` and whose cmdline or env has `mark`. */
@@ -317,7 +341,17 @@ export async function writeResults(
   } catch { /* first run */ }
   const kept = previous.filter((r) => !ran.includes(r.scenario));
   const all = [...kept, ...rows];
-  const order = ["chat", "throughput", "concurrency", "ingestion", "search"];
+  const order = [
+    "chat",
+    "overhead",
+    "throughput",
+    "concurrency",
+    "scale",
+    "ingestion",
+    "search",
+    "search-300k",
+    "reminders",
+  ];
   all.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
   await Deno.writeTextFile(join(RESULTS_DIR, "latest.json"), JSON.stringify(all, null, 2) + "\n");
 
@@ -345,4 +379,79 @@ export async function writeResults(
     lines.push("");
   }
   await Deno.writeTextFile(join(RESULTS_DIR, "latest.md"), lines.join("\n"));
+}
+
+// --- What Postgres sees from the functions process ------------------------------------------------
+
+/** Local ports of a process's open TCP connections to the stack's Postgres (the chat worker's by default). */
+export function functionsDbPorts(b: Bench, pid = b.functionsPid): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).match(/^socket:\[(\d+)\]$/);
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  const ports = new Set<number>();
+  for (const file of ["tcp", "tcp6"]) {
+    let table = "";
+    try {
+      table = Deno.readTextFileSync(`/proc/${pid}/net/${file}`);
+    } catch {
+      continue;
+    }
+    for (const line of table.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "01") continue; // 01 = ESTABLISHED
+      const local = parseInt(f[1].split(":")[1], 16);
+      const remote = parseInt(f[2].split(":")[1], 16);
+      if (remote === b.cfg.ports.db && inodes.has(f[9])) ports.add(local);
+    }
+  }
+  return ports;
+}
+
+export interface LoggedStatement {
+  /** Wall-clock time (Date.now() scale) Postgres logged it at. */
+  at: number;
+  /** Client port of the connection that sent it. */
+  port: number;
+  text: string;
+}
+
+/**
+ * Turns on Postgres's statement log (`log_statement = 'all'`, with time and client port in
+ * each line) for the bench stack until `stop()`, which turns it off again and returns what was
+ * logged meanwhile. `postgres.log` of the stack is where the lines go (stderr of the server).
+ */
+export async function statementLog(b: Bench) {
+  const file = `${b.cfg.dir}/logs/postgres.log`;
+  const from = (await Deno.stat(file)).size;
+  await b.sql`alter system set log_statement = 'all'`;
+  await b.sql`alter system set log_line_prefix = '%m|%r|'`;
+  await b.sql`select pg_reload_conf()`;
+  await sleep(300); // backends apply the reload before their next command
+  return {
+    async stop(): Promise<LoggedStatement[]> {
+      await b.sql`alter system reset log_statement`;
+      await b.sql`alter system reset log_line_prefix`;
+      await b.sql`select pg_reload_conf()`;
+      const bytes = await Deno.readFile(file);
+      const text = new TextDecoder().decode(bytes.subarray(from));
+      const out: LoggedStatement[] = [];
+      const re =
+        /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC\|[^(|]*\((\d+)\)\|LOG:\s+(statement|execute [^:]*): (.*)$/;
+      let last: LoggedStatement | null = null;
+      for (const line of text.split("\n")) {
+        const m = line.match(re);
+        if (m) {
+          last = { at: Date.parse(m[1].replace(" ", "T") + "Z"), port: Number(m[2]), text: m[4] };
+          out.push(last);
+        } else if (last && line.startsWith("\t")) {
+          last.text += " " + line.trim(); // the statement's next lines
+        } else last = null;
+      }
+      return out;
+    },
+  };
 }

@@ -27,11 +27,13 @@ import { issueUserToken } from "../local/token.ts";
 import { type Bench, mean, percentile, type Result, result, rng, word } from "./lib.ts";
 
 const DIM = 1536;
-const TOPICS = 1000;
+/** AIDE_BENCH_SCALE=0.1 shrinks every size tenfold: to check the scenario works, not to measure. */
+const SCALE = Number(Deno.env.get("AIDE_BENCH_SCALE") ?? 1);
+const TOPICS = Math.round(1000 * SCALE);
 const PER_TOPIC = 100;
 const ROWS = TOPICS * PER_TOPIC;
-const BIG_TOPICS = 900; // topics 0..899 belong to the large user
-const SHARED_TOPICS = 50; // of which 0..49 are shared
+const BIG_TOPICS = Math.round(900 * SCALE); // topics 0..899 belong to the large user
+const SHARED_TOPICS = Math.round(50 * SCALE); // of which 0..49 are shared
 const SMALL_USERS = 9;
 const NOISE = 0.026; // per dimension: cosine ~0.7 between a chunk and its topic's centre
 const YEAR_MS = 365 * 86_400_000;
@@ -42,9 +44,10 @@ const RECALL_QUERIES = 50;
 const WINDOW_DAYS = 120;
 
 const topicWord = (topic: number, j: number) => word(2000 + topic * 4 + j);
+/** Topics 900-999 are the small users' notes; every other topic is the large user's. */
 const homeOf = (
   topic: number,
-) => (topic < BIG_TOPICS ? 0 : 1 + ((topic - BIG_TOPICS) % SMALL_USERS));
+) => (topic < BIG_TOPICS || topic >= TOPICS ? 0 : 1 + ((topic - BIG_TOPICS) % SMALL_USERS));
 
 function normalize(v: Float32Array | Float64Array) {
   let n = 0;
@@ -147,21 +150,54 @@ interface Users {
   claims: string[];
 }
 
-export async function loadData(b: Bench, users: Users, note: (t: string) => void) {
-  const { sql } = b;
+/** The data generator: topic centres, then rows topic by topic (one random stream, in order). */
+export function generator() {
   const r = rng(42);
   const centres = Array.from({ length: TOPICS }, () => {
     const c = new Float64Array(DIM);
     for (let i = 0; i < DIM; i++) c[i] = r.gauss();
     return normalize(c);
   });
+  // Topics past the first 1,000 (the 300k point of the curve) have centres of their own stream,
+  // so the first 1,000 topics are the same data at every size.
+  const extra = rng(43);
+  const centre = (topic: number) => {
+    while (centres.length <= topic) {
+      const c = new Float64Array(DIM);
+      for (let i = 0; i < DIM; i++) c[i] = extra.gauss();
+      centres.push(normalize(c));
+    }
+    return centres[topic];
+  };
+  return { r, centres, centre };
+}
 
-  // The two big indexes are re-created after the load, exactly as the migration defines them.
+/** The two big indexes, as the migration defines them (to drop for a load and re-create). */
+async function bigIndexes(sql: postgres.Sql) {
   const indexes = await sql<{ name: string; def: string }[]>`
     select indexname as name, indexdef as def from pg_indexes
     where schemaname = 'public' and tablename = 'search_index'
       and indexname in ('search_index_embedding', 'search_index_fts')`;
   if (indexes.length !== 2) throw new Error("search_index indexes not found");
+  return indexes;
+}
+
+/**
+ * Loads topics [fromTopic, toTopic) with the HNSW and GIN indexes dropped during the load and
+ * re-created after it (exactly as the migration defines them). Topics must be loaded in order
+ * with the same generator.
+ */
+export async function loadData(
+  b: Bench,
+  users: Users,
+  note: (t: string) => void,
+  gen = generator(),
+  fromTopic = 0,
+  toTopic = TOPICS,
+) {
+  const { sql } = b;
+  const { r, centre: centreOf } = gen;
+  const indexes = await bigIndexes(sql);
   for (const i of indexes) await sql.unsafe(`drop index public.${i.name}`);
 
   let t = performance.now();
@@ -172,12 +208,12 @@ export async function loadData(b: Bench, users: Users, note: (t: string) => void
   const out = new CopyBuffer(copy);
   const v = new Float32Array(DIM);
   const now = Date.now();
-  for (let topic = 0; topic < TOPICS; topic++) {
+  for (let topic = fromTopic; topic < toTopic; topic++) {
     const home = homeOf(topic);
-    const centre = centres[topic];
+    const centre = centreOf(topic);
     for (let k = 0; k < PER_TOPIC; k++) {
       let owner = home;
-      if (topic >= BIG_TOPICS && r.next() >= 0.6) {
+      if (home !== 0 && r.next() >= 0.6) {
         do owner = 1 + r.int(SMALL_USERS); while (owner === home);
       }
       for (let i = 0; i < DIM; i++) v[i] = centre[i] + NOISE * r.gauss();
@@ -221,15 +257,15 @@ export async function loadData(b: Bench, users: Users, note: (t: string) => void
   }
   const indexSeconds = (performance.now() - t) / 1000;
   const [size] =
-    await sql`select pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
+    await sql`select count(*)::int as n, pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
     pg_size_pretty(pg_relation_size('public.search_index_embedding')) as hnsw`;
   note(
-    `loaded ${ROWS} rows in ${
+    `loaded ${(toTopic - fromTopic) * PER_TOPIC} rows in ${
       loadSeconds.toFixed(0)
-    } s (binary COPY), built the HNSW and GIN indexes in ` +
+    } s (binary COPY), built the HNSW and GIN indexes over ${size.n} rows in ` +
       `${indexSeconds.toFixed(0)} s; table with indexes ${size.total}, HNSW ${size.hnsw}`,
   );
-  return centres;
+  return gen.centres;
 }
 
 /** The guide's function, re-created on our table in a bench-only schema. */
@@ -415,17 +451,100 @@ async function semanticAlone(sql: postgres.Sql, v: Variant, q: Query, ef: number
 const recallAt10 = (found: number[], truth: number[]) =>
   truth.length ? found.slice(0, 10).filter((id) => truth.includes(id)).length / truth.length : NaN;
 
-export async function search(b: Bench, note: (t: string) => void): Promise<Result[]> {
-  const { sql } = b;
+async function searchUsers(b: Bench): Promise<Users> {
   const users: Users = { ids: [], claims: [] };
   for (let u = 0; u <= SMALL_USERS; u++) {
-    const { userId, email } = await issueUserToken(b.cfg, `bench-search-${u}@example.com`, { sql });
+    const { userId, email } = await issueUserToken(b.cfg, `bench-search-${u}@example.com`, {
+      sql: b.sql,
+    });
     users.ids.push(userId);
     users.claims.push(
       JSON.stringify({ sub: userId, role: "authenticated", aud: "authenticated", email }),
     );
   }
-  const centres = await loadData(b, users, note);
+  return users;
+}
+
+const CURVE_QUERIES = 100;
+const CURVE_RECALL_QUERIES = 30;
+
+/**
+ * One point of the search curve: the "all" variant (the large user) over the large user's
+ * topics among the first `topics`, p50/p95 latency and recall@10 (semantic) at `label` chunks.
+ */
+async function curvePoint(
+  b: Bench,
+  users: Users,
+  centre: (topic: number) => ArrayLike<number>,
+  topics: number,
+  scenario: string,
+  note: (t: string) => void,
+): Promise<Result[]> {
+  const label = `${(topics * PER_TOPIC) / 1000}k`;
+  const r = rng(11);
+  const own = Array.from({ length: topics }, (_, t) => t).filter((t) => homeOf(t) === 0);
+  const make = (): Query => {
+    const topic = own[r.int(own.length)];
+    const v = new Float32Array(DIM);
+    for (let i = 0; i < DIM; i++) v[i] = centre(topic)[i] + NOISE * r.gauss();
+    normalize(v);
+    return {
+      topic,
+      text: `${topicWord(topic, r.int(2))} ${topicWord(topic, 2 + r.int(2))}`,
+      embedding: `[${v.join(",")}]`,
+    };
+  };
+  const v: Variant = {
+    name: "all",
+    claims: users.claims[0],
+    queries: Array.from({ length: CURVE_QUERIES }, make),
+    from: null,
+    to: null,
+    guide: false,
+  };
+  for (const q of v.queries.slice(0, 20)) await ours(b.sql, v, q, q.text); // warm
+  const ms: number[] = [];
+  for (const q of v.queries) ms.push((await ours(b.sql, v, q, q.text)).ms);
+  const recall: number[] = [];
+  const exactMs: number[] = [];
+  for (const q of v.queries.slice(0, CURVE_RECALL_QUERIES)) {
+    const truth = await exact(b.sql, v, q);
+    exactMs.push(truth.ms);
+    recall.push(recallAt10((await ours(b.sql, v, q, "")).ids, truth.ids));
+  }
+  note(
+    `curve @${label}: ${CURVE_QUERIES} queries as the large user, exact search p50 ${
+      percentile(exactMs, 50).toFixed(0)
+    } ms`,
+  );
+  return [
+    result(scenario, `curve: p50 latency @${label} chunks, all`, percentile(ms, 50), "ms"),
+    result(scenario, `curve: p95 latency @${label} chunks, all`, percentile(ms, 95), "ms", {
+      target: topics > TOPICS ? "<= 50" : undefined, // the target is for the 300k point
+    }),
+    result(scenario, `curve: recall@10 (semantic) @${label} chunks, all`, mean(recall), "recall", {
+      target: ">= 0.95",
+    }),
+  ];
+}
+
+/** Scenario "search-300k": the 300k-chunk point of the curve (2,000 more topics of the large user). */
+export async function search300k(b: Bench, note: (t: string) => void): Promise<Result[]> {
+  const users = await searchUsers(b);
+  const gen = generator();
+  const topics = 3 * TOPICS;
+  await loadData(b, users, note, gen, 0, topics);
+  return await curvePoint(b, users, gen.centre, topics, "search-300k", note);
+}
+
+export async function search(b: Bench, note: (t: string) => void): Promise<Result[]> {
+  const { sql } = b;
+  const users = await searchUsers(b);
+  // The 10k point of the curve first (topics 0-99), then the rest of the 100k chunks.
+  const gen = generator();
+  await loadData(b, users, note, gen, 0, TOPICS / 10);
+  const curve = await curvePoint(b, users, gen.centre, TOPICS / 10, "search", note);
+  const centres = await loadData(b, users, note, gen, TOPICS / 10, TOPICS);
   await createGuideFunction(sql);
 
   const r = rng(7);
@@ -482,7 +601,7 @@ export async function search(b: Bench, note: (t: string) => void): Promise<Resul
   }
   await explainNotes(sql, variants[0], note);
 
-  const rows: Result[] = [];
+  const rows: Result[] = [...curve];
   for (const v of variants) {
     const oursMs: number[] = [];
     const guideMs: number[] = [];
@@ -531,6 +650,32 @@ export async function search(b: Bench, note: (t: string) => void): Promise<Resul
             : "the guide's function has no time filter: no baseline"
         }`,
     );
+    if (v.name === "all") {
+      // The 100k point of the curve is this variant's figures.
+      rows.push(
+        result(
+          "search",
+          `curve: p50 latency @${ROWS / 1000}k chunks, all`,
+          percentile(oursMs, 50),
+          "ms",
+        ),
+        result(
+          "search",
+          `curve: p95 latency @${ROWS / 1000}k chunks, all`,
+          percentile(oursMs, 95),
+          "ms",
+        ),
+        result(
+          "search",
+          `curve: recall@10 (semantic) @${ROWS / 1000}k chunks, all`,
+          mean(oursRecall),
+          "recall",
+          {
+            target: ">= 0.95",
+          },
+        ),
+      );
+    }
   }
   return rows;
 }

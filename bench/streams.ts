@@ -66,7 +66,14 @@ export async function chatSlots(b: Bench, users: number, perUser: number): Promi
 
 export const directive = (script: Script) => `[[fake ${JSON.stringify(script)}]]`;
 
-/** Sends a message through Aide and reads the whole streamed reply. */
+/** Called as the stream goes (for measurements taken at that instant). */
+export interface StreamHooks {
+  /** The `start` chunk: everything before the provider call is done. */
+  onStart?: (messageId: string) => void;
+  /** The first text delta. */
+  onFirstToken?: () => void;
+}
+
 function emptyTiming(): StreamTiming {
   return {
     ok: false,
@@ -79,11 +86,13 @@ function emptyTiming(): StreamTiming {
   };
 }
 
+/** Sends a message through Aide and reads the whole streamed reply. */
 export async function aideStream(
   b: Bench,
   slot: ChatSlot,
   script: Script,
   prompt = "Benchmark question",
+  hooks: StreamHooks = {},
 ): Promise<StreamTiming> {
   const t0 = performance.now();
   const since = () => performance.now() - t0;
@@ -114,14 +123,19 @@ export async function aideStream(
         // Cheap checks first: a text delta is by far the most common chunk.
         if (data.startsWith('{"type":"text-delta"')) {
           const at = since();
-          timing.ttftMs ??= at;
+          if (timing.ttftMs === null) {
+            timing.ttftMs = at;
+            hooks.onFirstToken?.();
+          }
           timing.lastTokenMs = at;
           timing.tokens++;
           continue;
         }
         const chunk = JSON.parse(data);
-        if (chunk.type === "start") timing.startMs ??= since();
-        else if (chunk.type === "finish") finished = true;
+        if (chunk.type === "start" && timing.startMs === null) {
+          timing.startMs = since();
+          hooks.onStart?.(chunk.messageId);
+        } else if (chunk.type === "finish") finished = true;
         else if (chunk.type === "error" || chunk.type === "abort") {
           timing.error = `${chunk.type}: ${chunk.errorText ?? chunk.reason ?? ""}`;
         }
@@ -188,4 +202,14 @@ export function concurrently(
     if (rampMs > 0) await new Promise((r) => setTimeout(r, (rampMs * i) / n));
     return await start(i);
   }));
+}
+
+/** Follows a reply being generated (GET .../messages/:id/stream) to its end; ok if it finished. */
+export async function followStream(b: Bench, slot: ChatSlot, messageId: string) {
+  const res = await fetch(
+    `${b.functionsUrl}/conversations/${slot.conversationId}/messages/${messageId}/stream`,
+    { headers: { authorization: `Bearer ${slot.token}` } },
+  );
+  const text = await res.text();
+  return res.status === 200 && text.includes('"type":"finish"');
 }

@@ -4,30 +4,7 @@ import assert from "node:assert/strict";
 import { type ChatUser, chatUser, marker, until, withDb } from "../_support/chat.ts";
 import { createClient } from "@supabase/supabase-js";
 import { env, FUNCTIONS_URL } from "../_support/stack.ts";
-
-/** A one-page PDF whose text layer says `text` (or no text at all). */
-export function pdfWith(text: string | null): Uint8Array {
-  const stream = text === null ? "0 0 m 100 100 l S" : `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
-  const objects = [
-    "<< /Type /Catalog /Pages 2 0 R >>",
-    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-  ];
-  let out = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${
-    offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")
-  }`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new TextEncoder().encode(out);
-}
+import { pdfWith } from "../_support/pdf.ts";
 
 async function upload(
   user: ChatUser,

@@ -7,15 +7,26 @@ import { until } from "../_support/stack.ts";
 
 Deno.test("horizon job: private.dispatch_planner_horizon extends a series through pg_net, idempotently", async () => {
   const u = await chatUser("horizon");
-  const tomorrow = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC" }).format(new Date(Date.now() + 86_400_000));
+  const tomorrow = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC" }).format(
+    new Date(Date.now() + 86_400_000),
+  );
   const created = await u.api("/tasks", {
     method: "POST",
-    json: { title: "Water plants", start_at: `${tomorrow}T08:00`, timezone: "UTC", duration_minutes: 5, rrule: "FREQ=DAILY" },
+    json: {
+      title: "Water plants",
+      start_at: `${tomorrow}T08:00`,
+      timezone: "UTC",
+      duration_minutes: 5,
+      rrule: "FREQ=DAILY",
+    },
   });
   assert.equal(created.status, 201, created.text);
   const series = created.body.series.id;
-  const count = () => withDb(async (sql) =>
-    (await sql`select count(*)::int as n from public.tasks where series_id = ${series}`)[0].n as number);
+  const count = () =>
+    withDb(async (sql) =>
+      (await sql`select count(*)::int as n from public.tasks where series_id = ${series}`)[0]
+        .n as number
+    );
   const full = await count();
   // Pretend the last run was five days ago: only the first days' rows exist.
   await withDb(async (sql) => {
@@ -26,8 +37,14 @@ Deno.test("horizon job: private.dispatch_planner_horizon extends a series throug
   assert.ok(cut < full, `${cut} < ${full}`);
   const [{ due }] = await withDb((sql) => sql`select private.dispatch_planner_horizon() as due`);
   assert.ok(due >= 1);
-  await until("the horizon job to extend the series", async () => (await count()) === full ? true : null, 20_000);
-  const [s] = await withDb((sql) => sql`select materialized_through > now() + interval '13 days' as ok from public.task_series where id = ${series}`);
+  await until(
+    "the horizon job to extend the series",
+    async () => (await count()) === full ? true : null,
+    20_000,
+  );
+  const [s] = await withDb((sql) =>
+    sql`select materialized_through > now() + interval '13 days' as ok from public.task_series where id = ${series}`
+  );
   assert.equal(s.ok, true);
   // Nothing is due any more for this series: another run adds nothing.
   await withDb((sql) => sql`select private.dispatch_planner_horizon()`);
@@ -46,7 +63,8 @@ Deno.test("analytics refresh: skipped within the interval; after it, tasks chang
     // Once the interval has passed, the job refreshes (concurrently) and the new row is counted.
     await sql`update private.planner_analytics_state set refreshed_at = now() - interval '1 hour'`;
     await sql`select private.refresh_planner_analytics()`;
-    const [row] = await sql`select planned, done from private.planner_weekly_stats where user_id = ${u.userId}`;
+    const [row] =
+      await sql`select planned, done from private.planner_weekly_stats where user_id = ${u.userId}`;
     assert.deepEqual({ ...row }, { planned: 1, done: 1 });
   });
 });

@@ -17,7 +17,11 @@ const all = (series: SeriesRule) =>
     .map((o) => new Date(o.at).toISOString());
 
 Deno.test("recurrence: 09:00 in Berlin stays 09:00 local across the March DST change", () => {
-  const daily = { rrule: "FREQ=DAILY;COUNT=4", startsLocal: "2027-03-26T09:00:00", timeZone: "Europe/Berlin" };
+  const daily = {
+    rrule: "FREQ=DAILY;COUNT=4",
+    startsLocal: "2027-03-26T09:00:00",
+    timeZone: "Europe/Berlin",
+  };
   assert.deepEqual(all(daily), [
     "2027-03-26T08:00:00.000Z",
     "2027-03-27T08:00:00.000Z",
@@ -29,13 +33,21 @@ Deno.test("recurrence: 09:00 in Berlin stays 09:00 local across the March DST ch
 });
 
 Deno.test("recurrence: 09:00 in New York stays 09:00 local across both DST changes", () => {
-  const weekly = { rrule: "FREQ=WEEKLY;BYDAY=SU;COUNT=3", startsLocal: "2027-03-07T09:00", timeZone: "America/New_York" };
+  const weekly = {
+    rrule: "FREQ=WEEKLY;BYDAY=SU;COUNT=3",
+    startsLocal: "2027-03-07T09:00",
+    timeZone: "America/New_York",
+  };
   assert.deepEqual(all(weekly), [
     "2027-03-07T14:00:00.000Z", // EST
     "2027-03-14T13:00:00.000Z", // EDT from 14 March
     "2027-03-21T13:00:00.000Z",
   ]);
-  const autumn = { rrule: "FREQ=DAILY;COUNT=3", startsLocal: "2027-11-06T09:00:00", timeZone: "America/New_York" };
+  const autumn = {
+    rrule: "FREQ=DAILY;COUNT=3",
+    startsLocal: "2027-11-06T09:00:00",
+    timeZone: "America/New_York",
+  };
   assert.deepEqual(all(autumn), [
     "2027-11-06T13:00:00.000Z",
     "2027-11-07T14:00:00.000Z", // EST from 7 November
@@ -44,7 +56,11 @@ Deno.test("recurrence: 09:00 in New York stays 09:00 local across both DST chang
 });
 
 Deno.test("recurrence: a local time that does not exist that day is dropped (RFC 5545), COUNT still counts real ones", () => {
-  const early = { rrule: "FREQ=DAILY;COUNT=3", startsLocal: "2027-03-27T02:30:00", timeZone: "Europe/Berlin" };
+  const early = {
+    rrule: "FREQ=DAILY;COUNT=3",
+    startsLocal: "2027-03-27T02:30:00",
+    timeZone: "Europe/Berlin",
+  };
   assert.deepEqual(all(early), [
     "2027-03-27T01:30:00.000Z",
     // 28 March 02:30 does not exist in Berlin: no occurrence that day
@@ -54,7 +70,11 @@ Deno.test("recurrence: a local time that does not exist that day is dropped (RFC
 });
 
 Deno.test("recurrence: an ambiguous local time (October fall-back) takes the earlier offset", () => {
-  const early = { rrule: "FREQ=DAILY;COUNT=2", startsLocal: "2027-10-31T02:30:00", timeZone: "Europe/Berlin" };
+  const early = {
+    rrule: "FREQ=DAILY;COUNT=2",
+    startsLocal: "2027-10-31T02:30:00",
+    timeZone: "Europe/Berlin",
+  };
   assert.deepEqual(all(early), ["2027-10-31T00:30:00.000Z", "2027-11-01T01:30:00.000Z"]);
 });
 
@@ -73,7 +93,11 @@ Deno.test("recurrence: EXDATE removes exactly the named local occurrences", () =
 });
 
 Deno.test("recurrence: a window returns the occurrences starting inside it; next finds the following one", () => {
-  const series = { rrule: "FREQ=DAILY", startsLocal: "2027-01-01T18:00:00", timeZone: "Europe/Berlin" };
+  const series = {
+    rrule: "FREQ=DAILY",
+    startsLocal: "2027-01-01T18:00:00",
+    timeZone: "Europe/Berlin",
+  };
   const got = occurrencesBetween(series, utc("2027-01-10T17:00:00Z"), utc("2027-01-12T17:00:00Z"));
   assert.deepEqual(got.map((o) => o.local), ["2027-01-10T18:00:00", "2027-01-11T18:00:00"]);
   assert.equal(nextOccurrence(series, utc("2027-01-12T17:00:01Z"))?.local, "2027-01-13T18:00:00");
@@ -85,24 +109,38 @@ Deno.test("recurrence: bad rules are reported, good ones pass", () => {
   const base = { startsLocal: "2027-01-01T09:00:00", timeZone: "Europe/Berlin" };
   assert.equal(ruleProblem({ ...base, rrule: "FREQ=WEEKLY;BYDAY=MO" }), null);
   assert.match(ruleProblem({ ...base, rrule: "FREQ=SOMETIMES" }) ?? "", /invalid RRULE/);
-  assert.match(ruleProblem({ ...base, rrule: "DTSTART:20270101T000000Z" }) ?? "", /without DTSTART/);
+  assert.match(
+    ruleProblem({ ...base, rrule: "DTSTART:20270101T000000Z" }) ?? "",
+    /without DTSTART/,
+  );
 });
 
 Deno.test("time: local wall-clock times and instants convert both ways, gaps move forward", () => {
   assert.equal(localToInstant("2027-03-28T02:30:00", "Europe/Berlin"), utc("2027-03-28T01:30:00Z"));
   assert.equal(instantToLocal(utc("2027-03-28T01:30:00Z"), "Europe/Berlin"), "2027-03-28T03:30:00");
-  assert.equal(instantToLocal(utc("2027-07-01T12:00:00Z"), "America/New_York"), "2027-07-01T08:00:00");
+  assert.equal(
+    instantToLocal(utc("2027-07-01T12:00:00Z"), "America/New_York"),
+    "2027-07-01T08:00:00",
+  );
 });
 
 Deno.test("recurrence: the server's own time zone changes nothing", async () => {
   const script = `
-    import { occurrencesBetween } from "${new URL("../../supabase/functions/_shared/planner/recurrence.ts", import.meta.url)}";
+    import { occurrencesBetween } from "${new URL(
+    "../../supabase/functions/_shared/planner/recurrence.ts",
+    import.meta.url,
+  )}";
     const s = { rrule: "FREQ=DAILY;COUNT=4", startsLocal: "2027-03-26T09:00:00", timeZone: "Europe/Berlin" };
     console.log(JSON.stringify(occurrencesBetween(s, 0, Date.parse("2030-01-01")).map((o) => o.at)));`;
   const outputs = new Set<string>();
   for (const tz of ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Australia/Lord_Howe"]) {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--config", fileURLToPath(new URL("../../deno.json", import.meta.url)), script],
+      args: [
+        "eval",
+        "--config",
+        fileURLToPath(new URL("../../deno.json", import.meta.url)),
+        script,
+      ],
       env: { TZ: tz },
     }).output();
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
@@ -110,6 +148,9 @@ Deno.test("recurrence: the server's own time zone changes nothing", async () => 
   }
   assert.equal(outputs.size, 1, [...outputs].join("\n"));
   assert.deepEqual(JSON.parse([...outputs][0]).map((ms: number) => new Date(ms).toISOString()), [
-    "2027-03-26T08:00:00.000Z", "2027-03-27T08:00:00.000Z", "2027-03-28T07:00:00.000Z", "2027-03-29T07:00:00.000Z",
+    "2027-03-26T08:00:00.000Z",
+    "2027-03-27T08:00:00.000Z",
+    "2027-03-28T07:00:00.000Z",
+    "2027-03-29T07:00:00.000Z",
   ]);
 });

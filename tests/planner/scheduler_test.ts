@@ -4,7 +4,10 @@
 // on a working day, inside working hours, outside quiet hours, overlapping nothing busy and no
 // other slot of the same run.
 import assert from "node:assert/strict";
-import { schedule, type ScheduleInput } from "../../supabase/functions/_shared/planner/scheduler.ts";
+import {
+  schedule,
+  type ScheduleInput,
+} from "../../supabase/functions/_shared/planner/scheduler.ts";
 import { occurrencesBetween } from "../../supabase/functions/_shared/planner/recurrence.ts";
 import type { Interval, SlotRequest } from "../../supabase/functions/_shared/planner/types.ts";
 
@@ -29,16 +32,19 @@ function random(seed: number) {
 const formats = new Map<string, Intl.DateTimeFormat>();
 function local(ms: number, timeZone: string) {
   if (!formats.has(timeZone)) {
-    formats.set(timeZone, new Intl.DateTimeFormat("en-GB", {
+    formats.set(
       timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      weekday: "short",
-      hourCycle: "h23",
-    }));
+      new Intl.DateTimeFormat("en-GB", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        weekday: "short",
+        hourCycle: "h23",
+      }),
+    );
   }
   const parts = Object.fromEntries(
     formats.get(timeZone)!.formatToParts(new Date(ms)).map((p) => [p.type, p.value]),
@@ -51,7 +57,8 @@ function local(ms: number, timeZone: string) {
   };
 }
 
-const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+const hhmm = (m: number) =>
+  `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
 const MIN = 60_000;
 const DST_DAYS = [
   ["Europe/Berlin", "2027-03-28T00:00:00Z"],
@@ -59,7 +66,14 @@ const DST_DAYS = [
   ["America/New_York", "2027-03-14T05:00:00Z"],
   ["America/New_York", "2027-11-07T04:00:00Z"],
 ] as const;
-const RULES = [null, null, "FREQ=DAILY", "FREQ=DAILY;COUNT=5", "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=WEEKLY;BYDAY=SU;COUNT=3"];
+const RULES = [
+  null,
+  null,
+  "FREQ=DAILY",
+  "FREQ=DAILY;COUNT=5",
+  "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+  "FREQ=WEEKLY;BYDAY=SU;COUNT=3",
+];
 
 function randomInput(seed: number): ScheduleInput {
   const r = random(seed);
@@ -109,11 +123,19 @@ Deno.test("scheduler: property: slots fit the hours, avoid busy time and each ot
     const tz = input.timeZone;
     const window = input.from + input.days * 86_400_000;
     const booked: Interval[] = [];
-    assert.equal(result.slots.length + result.unscheduled.length, input.requests.length, `seed ${seed}`);
+    assert.equal(
+      result.slots.length + result.unscheduled.length,
+      input.requests.length,
+      `seed ${seed}`,
+    );
     for (const slot of result.slots) {
       const request = input.requests.find((q) => q.key === slot.key)!;
       const starts = request.rrule
-        ? occurrencesBetween({ rrule: request.rrule, startsLocal: slot.startLocal, timeZone: tz }, input.from, window)
+        ? occurrencesBetween(
+          { rrule: request.rrule, startsLocal: slot.startLocal, timeZone: tz },
+          input.from,
+          window,
+        )
           .map((o) => o.at)
         : [Date.parse(slot.startAt)];
       assert.ok(starts.length > 0, `seed ${seed} ${slot.key}: no occurrence`);
@@ -121,17 +143,30 @@ Deno.test("scheduler: property: slots fit the hours, avoid busy time and each ot
       for (const start of starts) {
         const end = start + request.durationMinutes * MIN;
         const s = local(start, tz), e = local(end - MIN, tz);
-        const why = `seed ${seed} ${slot.key} ${new Date(start).toISOString()} ${tz} ${JSON.stringify(input.preferences)}`;
+        const why = `seed ${seed} ${slot.key} ${new Date(start).toISOString()} ${tz} ${
+          JSON.stringify(input.preferences)
+        }`;
         assert.ok(start >= input.from, `${why}: before the window`);
-        assert.ok(input.preferences.working_hours.days.includes(s.weekday), `${why}: not a working day`);
+        assert.ok(
+          input.preferences.working_hours.days.includes(s.weekday),
+          `${why}: not a working day`,
+        );
         assert.equal(s.date, e.date, `${why}: crosses midnight`);
         const w = input.preferences.working_hours;
-        const [ws, we] = [w.start, w.end].map((x) => Number(x.slice(0, 2)) * 60 + Number(x.slice(3)));
+        const [ws, we] = [w.start, w.end].map((x) =>
+          Number(x.slice(0, 2)) * 60 + Number(x.slice(3))
+        );
         assert.ok(s.minutes >= ws && e.minutes + 1 <= we, `${why}: outside working hours`);
         for (let t = start; t < end; t += 5 * MIN) {
-          assert.ok(!inQuiet(local(t, tz).minutes, input.preferences.quiet_hours), `${why}: inside quiet hours`);
+          assert.ok(
+            !inQuiet(local(t, tz).minutes, input.preferences.quiet_hours),
+            `${why}: inside quiet hours`,
+          );
         }
-        assert.ok(!inQuiet(e.minutes, input.preferences.quiet_hours), `${why}: ends inside quiet hours`);
+        assert.ok(
+          !inQuiet(e.minutes, input.preferences.quiet_hours),
+          `${why}: ends inside quiet hours`,
+        );
         for (const b of [...input.busy, ...booked]) {
           assert.ok(!(start < b.end && b.start < end), `${why}: overlaps ${b.source}`);
         }
@@ -162,7 +197,10 @@ Deno.test("scheduler: a preferred time of day wins when it is free, busy time pu
     days: 7,
   };
   assert.equal(schedule(base).slots[0].startLocal, "2027-03-29T12:00:00");
-  const busy = [{ start: Date.parse("2027-03-29T10:00:00Z"), end: Date.parse("2027-03-29T11:00:00Z") }];
+  const busy = [{
+    start: Date.parse("2027-03-29T10:00:00Z"),
+    end: Date.parse("2027-03-29T11:00:00Z"),
+  }];
   assert.equal(schedule({ ...base, busy }).slots[0].startLocal, "2027-03-29T13:00:00");
   const morning = { ...base, requests: [{ ...base.requests[0], preferredTime: "any" as const }] };
   assert.equal(schedule(morning).slots[0].startLocal, "2027-03-29T09:00:00");
@@ -173,7 +211,12 @@ Deno.test("scheduler: a preferred time of day wins when it is free, busy time pu
 
 Deno.test("scheduler: a recurring task is placed where every occurrence in the window is free", () => {
   const input: ScheduleInput = {
-    requests: [{ key: "gym", durationMinutes: 60, rrule: "FREQ=WEEKLY;BYDAY=MO,WE", preferredTime: "morning" }],
+    requests: [{
+      key: "gym",
+      durationMinutes: 60,
+      rrule: "FREQ=WEEKLY;BYDAY=MO,WE",
+      preferredTime: "morning",
+    }],
     timeZone: "America/New_York",
     preferences: {
       working_hours: { start: "07:00", end: "12:00", days: [1, 2, 3, 4, 5] },
@@ -202,5 +245,8 @@ Deno.test("scheduler: nothing fits: the request is reported unscheduled with the
     from: Date.parse("2027-03-29T06:00:00Z"),
     days: 7,
   };
-  assert.deepEqual(schedule(input), { slots: [], unscheduled: [{ key: "long", reason: "no working hours in the window" }] });
+  assert.deepEqual(schedule(input), {
+    slots: [],
+    unscheduled: [{ key: "long", reason: "no working hours in the window" }],
+  });
 });

@@ -188,12 +188,15 @@ function casesFor(
 /** A row of each planner table for the user, so the sweep's ids reach the routes' checks. */
 function plannerIds(userId: string) {
   return withDb(async (sql) => {
-    const [goal] = await sql`insert into public.goals (user_id, title) values (${userId}, 'Sweep goal') returning id`;
-    const [task] = await sql`insert into public.tasks (user_id, title, goal_id, scheduled_at, duration_minutes)
+    const [goal] =
+      await sql`insert into public.goals (user_id, title) values (${userId}, 'Sweep goal') returning id`;
+    const [task] =
+      await sql`insert into public.tasks (user_id, title, goal_id, scheduled_at, duration_minutes)
                              values (${userId}, 'Sweep task', ${goal.id}, now() + interval '2 days', 30) returning id`;
     const [event] = await sql`insert into public.calendar_events (user_id, title, start_at, end_at)
                               values (${userId}, 'Sweep event', '2030-01-01T09:00Z', '2030-01-01T10:00Z') returning id`;
-    const [pattern] = await sql`insert into public.patterns (user_id, kind, key, description, confidence)
+    const [pattern] =
+      await sql`insert into public.patterns (user_id, kind, key, description, confidence)
                                 values (${userId}, 'streak', 'current', 'Sweep', 1) returning id`;
     const [chat] = await sql`insert into public.conversations (user_id, kind, title, model)
                              values (${userId}, 'planner', 'Sweep planner', 'claude-sonnet-4.5') returning id`;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readBody } from "../../supabase/functions/_shared/http.ts";
 import { chatUser } from "../_support/chat.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
+import { pdfWith } from "../_support/pdf.ts";
 
 const MB = 1024 * 1024;
 
@@ -96,43 +97,11 @@ Deno.test("the transcript webhook refuses a request without valid signature head
   assert.ok(large.seen < 32 * MB, `read ${large.seen} bytes of a 2.1 MB-limit body`);
 });
 
-/** A PDF of `pages` pages, each with a line of text. */
-function pdfPages(pages: number): Uint8Array {
-  const objects: string[] = [
-    "<< /Type /Catalog /Pages 2 0 R >>",
-    `<< /Type /Pages /Kids [${
-      Array.from({ length: pages }, (_, i) => `${4 + 2 * i} 0 R`).join(" ")
-    }] /Count ${pages} >>`,
-    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-  ];
-  for (let i = 0; i < pages; i++) {
-    const stream = `BT /F1 12 Tf 72 720 Td (page ${i}) Tj ET`;
-    objects.push(
-      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${
-        5 + 2 * i
-      } 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
-      `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    );
-  }
-  let out = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${
-    offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")
-  }`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new TextEncoder().encode(out);
-}
-
 Deno.test("PDF parsing is bounded: a PDF with more pages than the limit is refused (413 pdf_too_large)", async () => {
   const alice = await chatUser("pdfpages");
   const send = async (pages: number) => {
     const form = new FormData();
-    form.set("file", new File([pdfPages(pages) as BlobPart], "many.pdf"));
+    form.set("file", new File([pdfWith("a page", pages) as BlobPart], "many.pdf"));
     return await alice.api("/documents", { method: "POST", body: form });
   };
   const ok = await send(3);

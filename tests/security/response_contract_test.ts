@@ -125,6 +125,14 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   await at(alice, "POST", "/conversations/{id}/pin", { id });
   await at(alice, "GET", "/conversations/{id}/messages", { id });
   await at(alice, "POST", "/conversations/{id}/messages/{messageId}/stop", { id, messageId });
+  await at(alice, "POST", "/conversations/{id}/messages/{messageId}/feedback", { id, messageId }, {
+    rating: "up",
+    comment: "Clear",
+  });
+  await at(alice, "GET", "/conversations/{id}/export", { id });
+  const share = await at(alice, "POST", "/conversations/{id}/share", { id }, {});
+  await at(alice, "GET", "/conversations/{id}/shares", { id });
+  await at(alice, "DELETE", "/conversations/{id}/shares/{shareId}", { id, shareId: share.id });
   await at(alice, "GET", "/conversations/{id}", { id: crypto.randomUUID() }); // 404
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400
 
@@ -147,6 +155,7 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   await at(admin, "GET", "/usage/admin/top-users");
   await at(admin, "GET", "/usage/admin/by-model");
   await at(admin, "GET", "/usage/admin/users", {}, undefined, "?limit=2");
+  await at(admin, "GET", "/usage/admin/feedback");
   await at(admin, "GET", "/admin/models");
   const alias = `contract-${crypto.randomUUID().slice(0, 8)}`;
   await at(admin, "POST", "/admin/models", {}, {

@@ -672,7 +672,14 @@ const REMINDER_FIXTURES: typeof FIXTURES = {
   notification_log: async (sql, { owner }) => {
     const [t] = await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
                           returning id`;
-    const entry = (id: string) => ({ id, user_id: owner, task_id: t.id, stage: "push", starts_at: at2030(), status: "sent" });
+    const entry = (id: string) => ({
+      id,
+      user_id: owner,
+      task_id: t.id,
+      stage: "push",
+      starts_at: at2030(),
+      status: "sent",
+    });
     const id = uuid();
     await sql`insert into public.notification_log ${sql(entry(id))}`;
     return {
@@ -778,6 +785,46 @@ const INBOX_FIXTURES: typeof FIXTURES = {
   },
 };
 Object.assign(FIXTURES, INBOX_FIXTURES);
+// Chat extras: feedback on replies, share links.
+async function reply(sql: Sql, owner: string): Promise<string> {
+  const conv = await conversation(sql, owner);
+  const [m] =
+    await sql`insert into public.messages (conversation_id, user_id, role, content, parts, model)
+                        values (${conv}, ${owner}, 'assistant', 'a reply',
+                                '[{"type": "text", "text": "a reply"}]', 'gpt-5.2') returning id`;
+  return m.id;
+}
+const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
+  message_feedback: async (sql, { owner }) => {
+    const [f] = await sql`insert into public.message_feedback (user_id, message_id, rating)
+                          values (${owner}, ${await reply(sql, owner)}, 'up') returning id`;
+    return {
+      mine: { id: f.id },
+      insert: async () => {
+        const message_id = await reply(sql, owner);
+        return { body: { message_id, rating: "down" }, find: { message_id } };
+      },
+      update: { comment: marker("changed") },
+    };
+  },
+  conversation_shares: async (sql, { owner }) => {
+    const conv = await conversation(sql, owner);
+    const hash = () =>
+      Array.from({ length: 64 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("");
+    const [sh] =
+      await sql`insert into public.conversation_shares (user_id, conversation_id, token_hash)
+                           values (${owner}, ${conv}, ${hash()}) returning id`;
+    return {
+      mine: { id: sh.id },
+      insert: () => {
+        const token_hash = hash();
+        return { body: { conversation_id: conv, token_hash }, find: { token_hash } };
+      },
+      update: { include_attachments: true },
+    };
+  },
+};
+Object.assign(FIXTURES, CHAT_EXTRA_FIXTURES);
 
 // ---- who may do what ------------------------------------------------------------------------
 

@@ -80,5 +80,7 @@ export const TABLE_ACCESS: Record<string, Access> = {
   prompts:             { read: "owner-only",      owner: none,                         admin: none, note: "the record of POST /prompts, written by the function" },
   proposals:           { read: "owner-only",      owner: ["update"],                   admin: none, note: "update = the decision (status), once" },
   drafts:              { read: "owner-only",      owner: ["update"],                   admin: none, note: "update = the text, or discarding; only POST /drafts/:id/send sends" },
+  message_feedback:    { read: "owner-only",      owner: ["insert", "update", "delete"], admin: ["select"], note: "on the owner's own assistant replies only; admins read all for the feedback report" },
+  conversation_shares: { read: "owner-only",      owner: ["insert", "delete"],         admin: none, note: "the copy is taken by a trigger from the stored messages, never from the caller; read by token through the shared function" },
   inbox_digests:       { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none, note: "the user's opt-in to scheduled summaries" },
 };

@@ -122,6 +122,39 @@ export function conversationsResource(api: Api, transport: Transport) {
       ),
 
     send,
+    /** Rates a reply (`up` or `down`, optional comment); rating again replaces it. */
+    feedback: (
+      id: string,
+      messageId: string,
+      body: BodyOf<"/conversations/{id}/messages/{messageId}/feedback", "post">,
+    ) =>
+      data(
+        api.POST("/conversations/{id}/messages/{messageId}/feedback", {
+          ...messagePath(id, messageId),
+          body,
+        }),
+      ),
+    /** The active branch as a file: the JSON export, or Markdown text (throws AideError). */
+    export: async (id: string, format: "json" | "markdown" = "json") => {
+      const res = await transport.fetch(
+        `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/export?format=${format}`,
+      );
+      return format === "json" ? await res.json() : await res.text();
+    },
+    /** A read-only link to the conversation as it is now; `token` and `url` are shown only here. */
+    share: (
+      id: string,
+      body: BodyOf<"/conversations/{id}/share", "post"> = {},
+    ) => data(api.POST("/conversations/{id}/share", { ...path(id), body })),
+    /** The conversation's share links (without tokens). */
+    shares: (id: string) =>
+      data(api.GET("/conversations/{id}/shares", path(id))),
+    /** Revokes a share link: it stops working at once. */
+    revokeShare: async (id: string, shareId: string) => {
+      await api.DELETE("/conversations/{id}/shares/{shareId}", {
+        params: { path: { id, shareId } },
+      });
+    },
     /** Stops a reply being generated, from any device; resolves with the stopped message. */
     stop,
     /** Follows a reply: what it has so far, then the rest as it comes. */

@@ -14,6 +14,9 @@ export function usageResource(api: Api) {
         data(api.GET("/usage/admin/by-model", { params: { query } })),
       users: (query: QueryOf<"/usage/admin/users", "get"> = {}) =>
         data(api.GET("/usage/admin/users", { params: { query } })),
+      /** Reply ratings by model and day, week or month. */
+      feedback: (query: QueryOf<"/usage/admin/feedback", "get"> = {}) =>
+        data(api.GET("/usage/admin/feedback", { params: { query } })),
     },
   };
 }

@@ -8,7 +8,11 @@ export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 export type JwtClaims = { sub: string; role?: string; email?: string; [claim: string]: unknown };
 
-export const sql: Sql = postgres(Deno.env.get("SUPABASE_DB_URL")!, {
+// On a hosted project, AIDE_DB_URL is the transaction pooler's connection string (port 6543;
+// the platform's SUPABASE_DB_URL is the direct connection). Everything here works through it:
+// session settings are transaction-local (set_config(..., true)), advisory locks are xact locks,
+// nothing LISTENs, no prepared statements. Each instance opens at most `max` connections.
+export const sql: Sql = postgres(Deno.env.get("AIDE_DB_URL") ?? Deno.env.get("SUPABASE_DB_URL")!, {
   max: Number(Deno.env.get("AIDE_DB_POOL_SIZE") ?? 10),
   // Supabase's transaction pooler does not support prepared statements.
   prepare: false,

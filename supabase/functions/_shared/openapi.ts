@@ -11,12 +11,13 @@ import { MAX_JSON_BYTES, readJson } from "./validate.ts";
 /**
  * Who may call a route. user: a user's access token; jwt: any JWT of the project (checked by
  * the platform); secret: the Vault webhook secret as a bearer token; signature: the transcript
- * webhook HMAC.
+ * webhook HMAC; public: nothing (the path holds its own proof, e.g. a share token).
  */
-export type Auth = "user" | "jwt" | "secret" | "signature";
+export type Auth = "user" | "jwt" | "secret" | "signature" | "public";
 
 const SECURITY: Record<Auth, Record<string, string[]>[]> = {
   user: [{ userJwt: [] }],
+  public: [],
   jwt: [{ userJwt: [] }],
   secret: [{ webhookSecret: [] }],
   signature: [{ transcriptSignature: [] }],

@@ -1,6 +1,6 @@
 // The conversations API: CRUD and sidebar listing, message history by branch, and chat
 // (send and stream, stop, resume, regenerate). See README "Conversations and chat".
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createApp } from "../_shared/app.ts";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
@@ -20,6 +20,8 @@ import {
   togglePin,
   updateConversation,
 } from "../_shared/chat/conversations.ts";
+import { exportConversation, exportFileName, exportMarkdown } from "../_shared/chat/export.ts";
+import { rateReply } from "../_shared/chat/feedback.ts";
 import { chatSettings, modelChain } from "../_shared/chat/models.ts";
 import {
   type Prepared,
@@ -30,17 +32,25 @@ import {
 } from "../_shared/chat/prepare.ts";
 import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts";
 import { startReply } from "../_shared/chat/reply.ts";
+import { createShare, deleteShare, listShares } from "../_shared/chat/shares.ts";
 import {
   Conversation,
+  ConversationExport,
   ConversationPage,
   ConversationWithMessages,
   CreateConversation,
+  CreateShare,
+  ExportQuery,
+  Feedback,
+  FeedbackBody,
   ListConversations,
   ListMessages,
   Message,
   MessagePage,
+  NewShare,
   Regenerate,
   SendBody,
+  ShareList,
   StreamMode,
   UpdateConversation,
 } from "../_shared/chat/schemas.ts";
@@ -323,5 +333,125 @@ app.openapi(
     const { id, messageId } = c.req.valid("param");
     const { message, running } = await stopReply(claims(c), id, messageId);
     return running ? c.json(message, 202) : c.json(message, 200);
+  },
+);
+
+// --- Feedback ------------------------------------------------------------------------------------
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/messages/{messageId}/feedback",
+    summary: "Rate a reply (thumbs up or down, optional comment); sending again replaces it",
+    auth: "user",
+    request: { params: Ids, body: jsonBody(FeedbackBody) },
+    responses: { 200: json(Feedback, "The feedback as stored") },
+    errors: {
+      400: "Invalid body",
+      404: "Not found",
+      413: "Body too large",
+      415: "Not JSON",
+      422: "Not an assistant reply",
+    },
+  }),
+  async (c) => {
+    const { id, messageId } = c.req.valid("param");
+    const feedback = await asUser(
+      claims(c),
+      (tx) => rateReply(tx, id, messageId, c.req.valid("json")),
+    );
+    return c.json(feedback, 200);
+  },
+);
+
+// --- Export --------------------------------------------------------------------------------------
+app.openapi(
+  route({
+    method: "get",
+    path: "/{id}/export",
+    summary: "Download the active branch as JSON or Markdown",
+    auth: "user",
+    request: { params: Id, query: ExportQuery },
+    responses: {
+      200: {
+        description: "The conversation as a file (Content-Disposition: attachment)",
+        content: {
+          "application/json": { schema: ConversationExport },
+          "text/markdown": { schema: z.string() },
+        },
+      },
+    },
+    errors: { 400: "Bad id or format", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { format } = c.req.valid("query");
+    const exported = await asUser(claims(c), (tx) => exportConversation(tx, id));
+    const markdown = format === "markdown";
+    const name = exportFileName(exported, markdown ? "md" : "json");
+    return new Response(markdown ? exportMarkdown(exported) : JSON.stringify(exported), {
+      headers: {
+        "content-type": markdown ? "text/markdown; charset=utf-8" : "application/json",
+        "content-disposition": `attachment; filename="${name}"`,
+      },
+    });
+  },
+);
+
+// --- Share links ---------------------------------------------------------------------------------
+const ShareIds = uuidParams("id", "shareId");
+const shareUrl = (token: string) => `${Deno.env.get("SUPABASE_URL")}/functions/v1/shared/${token}`;
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/share",
+    summary: "Make a read-only link to the active branch as it is now",
+    description: "The token is in this answer only (Aide stores its hash). Anyone with the link " +
+      "reads the copy at `GET /shared/{token}` without signing in; later messages never show.",
+    auth: "user",
+    request: { params: Id, body: jsonBody(CreateShare, { optional: true }) },
+    responses: { 201: json(NewShare, "The share, with its token and link") },
+    errors: { 400: "Invalid body", 404: "Not found", 413: "Body too large", 415: "Not JSON" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    // An absent body is not parsed, so its defaults do not apply.
+    const includeAttachments = c.req.valid("json")?.include_attachments ?? false;
+    const share = await asUser(claims(c), (tx) => createShare(tx, id, includeAttachments));
+    return c.json({ ...share, url: shareUrl(share.token) }, 201);
+  },
+);
+
+app.openapi(
+  route({
+    method: "get",
+    path: "/{id}/shares",
+    summary: "The conversation's share links (without their tokens)",
+    auth: "user",
+    request: { params: Id },
+    responses: { 200: json(ShareList, "Shares, newest first") },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const shares = await asUser(claims(c), (tx) => listShares(tx, id));
+    return c.json({ shares }, 200);
+  },
+);
+
+app.openapi(
+  route({
+    method: "delete",
+    path: "/{id}/shares/{shareId}",
+    summary: "Revoke a share link (it stops working at once)",
+    auth: "user",
+    request: { params: ShareIds },
+    responses: { 204: { description: "Revoked" } },
+    errors: { 400: "Bad id", 404: "Not found" },
+  }),
+  async (c) => {
+    const { id, shareId } = c.req.valid("param");
+    await asUser(claims(c), (tx) => deleteShare(tx, id, shareId));
+    return c.body(null, 204);
   },
 );

@@ -324,3 +324,59 @@ app.openapi(
     }, 200);
   },
 );
+
+/** Ratings of replies per model per day, ISO week or month (by when the feedback was last given). */
+app.openapi(
+  route({
+    method: "get",
+    path: "/admin/feedback",
+    summary: "Reply feedback by model and period (admins)",
+    auth: "user",
+    request: { query: ByModel },
+    responses: {
+      200: json(
+        z.object({
+          ...Period_,
+          period: ByModel.shape.period.unwrap(),
+          rows: z.array(z.object({
+            period_start: z.iso.date(),
+            model: z.string().nullable(),
+            up: z.number().int(),
+            down: z.number().int(),
+            /** Feedback with a comment. */
+            comments: z.number().int(),
+            users: z.number().int(),
+          })),
+        }).openapi("FeedbackByModel"),
+        "Ratings",
+      ),
+    },
+    errors: ADMIN_ERRORS,
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const { from, to } = period(q, DEFAULT_DAYS[q.period]);
+    const rows = await asAdmin(c.get("user").claims, (tx) =>
+      tx.unsafe<
+        {
+          period_start: string;
+          model: string | null;
+          up: number;
+          down: number;
+          comments: number;
+          users: number;
+        }[]
+      >(
+        `select to_char(date_trunc($3, (updated_at at time zone 'UTC')::date::timestamp), 'YYYY-MM-DD')
+              as period_start, model,
+              count(*) filter (where rating = 'up')::int as up,
+              count(*) filter (where rating = 'down')::int as down,
+              count(comment)::int as comments, count(distinct user_id)::int as users
+       from public.message_feedback
+       where updated_at >= $1::date and updated_at < $2::date + 1
+       group by 1, model order by 1, model nulls last`,
+        [from, to, q.period],
+      ));
+    return c.json({ from, to, period: q.period, rows }, 200);
+  },
+);

@@ -64,6 +64,48 @@ export type Database = {
         };
         Relationships: [];
       };
+      "conversation_shares": {
+        Row: {
+          "conversation_id": string;
+          "created_at": string;
+          "id": string;
+          "include_attachments": boolean;
+          "messages": NonNullable<Json>;
+          "title": string | null;
+          "token_hash": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "conversation_id": string;
+          "created_at"?: string;
+          "id"?: string;
+          "include_attachments"?: boolean;
+          "messages"?: NonNullable<Json>;
+          "title"?: string | null;
+          "token_hash": string;
+          "user_id"?: string;
+        };
+        Update: {
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "id"?: string;
+          "include_attachments"?: boolean;
+          "messages"?: NonNullable<Json>;
+          "title"?: string | null;
+          "token_hash"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "conversation_shares_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "conversations": {
         Row: {
           "active_leaf_id": string | null;
@@ -764,6 +806,55 @@ export type Database = {
           "user_id"?: string;
         };
         Relationships: [];
+      };
+      "message_feedback": {
+        Row: {
+          "comment": string | null;
+          "created_at": string;
+          "id": string;
+          "message_id": string;
+          "model": string | null;
+          "rating": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "comment"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "message_id": string;
+          "model"?: string | null;
+          "rating": string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Update: {
+          "comment"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "message_id"?: string;
+          "model"?: string | null;
+          "rating"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "message_feedback_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "messages";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "message_feedback_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "tool_usage";
+            referencedColumns: ["message_id"];
+          },
+        ];
       };
       "messages": {
         Row: {

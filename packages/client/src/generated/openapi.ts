@@ -519,6 +519,23 @@ export interface paths {
     patch: operations["patchConversationsId"];
     trace?: never;
   };
+  "/conversations/{id}/export": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Download the active branch as JSON or Markdown */
+    get: operations["getConversationsIdExport"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/conversations/{id}/messages": {
     parameters: {
       query?: never;
@@ -531,6 +548,23 @@ export interface paths {
     put?: never;
     /** Send a message and stream the reply */
     post: operations["postConversationsIdMessages"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/messages/{messageId}/feedback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Rate a reply (thumbs up or down, optional comment); sending again replaces it */
+    post: operations["postConversationsIdMessagesMessageIdFeedback"];
     delete?: never;
     options?: never;
     head?: never;
@@ -603,6 +637,60 @@ export interface paths {
     /** Toggle the pin */
     post: operations["postConversationsIdPin"];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/share": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Make a read-only link to the active branch as it is now
+     * @description The token is in this answer only (Aide stores its hash). Anyone with the link reads the copy at `GET /shared/{token}` without signing in; later messages never show.
+     */
+    post: operations["postConversationsIdShare"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/shares": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The conversation's share links (without their tokens) */
+    get: operations["getConversationsIdShares"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/shares/{shareId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke a share link (it stops working at once) */
+    delete: operations["deleteConversationsIdSharesShareId"];
     options?: never;
     head?: never;
     patch?: never;
@@ -1263,6 +1351,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/shared/{token}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A shared conversation (no sign-in: the token is the proof) */
+    get: operations["getSharedToken"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/summaries": {
     parameters: {
       query?: never;
@@ -1497,6 +1602,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/usage/admin/feedback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Reply feedback by model and period (admins) */
+    get: operations["getUsageAdminFeedback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/usage/admin/top-users": {
     parameters: {
       query?: never;
@@ -1687,6 +1809,13 @@ export interface components {
       updated_at: string;
       usage: components["schemas"]["UsageTotals"];
     };
+    ConversationExport: {
+      conversation: components["schemas"]["Conversation"];
+      /** Format: date-time */
+      exported_at: string;
+      messages: components["schemas"]["Message"][];
+      truncated: boolean;
+    };
     ConversationPage: {
       conversations: components["schemas"]["Conversation"][];
       next_cursor: string | null;
@@ -1807,6 +1936,34 @@ export interface components {
         details?: unknown;
         message: string;
       };
+    };
+    Feedback: {
+      comment: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: uuid */
+      message_id: string;
+      /** @enum {string} */
+      rating: "up" | "down";
+      /** Format: date-time */
+      updated_at: string;
+    };
+    FeedbackByModel: {
+      /** Format: date */
+      from: string;
+      /** @enum {string} */
+      period: "day" | "week" | "month";
+      rows: {
+        comments: number;
+        down: number;
+        model: string | null;
+        /** Format: date */
+        period_start: string;
+        up: number;
+        users: number;
+      }[];
+      /** Format: date */
+      to: string;
     };
     Goal: {
       abandoned_at: string | null;
@@ -2134,6 +2291,10 @@ export interface components {
         provider_model: string;
       }[];
     };
+    NewShare: components["schemas"]["Share"] & {
+      token: string;
+      url: string;
+    };
     Note: {
       body: string;
       created_at: string;
@@ -2447,6 +2608,35 @@ export interface components {
         source: string | null;
         title: string | null;
       }[];
+    };
+    Share: {
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      include_attachments: boolean;
+      message_count: number;
+    };
+    SharedConversation: {
+      messages: {
+        content: string;
+        /** Format: date-time */
+        created_at: string;
+        /** Format: uuid */
+        id: string;
+        model: string | null;
+        parts: components["schemas"]["MessagePart"][];
+        /** @enum {string} */
+        role: "user" | "assistant";
+      }[];
+      /** Format: date-time */
+      shared_at: string;
+      title: string | null;
+    };
+    ShareList: {
+      shares: components["schemas"]["Share"][];
     };
     SourceRef: {
       /** Format: uuid */
@@ -4846,6 +5036,60 @@ export interface operations {
       };
     };
   };
+  getConversationsIdExport: {
+    parameters: {
+      query?: {
+        format?: "json" | "markdown";
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The conversation as a file (Content-Disposition: attachment) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConversationExport"];
+          "text/markdown": string;
+        };
+      };
+      /** @description Bad id or format */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   getConversationsIdMessages: {
     parameters: {
       query?: {
@@ -5030,6 +5274,93 @@ export interface operations {
       };
       /** @description Rate limited */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConversationsIdMessagesMessageIdFeedback: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        messageId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          comment?: string;
+          /** @enum {string} */
+          rating: "up" | "down";
+        };
+      };
+    };
+    responses: {
+      /** @description The feedback as stored */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Feedback"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an assistant reply */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -5276,6 +5607,183 @@ export interface operations {
         content: {
           "application/json": components["schemas"]["Conversation"];
         };
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConversationsIdShare: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "application/json": {
+          /** @default false */
+          include_attachments?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The share, with its token and link */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["NewShare"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConversationsIdShares: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Shares, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ShareList"];
+        };
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteConversationsIdSharesShareId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        shareId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description Bad id */
       400: {
@@ -8143,6 +8651,46 @@ export interface operations {
       };
     };
   };
+  getSharedToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The conversation as it was when shared */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SharedConversation"];
+        };
+      };
+      /** @description Bad token */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown or revoked share */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   getSummaries: {
     parameters: {
       query?: {
@@ -9023,6 +9571,59 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["CostByModel"];
+        };
+      };
+      /** @description Bad query */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not an admin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getUsageAdminFeedback: {
+    parameters: {
+      query?: {
+        from?: string;
+        period?: "day" | "week" | "month";
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Ratings */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["FeedbackByModel"];
         };
       };
       /** @description Bad query */

@@ -79,6 +79,22 @@ export const SendBody = z.union([SendMessage, UseChatRequest]);
 
 export const Regenerate = z.strictObject({ model: modelAlias.optional() });
 
+/** Feedback on a reply; sending it again replaces the rating and the comment. */
+export const FeedbackBody = z.strictObject({
+  rating: z.enum(["up", "down"]),
+  comment: z.string().trim().min(1).max(2000).optional(),
+});
+
+// --- Export and share links ----------------------------------------------------------------------
+export const ExportQuery = z.strictObject({
+  format: z.enum(["json", "markdown"]).default("json"),
+});
+
+export const CreateShare = z.strictObject({
+  /** Also show mentioned documents and citations (their titles and quoted snippets). */
+  include_attachments: z.boolean().default(false),
+});
+
 // --- Pagination cursors (opaque to clients) -----------------------------------------------------
 export const ListCursor = z.strictObject({
   p: z.boolean(),
@@ -131,6 +147,14 @@ export const Message = z.object({
   completed_at: timestamp.nullable(),
 }).openapi("Message");
 
+export const Feedback = z.object({
+  message_id: z.uuid(),
+  rating: z.enum(["up", "down"]),
+  comment: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+}).openapi("Feedback");
+
 export const ConversationPage = z.object({
   conversations: z.array(Conversation),
   next_cursor: z.string().nullable(),
@@ -143,3 +167,43 @@ export const MessagePage = z.object({
 
 export const ConversationWithMessages = Conversation.extend(MessagePage.shape)
   .openapi("ConversationWithMessages");
+
+export const ConversationExport = z.object({
+  conversation: Conversation,
+  /** The active branch, oldest first. */
+  messages: z.array(Message),
+  /** True when the branch was longer than the export's limit (the newest messages are kept). */
+  truncated: z.boolean(),
+  exported_at: timestamp,
+}).openapi("ConversationExport");
+
+export const Share = z.object({
+  id: z.uuid(),
+  conversation_id: z.uuid(),
+  include_attachments: z.boolean(),
+  /** Messages in the frozen copy. */
+  message_count: z.number().int(),
+  created_at: timestamp,
+}).openapi("Share");
+
+export const NewShare = Share.extend({
+  /** Shown only here: Aide keeps its hash. */
+  token: z.string(),
+  /** The link to give out: GET /shared/{token}. */
+  url: z.string(),
+}).openapi("NewShare");
+
+export const ShareList = z.object({ shares: z.array(Share) }).openapi("ShareList");
+
+export const SharedConversation = z.object({
+  title: z.string().nullable(),
+  shared_at: timestamp,
+  messages: z.array(z.object({
+    id: z.uuid(),
+    role: z.enum(["user", "assistant"]),
+    parts: z.array(PartSchema),
+    content: z.string(),
+    model: z.string().nullable(),
+    created_at: timestamp,
+  })),
+}).openapi("SharedConversation");
