@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { join } from "node:path";
 import { ROOT } from "../../local/config.ts";
-import { fakeReply, queueScript, SONNET } from "../_support/chat.ts";
+import { fakeReply, marker, queueScript, SONNET } from "../_support/chat.ts";
 import { connect, until } from "../_support/stack.ts";
 import { closeBrowser, SCREENSHOTS, withPage, words } from "./browser.ts";
 
@@ -236,6 +236,68 @@ Deno.test(
         tasks.length,
         "each stored task is listed",
       );
+    });
+  },
+);
+
+Deno.test(
+  { name: "browser: planner: plan a goal, approve it, today's tasks listed and completed", ...opts },
+  async () => {
+    await withPage("planner", async (page, user) => {
+      // A time zone where it is mid-morning now, so the plan's first slots fall on today.
+      const offset = Math.max(-12, Math.min(14, 10 - new Date().getUTCHours()));
+      const zone = offset === 0 ? "Etc/UTC" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+      await sql`update public.profiles set timezone = ${zone}, preferences = ${
+        sql.json({
+          working_hours: { start: "06:00", end: "22:00", days: [1, 2, 3, 4, 5, 6, 7] },
+          quiet_hours: { start: "23:00", end: "05:00" },
+        })
+      } where id = ${user.userId}`;
+      const tag = marker("webplan");
+      const json = (value: unknown) => ({ text: JSON.stringify(value) });
+      await queueScript("anthropic", json({
+        intent: "new_goal",
+        approves_plan: false,
+        goal_id: null,
+        reply: "",
+      }), { contains: tag });
+      await queueScript("anthropic", json({
+        goal: { title: `Learn Spanish ${tag}`, description: "Conversational by summer", target_date: null },
+        micro_goals: [{ position: 1, title: "Basics", description: null }],
+        tasks: [
+          { title: "Vocabulary 20 min", details: null, duration_minutes: 20, rrule: null, micro_goal: 1, preferred_time: "any" },
+          { title: "Grammar lesson", details: null, duration_minutes: 30, rrule: null, micro_goal: 1, preferred_time: "any" },
+        ],
+        message: "Here is a plan to learn Spanish. Shall I save it?",
+      }), { contains: tag });
+      await queueScript("anthropic", json({ categories: ["learning"] }), { contains: tag });
+
+      await page.getByTestId("nav-planner").click();
+      await page.getByTestId("planner-input").fill(`I want to learn Spanish ${tag}`);
+      await page.getByTestId("planner-send").click();
+      await page.getByTestId("planner-plan").waitFor({ timeout: 20_000 });
+      assert.equal(await page.getByTestId("plan-task").count(), 2);
+      await page.getByTestId("planner-planner").filter({ hasText: "plan to learn Spanish" }).waitFor();
+      const [{ n }] = await sql`select count(*)::int as n from public.goals where user_id = ${user.userId}`;
+      assert.equal(n, 0, "nothing saved before approval");
+
+      await page.getByTestId("plan-approve").click();
+      await page.getByTestId("planner-plan").filter({ hasText: "approved" }).waitFor();
+      const [goal] = await sql`select id, title from public.goals where user_id = ${user.userId}`;
+      assert.equal(goal.title, `Learn Spanish ${tag}`);
+      const rows = await sql`select id, title, status from public.tasks
+        where goal_id = ${goal.id} order by scheduled_at`;
+      assert.deepEqual(rows.map((r) => r.status), ["open", "open"]);
+
+      // Today's tasks (the first slots are today), completed from the page.
+      const first = page.getByTestId("today-task").filter({ hasText: rows[0].title });
+      await first.waitFor();
+      await first.getByTestId("task-complete").click();
+      await page.locator('[data-testid="today-task"].done', { hasText: rows[0].title }).waitFor();
+      const [done] = await sql`select status, completed_at from public.tasks where id = ${rows[0].id}`;
+      assert.equal(done.status, "done");
+      assert.ok(done.completed_at);
+      await shoot(page, "planner");
     });
   },
 );

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { Chat } from "./Chat.tsx";
 import { Documents } from "./Documents.tsx";
 import { Inbox } from "./Inbox.tsx";
+import { Planner } from "./Planner.tsx";
 import { go, useRoute } from "./route.ts";
 import { type AppConfig, authClient, authSession, loadConfig, savedToken, type Session, tokenSession } from "./session.ts";
 import { Sidebar } from "./Sidebar.tsx";
@@ -44,6 +45,7 @@ export function App() {
         {route.page === "documents" && <Documents aide={session.aide} />}
         {route.page === "usage" && <Usage aide={session.aide} />}
         {route.page === "inbox" && <Inbox aide={session.aide} />}
+        {route.page === "planner" && <Planner aide={session.aide} />}
         {route.page === "chat" && (
           route.conversationId
             ? <Chat key={route.conversationId} session={session} conversationId={route.conversationId} onActivity={refreshSidebar} />

@@ -58,6 +58,7 @@ export function Sidebar(props: { session: Session; version: number; activeId: st
       ))}
       <footer>
         <a href="#/inbox" data-testid="nav-inbox">Inbox</a>
+        <a href="#/planner" data-testid="nav-planner">Planner</a>
         <a href="#/documents" data-testid="nav-documents">Documents</a>
         <a href="#/usage" data-testid="nav-usage">Usage</a>
         <span className="who">{props.session.email}</span>

@@ -5,13 +5,15 @@ export type Route =
   | { page: "chat"; conversationId: string | null }
   | { page: "documents" }
   | { page: "usage" }
-  | { page: "inbox" };
+  | { page: "inbox" }
+  | { page: "planner" };
 
 function parse(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
   if (page === "documents") return { page: "documents" };
   if (page === "usage") return { page: "usage" };
   if (page === "inbox") return { page: "inbox" };
+  if (page === "planner") return { page: "planner" };
   return { page: "chat", conversationId: page === "c" && id ? id : null };
 }
 

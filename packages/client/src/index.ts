@@ -41,6 +41,10 @@ export function createAideClient(options: AideClientOptions) {
   const transport = createTransport(options);
   const api = createApi(transport);
   const conversations = conversationsResource(api, transport);
+  const plannerReplies = {
+    running: conversations.runningReply,
+    stop: conversations.stop,
+  };
   return {
     conversations,
     documents: documentsResource(api, transport),
@@ -61,8 +65,8 @@ export function createAideClient(options: AideClientOptions) {
     threads: threadsResource(api),
     notes: notesResource(api),
     // The planner
-    planner: plannerResource(api, transport, conversations.stop),
-    goals: goalsResource(api, transport, conversations.stop),
+    planner: plannerResource(api, transport, plannerReplies),
+    goals: goalsResource(api, transport, plannerReplies),
     tasks: tasksResource(api),
     calendar: calendarResource(api),
     analytics: analyticsResource(api),

@@ -2,9 +2,16 @@
 // `demo`): plan chat, goals and their tasks, one-off and recurring tasks, the calendar, progress.
 import { type Api, type BodyOf, data, type QueryOf } from "./api.ts";
 import type { Transport } from "./http.ts";
+import { AideError } from "./errors.ts";
 import { SimpleStream } from "./simple_stream.ts";
 
 const path = (id: string) => ({ params: { path: { id } } });
+
+/** How a planner turn finds and stops its reply (the conversations API's). */
+export interface Replies {
+  running: (conversationId: string) => Promise<string | null>;
+  stop: (conversationId: string, messageId: string) => Promise<unknown>;
+}
 
 /** A planner turn streamed as simple events; stop() stops it through its conversation. */
 function turn(
@@ -12,9 +19,10 @@ function turn(
   url: string,
   method: "POST" | "PATCH",
   body: { conversation_id?: string },
-  stopReply: (conversationId: string, messageId: string) => Promise<unknown>,
+  replies: Replies,
   signal?: AbortSignal,
 ) {
+  const conversationId = body.conversation_id;
   return new SimpleStream({
     open: (s) =>
       transport.fetch(`${url}?stream=simple`, {
@@ -23,11 +31,19 @@ function turn(
         body: JSON.stringify(body),
         signal: s,
       }),
-    findReply: () => Promise.resolve(null),
-    stopReply: (messageId) =>
-      body.conversation_id
-        ? stopReply(body.conversation_id, messageId)
-        : Promise.resolve(null),
+    // The simple stream names no reply before `done`: the running reply is found through the
+    // conversation, so stop() needs the turn's conversation_id.
+    findReply: () =>
+      conversationId
+        ? replies.running(conversationId)
+        : Promise.reject(
+          new AideError(
+            0,
+            "conversation_required",
+            "stop() of a planner turn needs its conversation_id (GET /planner/plans/{id} names it)",
+          ),
+        ),
+    stopReply: (messageId) => replies.stop(conversationId!, messageId),
     signal,
   });
 }
@@ -35,7 +51,7 @@ function turn(
 export function plannerResource(
   api: Api,
   transport: Transport,
-  stopReply: (conversationId: string, messageId: string) => Promise<unknown>,
+  replies: Replies,
 ) {
   return {
     /** A message to the planner; the reply (and any proposed plan) streams as simple events. */
@@ -48,7 +64,7 @@ export function plannerResource(
         `${transport.functionsUrl}/planner/messages`,
         "POST",
         body,
-        stopReply,
+        replies,
         options.signal,
       ),
     plan: (id: string) => data(api.GET("/planner/plans/{id}", path(id))),
@@ -63,7 +79,7 @@ export function plannerResource(
 export function goalsResource(
   api: Api,
   transport: Transport,
-  stopReply: (conversationId: string, messageId: string) => Promise<unknown>,
+  replies: Replies,
 ) {
   return {
     list: () => data(api.GET("/goals")),
@@ -81,7 +97,7 @@ export function goalsResource(
         `${transport.functionsUrl}/goals/${encodeURIComponent(id)}/modify`,
         "PATCH",
         body,
-        stopReply,
+        replies,
         options.signal,
       ),
   };

@@ -17,6 +17,8 @@ export type SimpleEvent =
   | { type: "citation"; citation: Citation }
   | { type: "title_update"; title: string }
   | { type: "notice"; code: string; message: string }
+  /** A data part, e.g. the planner's proposed plan (`name: "plan"`). */
+  | { type: "data"; name: string; id: string; data: unknown }
   | { type: "done"; message_id: string; citations: Citation[] }
   | { type: "error"; error: string; code: string };
 
