@@ -48,7 +48,7 @@ type RouteInput<P extends string> = Omit<RouteConfig, "path"> & {
 /**
  * A route: createRoute's config plus `auth`, `errors` and `bodyLimit`. A JSON body is read
  * (415 if not JSON, 413 over the limit, 400 if malformed) after the route's own middleware and
- * before it is validated.
+ * before it is validated; those three statuses are described for every such route.
  */
 export function route<P extends string, R extends RouteInput<P>>(input: R) {
   const { auth, errors = {}, bodyLimit = MAX_JSON_BYTES, ...config } = input;
@@ -61,8 +61,12 @@ export function route<P extends string, R extends RouteInput<P>>(input: R) {
     ...([config.middleware ?? []].flat() as MiddlewareHandler[]),
     ...(json ? [readJson(bodyLimit, { optional: !body!.required })] : []),
   ];
+  // What readJson answers is described here once; a route's own wording wins.
+  const bodyErrors = json ? { 400: "Invalid body", 413: "Body too large", 415: "Not JSON" } : {};
   const described: Record<number, ReturnType<typeof errorResponse>> = Object.fromEntries(
-    Object.entries(errors).map(([status, description]) => [status, errorResponse(description)]),
+    Object.entries({ ...bodyErrors, ...errors }).map((
+      [status, description],
+    ) => [status, errorResponse(description)]),
   );
   if (auth === "user" || auth === "jwt") {
     described[401] = errorResponse(

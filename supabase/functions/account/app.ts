@@ -176,10 +176,7 @@ app.openapi(
     request: { body: jsonBody(UpdateMe) },
     responses: { 200: json(Profile, "The profile") },
     errors: {
-      400: "Invalid body",
       404: "No profile",
-      413: "Body too large",
-      415: "Not JSON",
       429: "Rate limited",
     },
   }),
@@ -255,7 +252,6 @@ app.openapi(
     responses: { 204: { description: "Deleted" } },
     errors: {
       400: "Missing confirmation (confirmation_required)",
-      415: "Not JSON",
       502: "Storage did not remove the files",
     },
   }),

@@ -58,7 +58,6 @@ export function phoneRoutes(app: ReturnType<typeof createApp<AuthedEnv>>) {
       request: { body: jsonBody(ConfirmCode) },
       responses: { 200: json(Verified, "Verified") },
       errors: {
-        400: "Invalid body",
         409: "No code pending, or the number is on another account",
         410: "Code expired",
         422: "Wrong code",

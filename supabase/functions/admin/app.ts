@@ -208,10 +208,7 @@ function conflict(e: unknown, message: string) {
 // --- Routes ----------------------------------------------------------------------------------
 const claims = (c: { get(key: "user"): { claims: JwtClaims } }) => c.get("user").claims;
 const BODY_ERRORS = {
-  400: "Invalid body",
   403: "Not an admin",
-  413: "Body too large",
-  415: "Not JSON",
 };
 
 app.openapi(

@@ -75,11 +75,8 @@ const requester = async (c: C): Promise<Requester> => ({
 const Id = uuidParams("id");
 const Ids = uuidParams("id", "messageId");
 const STREAM_ERRORS = {
-  400: "Invalid body",
   402: "Monthly budget used up",
   404: "Not found",
-  413: "Body too large",
-  415: "Not JSON",
   429: "Rate limited",
 };
 
@@ -151,10 +148,7 @@ app.openapi(
     request: { params: Id, body: jsonBody(UpdateConversation) },
     responses: { 200: json(Conversation, "The conversation") },
     errors: {
-      400: "Invalid body",
       404: "Not found",
-      413: "Body too large",
-      415: "Not JSON",
       422: "Unknown model or leaf",
     },
   }),
@@ -346,10 +340,7 @@ app.openapi(
     request: { params: Ids, body: jsonBody(FeedbackBody) },
     responses: { 200: json(Feedback, "The feedback as stored") },
     errors: {
-      400: "Invalid body",
       404: "Not found",
-      413: "Body too large",
-      415: "Not JSON",
       422: "Not an assistant reply",
     },
   }),

@@ -434,7 +434,6 @@ app.openapi(
     },
     responses: { 201: json(Document, "The document (indexing follows)") },
     errors: {
-      400: "Invalid body",
       403: "Document quota reached (quota_exceeded)",
       409: "Duplicate source_id",
       413: "Too large",
@@ -553,11 +552,9 @@ app.openapi(
     request: { params: Id, body: jsonBody(UpdateDocument) },
     responses: { 200: json(Document, "The document") },
     errors: {
-      400: "Invalid body",
       403: "Not the owner, or document quota reached",
       404: "Not found",
       413: "Too large",
-      415: "Not JSON",
       422: "Unknown user to grant",
     },
   }),

@@ -61,11 +61,8 @@ const edit = route({
   request: { params: uuidParams("id"), body: jsonBody(DraftPatch) },
   responses: { 200: json(DraftSchema, "The draft") },
   errors: {
-    400: "Invalid body",
     404: "Not found",
     409: "Already sent or being sent",
-    413: "Body too large",
-    415: "Not JSON",
     429: "Rate limited",
   },
 });

@@ -119,8 +119,6 @@ const update = route({
   errors: {
     400: "Invalid id or body",
     404: "No such note",
-    413: "Body too large",
-    415: "Not JSON",
     429: "Rate limited",
   },
   bodyLimit: MAX_NOTE_BYTES + 10_000,

@@ -155,11 +155,8 @@ const runPromptRoute = route({
     },
   },
   errors: {
-    400: "Invalid body",
     402: "Monthly budget used up",
     404: "context.conversation_id not found",
-    413: "Body too large",
-    415: "Not JSON",
     422: "Not an inbox conversation, or an unknown model in the settings",
     429: "Rate limited (class prompts)",
     502: "The model's output stayed invalid",

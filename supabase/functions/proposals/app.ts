@@ -49,11 +49,8 @@ const decide = route({
   },
   responses: { 200: json(ProposalSchema, "The decided proposal") },
   errors: {
-    400: "Invalid body",
     404: "Not found",
     409: "Already decided the other way",
-    413: "Body too large",
-    415: "Not JSON",
     429: "Rate limited",
   },
 });
