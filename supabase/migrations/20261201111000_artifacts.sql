@@ -75,10 +75,11 @@ revoke execute on function private.create_user_folder_bucket(text, bigint, text[
 select private.create_user_folder_bucket('chat-artifacts', 10485760, null);
 
 -- Parts a share link leaves out unless it was made with include_attachments: they show the
--- user's documents (mentions, citations) or files (artifacts). One list, read by freeze_share.
+-- user's documents (mentions: file; citations) or files (attachments, artifacts). One list,
+-- read by freeze_share.
 create function private.private_part_types() returns text[]
 language sql immutable set search_path = '' as $$
-  select array['file', 'citation', 'artifact']
+  select array['file', 'citation', 'attachment', 'artifact']
 $$;
 revoke execute on function private.private_part_types() from public, anon, authenticated;
 
