@@ -206,6 +206,16 @@ Deno.test("the model makes a file: stored as the owner with its sha256, on the r
     );
     assert.deepEqual(parts, include_attachments ? [expected] : [], `${include_attachments}`);
   }
+
+  // A deleted conversation's files are gone from the routes too.
+  assert.equal(
+    (await alice.api(`/conversations/${conversation}`, { method: "DELETE" })).status,
+    204,
+  );
+  assert.equal(
+    (await alice.api(`/conversations/${conversation}/artifacts/${row.id}`)).status,
+    404,
+  );
 });
 
 Deno.test("a diff, and a media type from the extension or given", async () => {

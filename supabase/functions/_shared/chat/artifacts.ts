@@ -201,10 +201,12 @@ export function listArtifacts(tx: Tx, conversationId: string) {
     order by created_at, id`;
 }
 
-/** One artifact of the conversation, as the user; 404 for anyone else's. */
+/** One artifact of the conversation, as the user; 404 for anyone else's, or once it is deleted. */
 export async function findArtifact(tx: Tx, conversationId: string, artifactId: string) {
   const [row] = await tx<ArtifactRow[]>`
-    select * from public.artifacts where id = ${artifactId} and conversation_id = ${conversationId}`;
+    select a.* from public.artifacts a
+    join public.conversations c on c.id = a.conversation_id and c.deleted_at is null
+    where a.id = ${artifactId} and a.conversation_id = ${conversationId}`;
   if (!row) throw new ApiError(404, "not_found", "Artifact not found");
   return row;
 }
