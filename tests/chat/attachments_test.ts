@@ -17,6 +17,7 @@ import {
   withDb,
 } from "../_support/chat.ts";
 import { pdfWith } from "../_support/pdf.ts";
+import { toUIMessages } from "../../packages/client/src/ui_messages.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 const PNG = Buffer.from(
@@ -147,6 +148,13 @@ for (
     const forged = await fetch(answered[0].url.replace(/token=[^&]+/, "token=x.y.z"));
     assert.equal(forged.status, 400, "a link without its signature gives nothing");
     await forged.body?.cancel();
+    // The SDK turns them into useChat file parts for `useChat({messages})`.
+    assert.deepEqual(
+      toUIMessages(body.messages)[0].parts.filter((p) => p.type === "file").map((p) =>
+        p.type === "file" && [p.mediaType, p.filename, p.url]
+      ),
+      answered.map((a: Record<string, string>) => [a.media_type, a.filename, a.url]),
+    );
     const page = await alice.api(`/conversations/${conversation}/messages`);
     assert.ok(page.body.messages[0].parts.some((p: { url?: string }) => p.url));
 

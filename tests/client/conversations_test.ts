@@ -3,10 +3,7 @@
 import assert from "node:assert/strict";
 import { fakeReply } from "../_support/chat.ts";
 import { connect } from "../_support/stack.ts";
-import {
-  AideError,
-  type SimpleEvent,
-} from "../../packages/client/src/index.ts";
+import { AideError, type SimpleEvent } from "../../packages/client/src/index.ts";
 import { failure, userClient } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any

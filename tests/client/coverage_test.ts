@@ -27,12 +27,10 @@ const SDK_METHODS: Record<string, string> = {
   "POST /conversations/{id}/pin": "conversations.pin",
   "GET /conversations/{id}/messages": "conversations.messages",
   "POST /conversations/{id}/messages": "conversations.send",
-  "POST /conversations/{id}/messages/{messageId}/regenerate":
-    "conversations.regenerate",
+  "POST /conversations/{id}/messages/{messageId}/regenerate": "conversations.regenerate",
   "POST /conversations/{id}/messages/{messageId}/stop": "conversations.stop",
   "GET /conversations/{id}/messages/{messageId}/stream": "conversations.resume",
-  "POST /conversations/{id}/messages/{messageId}/feedback":
-    "conversations.feedback",
+  "POST /conversations/{id}/messages/{messageId}/feedback": "conversations.feedback",
   "GET /conversations/{id}/export": "conversations.export",
   "POST /conversations/{id}/share": "conversations.share",
   "GET /conversations/{id}/shares": "conversations.shares",

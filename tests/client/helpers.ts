@@ -1,9 +1,6 @@
 // What the SDK's tests share: a client for a new user of the running test stack.
 import { env, newUser } from "../_support/stack.ts";
-import {
-  AideError,
-  createAideClient,
-} from "../../packages/client/src/index.ts";
+import { AideError, createAideClient } from "../../packages/client/src/index.ts";
 
 export async function userClient(prefix = "sdk") {
   const user = await newUser(prefix);

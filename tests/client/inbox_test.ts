@@ -18,8 +18,7 @@ Deno.test("inbox: prompts summarize and detect tasks; summaries, proposals and d
     accessToken: user.token,
   });
 
-  const reply =
-    "On it: I'll review the launch plan and sign off by Friday 5pm.";
+  const reply = "On it: I'll review the launch plan and sign off by Friday 5pm.";
   await queueScript("openai", {
     text: JSON.stringify({
       actions: [{
@@ -73,9 +72,7 @@ Deno.test("inbox: prompts summarize and detect tasks; summaries, proposals and d
   }) as Any;
   assert.equal(edited.content_json.text, `${reply} Thanks!`);
   const [stored] = await withDb((sql) =>
-    sql`select content_json from public.drafts where id = ${
-      drafts.drafts[0].id
-    }`
+    sql`select content_json from public.drafts where id = ${drafts.drafts[0].id}`
   );
   assert.equal(stored.content_json.text, `${reply} Thanks!`);
 
@@ -88,9 +85,7 @@ Deno.test("inbox: prompts summarize and detect tasks; summaries, proposals and d
   ) as Any;
   assert.equal(summary.id, summarized.response.summary_id);
   assert.ok(
-    ((await aide.summaries.list()) as Any).summaries.some((s: Any) =>
-      s.id === summary.id
-    ),
+    ((await aide.summaries.list()) as Any).summaries.some((s: Any) => s.id === summary.id),
   );
   assert.equal(
     ((await aide.prompts.get(summarized.prompt_id)) as Any).intent,

@@ -24,9 +24,7 @@ async function run(
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
     throw new Error(
-      `${cmd} ${args.join(" ")} failed:\n${text}\n${
-        new TextDecoder().decode(out.stderr)
-      }`,
+      `${cmd} ${args.join(" ")} failed:\n${text}\n${new TextDecoder().decode(out.stderr)}`,
     );
   }
   return text;
@@ -68,9 +66,7 @@ Deno.test("npm pack: the package installs in a fresh project and works there (No
       await run("npm", ["pack", "--json", "--pack-destination", dir], CLIENT),
     );
     const tarball = join(dir, packed[0].filename);
-    const files: string[] = packed[0].files.map((f: { path: string }) =>
-      f.path
-    );
+    const files: string[] = packed[0].files.map((f: { path: string }) => f.path);
     assert.ok(
       files.includes("dist/index.js") && files.includes("dist/index.d.ts"),
     );

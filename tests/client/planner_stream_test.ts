@@ -17,58 +17,26 @@ Deno.test("planner stream: the plan arrives as a data event, approve saves goal 
   await withDb((sql) =>
     sql`update public.profiles set timezone = 'Europe/Berlin', preferences = ${
       sql.json({
-        working_hours: {
-          start: "07:00",
-          end: "20:00",
-          days: [1, 2, 3, 4, 5, 6, 7],
-        },
+        working_hours: { start: "07:00", end: "20:00", days: [1, 2, 3, 4, 5, 6, 7] },
         quiet_hours: { start: "22:00", end: "06:00" },
       })
     } where id = ${userId}`
   );
   const tag = marker("sdkplan");
   await queueScript("anthropic", route("new_goal"), { contains: tag });
-  await queueScript(
-    "anthropic",
-    json({
-      goal: {
-        title: `Learn Spanish ${tag}`,
-        description: null,
-        target_date: null,
-      },
-      micro_goals: [{ position: 1, title: "Basics", description: null }],
-      tasks: [
-        {
-          title: "Vocabulary 20 min",
-          details: null,
-          duration_minutes: 20,
-          rrule: null,
-          micro_goal: 1,
-          preferred_time: "morning",
-        },
-        {
-          title: "Grammar lesson",
-          details: null,
-          duration_minutes: 30,
-          rrule: null,
-          micro_goal: 1,
-          preferred_time: "afternoon",
-        },
-      ],
-      message: "Here is a Spanish plan. Shall I save it?",
-    }),
-    { contains: tag },
-  );
-  await queueScript("anthropic", json({ categories: ["learning"] }), {
-    contains: tag,
-  });
+  await queueScript("anthropic", json({
+    goal: { title: `Learn Spanish ${tag}`, description: null, target_date: null },
+    micro_goals: [{ position: 1, title: "Basics", description: null }],
+    tasks: [
+      { title: "Vocabulary 20 min", details: null, duration_minutes: 20, rrule: null, micro_goal: 1, preferred_time: "morning" },
+      { title: "Grammar lesson", details: null, duration_minutes: 30, rrule: null, micro_goal: 1, preferred_time: "afternoon" },
+    ],
+    message: "Here is a Spanish plan. Shall I save it?",
+  }), { contains: tag });
+  await queueScript("anthropic", json({ categories: ["learning"] }), { contains: tag });
 
   const events: SimpleEvent[] = [];
-  for await (
-    const event of aide.planner.send({
-      content: `I want to learn Spanish ${tag}`,
-    })
-  ) {
+  for await (const event of aide.planner.send({ content: `I want to learn Spanish ${tag}` })) {
     events.push(event);
   }
   assert.equal(events.at(-1)?.type, "done", JSON.stringify(events.at(-1)));
@@ -77,18 +45,13 @@ Deno.test("planner stream: the plan arrives as a data event, approve saves goal 
   const proposed = part.data as PlanData;
   assert.equal(proposed.version, 1);
   assert.equal(proposed.status, "proposed");
-  assert.deepEqual(proposed.tasks.map((t) => t.title), [
-    "Vocabulary 20 min",
-    "Grammar lesson",
-  ]);
+  assert.deepEqual(proposed.tasks.map((t) => t.title), ["Vocabulary 20 min", "Grammar lesson"]);
   assert.match(
     events.map((e) => e.type === "token" ? e.content : "").join(""),
     /Spanish plan/,
   );
   const count = () =>
-    withDb((sql) =>
-      sql`select count(*)::int as n from public.goals where user_id = ${userId}`
-    );
+    withDb((sql) => sql`select count(*)::int as n from public.goals where user_id = ${userId}`);
   assert.equal((await count())[0].n, 0, "nothing saved before approval");
 
   const approved = await aide.planner.approve(part.id, { version: 1 });
@@ -97,22 +60,14 @@ Deno.test("planner stream: the plan arrives as a data event, approve saves goal 
   const [goal] = await withDb((sql) =>
     sql`select title, user_id from public.goals where id = ${goalId}`
   );
-  assert.deepEqual([goal.title, goal.user_id], [
-    `Learn Spanish ${tag}`,
-    userId,
-  ]);
+  assert.deepEqual([goal.title, goal.user_id], [`Learn Spanish ${tag}`, userId]);
   const rows = await withDb((sql) =>
     sql`select title, status, origin, user_id from public.tasks
         where goal_id = ${goalId} order by title`
   );
   assert.deepEqual(
     rows.map((r) => [r.title, r.status, r.origin, r.user_id]),
-    [["Grammar lesson", "open", "planner", userId], [
-      "Vocabulary 20 min",
-      "open",
-      "planner",
-      userId,
-    ]],
+    [["Grammar lesson", "open", "planner", userId], ["Vocabulary 20 min", "open", "planner", userId]],
   );
   assert.deepEqual(
     (await aide.goals.tasks(goalId)).tasks.map((t) => t.title).sort(),
@@ -122,16 +77,10 @@ Deno.test("planner stream: the plan arrives as a data event, approve saves goal 
   // Stop: a slow turn in the same conversation (its id from the stored plan).
   const { conversation_id } = await aide.planner.plan(part.id);
   const slow = marker("sdkslow");
-  await queueScript("anthropic", {
-    ...route("question", { reply: "late" }),
-    delay_ms: 8000,
-  }, {
+  await queueScript("anthropic", { ...route("question", { reply: "late" }), delay_ms: 8000 }, {
     contains: slow,
   });
-  const turn = aide.planner.send({
-    content: `think hard ${slow}`,
-    conversation_id,
-  });
+  const turn = aide.planner.send({ content: `think hard ${slow}`, conversation_id });
   let running: string | null = null;
   for (let i = 0; i < 50 && !running; i++) {
     running = await aide.conversations.runningReply(conversation_id);
@@ -141,17 +90,10 @@ Deno.test("planner stream: the plan arrives as a data event, approve saves goal 
   const started = performance.now();
   await turn.stop();
   const reply = await turn.text().catch(() => null);
-  assert.ok(
-    reply === null || reply.text === "" || reply.error?.code === "aborted",
-  );
-  const [m] = await withDb((sql) =>
-    sql`select status from public.messages where id = ${running}`
-  );
+  assert.ok(reply === null || reply.text === "" || reply.error?.code === "aborted");
+  const [m] = await withDb((sql) => sql`select status from public.messages where id = ${running}`);
   assert.equal(m.status, "aborted");
-  assert.ok(
-    performance.now() - started < 6000,
-    "stopped before the slow model answered",
-  );
+  assert.ok(performance.now() - started < 6000, "stopped before the slow model answered");
 
   // Without a conversation id, stop() says what it needs instead of doing nothing.
   const loose = aide.planner.send({ content: `another ${marker("loose")}` });

@@ -21,8 +21,7 @@ Deno.test("planner: tasks created, completed and deleted; calendar events; goals
   assert.deepEqual([stored.status, stored.user_id], ["done", userId]);
   await aide.tasks.delete(id);
   assert.equal(
-    (await withDb((sql) => sql`select 1 from public.tasks where id = ${id}`))
-      .length,
+    (await withDb((sql) => sql`select 1 from public.tasks where id = ${id}`)).length,
     0,
   );
   assert.ok(Array.isArray((await aide.tasks.today()).tasks));

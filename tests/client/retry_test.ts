@@ -2,11 +2,7 @@
 // (statuses, Retry-After, dropped connections), and against the live stack's rate limit.
 import assert from "node:assert/strict";
 import { connect, env } from "../_support/stack.ts";
-import {
-  createAideClient,
-  retryDelayMs,
-  type RetryInfo,
-} from "../../packages/client/src/index.ts";
+import { createAideClient, retryDelayMs, type RetryInfo } from "../../packages/client/src/index.ts";
 import { failure, userClient } from "./helpers.ts";
 
 interface Seen {
@@ -37,12 +33,11 @@ async function scriptedServer(
   }
 }
 
-const json =
-  (status: number, body: unknown, headers: Record<string, string> = {}) => () =>
-    new Response(JSON.stringify(body), {
-      status,
-      headers: { "content-type": "application/json", ...headers },
-    });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => () =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 const ok = json(200, { status: "ok" });
 const limited = (retryAfter: string) =>
   json(429, {
@@ -138,9 +133,7 @@ Deno.test("retry: a network error is retried for GET only", async () => {
   let calls = 0;
   const flaky: typeof fetch = (input, init) => {
     calls++;
-    return calls === 1
-      ? Promise.reject(new TypeError("connection reset"))
-      : fetch(input, init);
+    return calls === 1 ? Promise.reject(new TypeError("connection reset")) : fetch(input, init);
   };
   await scriptedServer([ok], async (url) => {
     const retries: RetryInfo[] = [];

@@ -10,15 +10,11 @@ import { FUNCTIONS_URL } from "../_support/stack.ts";
 Deno.test("every route of every function is described in the OpenAPI document", async () => {
   const apps = await loadApps();
   assert.ok(Object.keys(apps).length >= 8);
-  for (const [fn, app] of Object.entries(apps)) {
-    assert.deepEqual(undescribedRoutes(app), [], fn);
-  }
+  for (const [fn, app] of Object.entries(apps)) assert.deepEqual(undescribedRoutes(app), [], fn);
 });
 
 Deno.test("supabase/functions/openapi/openapi.json is what npm run openapi generates, and the API serves it", async () => {
-  const committed = JSON.parse(
-    await Deno.readTextFile("supabase/functions/openapi/openapi.json"),
-  );
+  const committed = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
   assert.deepEqual(
     committed,
     JSON.parse(JSON.stringify(await buildDocument())),

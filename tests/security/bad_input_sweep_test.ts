@@ -14,9 +14,7 @@ interface Case {
   init: RequestInit;
 }
 
-const doc = JSON.parse(
-  await Deno.readTextFile("supabase/functions/openapi/openapi.json"),
-);
+const doc = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
 const FORGED =
   "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4Iiwicm9sZSI6ImF1dGhlbnRpY2F0ZWQifQ.AAAA";
 
@@ -29,9 +27,7 @@ function badValues(schema: Schema): unknown[] {
       values.push(12345, ["array"]);
       if (s.maxLength) values.push("x".repeat(s.maxLength + 1));
       if (s.format === "uuid") values.push("not-a-uuid");
-      if (s.format === "date-time" || s.format === "date") {
-        values.push("yesterday");
-      }
+      if (s.format === "date-time" || s.format === "date") values.push("yesterday");
       if (s.enum) values.push("not-one-of-them");
       break;
     case "integer":
@@ -46,10 +42,7 @@ function badValues(schema: Schema): unknown[] {
       values.push("not-an-array");
       if (s.maxItems) {
         values.push(
-          Array.from(
-            { length: s.maxItems + 1 },
-            () => s.items?.type === "string" ? "x" : 1,
-          ),
+          Array.from({ length: s.maxItems + 1 }, () => s.items?.type === "string" ? "x" : 1),
         );
       }
       break;
@@ -66,9 +59,7 @@ function badQueryValues(schema: Schema): string[] {
   if (schema.type === "integer") values.push("abc", "0.5", "-1", "99999999");
   if (schema.enum) values.push("not-one-of-them");
   if (schema.format === "uuid") values.push("not-a-uuid");
-  if (schema.format === "date-time" || schema.format === "date") {
-    values.push("yesterday");
-  }
+  if (schema.format === "date-time" || schema.format === "date") values.push("yesterday");
   return values;
 }
 
@@ -81,39 +72,28 @@ function casesFor(
 ): Case[] {
   const auth = op["x-aide-auth"] as string;
   const admin = path.startsWith("/admin") || path.startsWith("/usage/admin");
-  const bearer = auth === "secret"
-    ? tokens.secret
-    : admin
-    ? tokens.admin
-    : tokens.user;
+  const bearer = auth === "secret" ? tokens.secret : admin ? tokens.admin : tokens.user;
   const params = (op.parameters ?? []) as Schema[];
   const fill = (p: string, override: Record<string, string> = {}) =>
     p.replace(
       /\{(\w+)\}/g,
-      (_, name) =>
-        override[name] ?? ids[`${path.split("/")[1]}.${name}`] ?? ids[name],
+      (_, name) => override[name] ?? ids[`${path.split("/")[1]}.${name}`] ?? ids[name],
     );
   const requiredQuery = Object.fromEntries(
-    params.filter((p) => p.in === "query" && p.required).map((
-      p,
-    ) => [p.name, "ok"]),
+    params.filter((p) => p.in === "query" && p.required).map((p) => [p.name, "ok"]),
   );
   const url = (
     override: Record<string, string> = {},
     q: Record<string, string> = requiredQuery,
   ) => {
     const search = new URLSearchParams(q).toString();
-    return `${FUNCTIONS_URL}${fill(path, override)}${
-      search ? `?${search}` : ""
-    }`;
+    return `${FUNCTIONS_URL}${fill(path, override)}${search ? `?${search}` : ""}`;
   };
   const headers = (extra: Record<string, string> = {}) => ({
     authorization: `Bearer ${bearer}`,
     ...extra,
   });
-  const json = op.requestBody?.content?.["application/json"]?.schema as
-    | Schema
-    | undefined;
+  const json = op.requestBody?.content?.["application/json"]?.schema as Schema | undefined;
   const validish = json ? "{}" : undefined;
   const send = (
     body?: string,
@@ -121,11 +101,7 @@ function casesFor(
     extraHeaders: Record<string, string> = {},
   ): RequestInit => ({
     method,
-    headers: headers(
-      body === undefined
-        ? extraHeaders
-        : { "content-type": type, ...extraHeaders },
-    ),
+    headers: headers(body === undefined ? extraHeaders : { "content-type": type, ...extraHeaders }),
     body,
   });
   const cases: Case[] = [];
@@ -161,11 +137,7 @@ function casesFor(
     );
     return cases; // nothing else gets past the signature
   }
-  for (
-    const p of params.filter((p) =>
-      p.in === "path" && p.schema.format === "uuid"
-    )
-  ) {
+  for (const p of params.filter((p) => p.in === "path" && p.schema.format === "uuid")) {
     add(`invalid ${p.name}`, url({ [p.name]: "not-a-uuid" }), send(validish));
   }
   const queryParams = params.filter((p) => p.in === "query");
@@ -194,17 +166,11 @@ function casesFor(
     add("malformed JSON", url(), send('{"a": '));
     add("JSON as text/plain", url(), send("{}", "text/plain"));
     add("an array, not an object", url(), send("[]"));
-    add(
-      "unknown field only",
-      url(),
-      send(JSON.stringify({ no_such_field: 1 })),
-    );
+    add("unknown field only", url(), send(JSON.stringify({ no_such_field: 1 })));
     const variants = (json.anyOf ?? [json]) as Schema[];
     for (const variant of variants) {
       for (
-        const [name, schema] of Object.entries(
-          (variant.properties ?? {}) as Record<string, Schema>,
-        )
+        const [name, schema] of Object.entries((variant.properties ?? {}) as Record<string, Schema>)
       ) {
         for (const value of badValues(schema)) {
           add(
@@ -227,17 +193,14 @@ function plannerIds(userId: string) {
     const [task] =
       await sql`insert into public.tasks (user_id, title, goal_id, scheduled_at, duration_minutes)
                              values (${userId}, 'Sweep task', ${goal.id}, now() + interval '2 days', 30) returning id`;
-    const [event] =
-      await sql`insert into public.calendar_events (user_id, title, start_at, end_at)
+    const [event] = await sql`insert into public.calendar_events (user_id, title, start_at, end_at)
                               values (${userId}, 'Sweep event', '2030-01-01T09:00Z', '2030-01-01T10:00Z') returning id`;
     const [pattern] =
       await sql`insert into public.patterns (user_id, kind, key, description, confidence)
                                 values (${userId}, 'streak', 'current', 'Sweep', 1) returning id`;
-    const [chat] =
-      await sql`insert into public.conversations (user_id, kind, title, model)
+    const [chat] = await sql`insert into public.conversations (user_id, kind, title, model)
                              values (${userId}, 'planner', 'Sweep planner', 'claude-sonnet-4.5') returning id`;
-    const [plan] =
-      await sql`insert into public.plans (user_id, conversation_id, content)
+    const [plan] = await sql`insert into public.plans (user_id, conversation_id, content)
                              values (${userId}, ${chat.id}, '{"goal": {"title": "Sweep"}}') returning id`;
     return {
       "goals.id": goal.id as string,
@@ -254,12 +217,8 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
   const admin = await chatUser("sweepadmin");
   const conversation = await alice.createConversation();
   await readSse(await alice.send(conversation, { content: "hello" }));
-  const assistant =
-    (await alice.api(`/conversations/${conversation}`)).body.active_leaf_id;
-  const document = await readyDocument(alice, {
-    title: "Sweep",
-    content: "text",
-  });
+  const assistant = (await alice.api(`/conversations/${conversation}`)).body.active_leaf_id;
+  const document = await readyDocument(alice, { title: "Sweep", content: "text" });
   const secret = await withDb(async (sql) => {
     await sql`update public.profiles set role = 'admin' where id = ${admin.userId}`;
     // Hundreds of requests: lift the rate limits for these two, so validation is what answers.
@@ -287,15 +246,9 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
       insert into public.proposals (user_id, window_start, window_end, content_json, kind)
       values (${alice.userId}, now() - interval '1 hour', now(), '{"title": "sweep"}', 'other')
       returning id`;
-    const [draft] =
-      await sql`insert into public.drafts (user_id, kind, content_json)
+    const [draft] = await sql`insert into public.drafts (user_id, kind, content_json)
                               values (${alice.userId}, 'note', '{"text": "sweep"}') returning id`;
-    return {
-      prompt: prompt.id,
-      summary: summary.id,
-      proposal: proposal.id,
-      draft: draft.id,
-    };
+    return { prompt: prompt.id, summary: summary.id, proposal: proposal.id, draft: draft.id };
   });
   const connectors = await withDb(async (sql) => {
     const [account] =
@@ -308,11 +261,7 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
                                       'sweep', now()) returning id`;
     const [note] =
       await sql`insert into public.notes (user_id, body) values (${alice.userId}, 'sweep') returning id`;
-    return {
-      account: account.id as string,
-      event: event.id as string,
-      note: note.id as string,
-    };
+    return { account: account.id as string, event: event.id as string, note: note.id as string };
   });
   // Let the new event and note be indexed before the snapshot (the index is not the sweep's business).
   await withDb((sql) =>
@@ -363,21 +312,14 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
         await sql`select md5(m::text) as h from public.models m where alias = 'claude-sonnet-4.5'`;
       const [prices] =
         await sql`select count(*)::int as n from public.model_prices where model_alias = 'claude-sonnet-4.5'`;
-      return {
-        ...state,
-        profiles: profiles.h,
-        model: model.h,
-        prices: String(prices.n),
-      };
+      return { ...state, profiles: profiles.h, model: model.h, prices: String(prices.n) };
     });
   const before = await snapshot();
 
   const failures: string[] = [];
   let count = 0;
   for (
-    const [path, methods] of Object.entries(
-      doc.paths as Record<string, Record<string, Schema>>,
-    )
+    const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Schema>>)
   ) {
     for (const [method, op] of Object.entries(methods)) {
       for (
@@ -395,8 +337,7 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
           body = JSON.parse(text);
         } catch { /* not JSON */ }
         const shaped = typeof body?.error?.code === "string" ||
-          (typeof body?.code !== "undefined" &&
-            typeof body?.message === "string");
+          (typeof body?.code !== "undefined" && typeof body?.message === "string");
         if (res.status < 400 || res.status >= 500 || !shaped) {
           failures.push(
             `${c.label} -> ${res.status} ${text.slice(0, 160)}`,
@@ -411,9 +352,5 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     [],
     `${failures.length} of ${count} bad requests were not refused cleanly`,
   );
-  assert.deepEqual(
-    await snapshot(),
-    before,
-    "a bad request changed stored data",
-  );
+  assert.deepEqual(await snapshot(), before, "a bad request changed stored data");
 });

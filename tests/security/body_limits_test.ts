@@ -34,18 +34,12 @@ function endless(max = 64 * MB, first = new Uint8Array()) {
 Deno.test("readBody stops at the limit: 413 without reading the rest", async () => {
   const { body, pulled } = endless();
   const req = new Request("http://x/", { method: "POST", body });
-  await assert.rejects(
-    readBody(req, 100_000),
-    (e: { status?: number; code?: string }) => {
-      assert.equal(e.status, 413);
-      assert.equal(e.code, "payload_too_large");
-      return true;
-    },
-  );
-  assert.ok(
-    pulled.bytes < 1 * MB,
-    `read ${pulled.bytes} bytes for a limit of 100,000`,
-  );
+  await assert.rejects(readBody(req, 100_000), (e: { status?: number; code?: string }) => {
+    assert.equal(e.status, 413);
+    assert.equal(e.code, "payload_too_large");
+    return true;
+  });
+  assert.ok(pulled.bytes < 1 * MB, `read ${pulled.bytes} bytes for a limit of 100,000`);
   const small = new Request("http://x/", { method: "POST", body: "hello" });
   assert.equal(new TextDecoder().decode(await readBody(small, 5)), "hello");
   const declared = new Request("http://x/", {
@@ -53,24 +47,13 @@ Deno.test("readBody stops at the limit: 413 without reading the rest", async () 
     body: "x".repeat(10),
     headers: { "content-length": "10" },
   });
-  await assert.rejects(
-    readBody(declared, 9),
-    (e: { status?: number }) => e.status === 413,
-  );
+  await assert.rejects(readBody(declared, 9), (e: { status?: number }) => e.status === 413);
 });
 
 /** Sends a chunked body; returns the status and how much of the body had been pulled by then. */
-async function sendChunked(
-  path: string,
-  headers: Record<string, string>,
-  first = "",
-) {
+async function sendChunked(path: string, headers: Record<string, string>, first = "") {
   const { body, pulled } = endless(64 * MB, new TextEncoder().encode(first));
-  const res = await fetch(`${FUNCTIONS_URL}${path}`, {
-    method: "POST",
-    headers,
-    body,
-  });
+  const res = await fetch(`${FUNCTIONS_URL}${path}`, { method: "POST", headers, body });
   const seen = pulled.bytes;
   const text = await res.text();
   await body.cancel().catch(() => {});
@@ -86,10 +69,7 @@ Deno.test("a chunked body over a route's limit is answered 413 without being rea
     '{"title": "',
   );
   assert.equal(json.status, 413, json.text);
-  assert.ok(
-    json.seen < 32 * MB,
-    `the function read ${json.seen} bytes of a 1 MB-limit body`,
-  );
+  assert.ok(json.seen < 32 * MB, `the function read ${json.seen} bytes of a 1 MB-limit body`);
 
   const boundary = "aideboundary";
   const upload = await sendChunked(
@@ -99,21 +79,13 @@ Deno.test("a chunked body over a route's limit is answered 413 without being rea
       "content-type: text/plain\r\n\r\n",
   );
   assert.equal(upload.status, 413, upload.text);
-  assert.ok(
-    upload.seen < 48 * MB,
-    `the upload read ${upload.seen} bytes of a 10 MB-limit body`,
-  );
+  assert.ok(upload.seen < 48 * MB, `the upload read ${upload.seen} bytes of a 10 MB-limit body`);
 });
 
 Deno.test("the transcript webhook refuses a request without valid signature headers before reading its body", async () => {
-  const unsigned = await sendChunked("/documents/webhook", {
-    "content-type": "application/json",
-  });
+  const unsigned = await sendChunked("/documents/webhook", { "content-type": "application/json" });
   assert.equal(unsigned.status, 401, unsigned.text);
-  assert.ok(
-    unsigned.seen < 16 * MB,
-    `read ${unsigned.seen} bytes of an unsigned body`,
-  );
+  assert.ok(unsigned.seen < 16 * MB, `read ${unsigned.seen} bytes of an unsigned body`);
   const now = String(Math.floor(Date.now() / 1000));
   const signedHeaders = {
     "content-type": "application/json",
@@ -122,20 +94,14 @@ Deno.test("the transcript webhook refuses a request without valid signature head
   };
   const large = await sendChunked("/documents/webhook", signedHeaders);
   assert.equal(large.status, 413, large.text);
-  assert.ok(
-    large.seen < 32 * MB,
-    `read ${large.seen} bytes of a 2.1 MB-limit body`,
-  );
+  assert.ok(large.seen < 32 * MB, `read ${large.seen} bytes of a 2.1 MB-limit body`);
 });
 
 Deno.test("PDF parsing is bounded: a PDF with more pages than the limit is refused (413 pdf_too_large)", async () => {
   const alice = await chatUser("pdfpages");
   const send = async (pages: number) => {
     const form = new FormData();
-    form.set(
-      "file",
-      new File([pdfWith("a page", pages) as BlobPart], "many.pdf"),
-    );
+    form.set("file", new File([pdfWith("a page", pages) as BlobPart], "many.pdf"));
     return await alice.api("/documents", { method: "POST", body: form });
   };
   const ok = await send(3);

@@ -14,13 +14,7 @@ import {
   readSse,
   SONNET,
 } from "../_support/chat.ts";
-import {
-  call,
-  connect,
-  FUNCTIONS_URL,
-  REST_URL,
-  until,
-} from "../_support/stack.ts";
+import { call, connect, FUNCTIONS_URL, REST_URL, until } from "../_support/stack.ts";
 import { runJob } from "../scheduled/helpers.ts";
 
 const USERS = 50;
@@ -28,30 +22,19 @@ const DOCUMENTS = 10;
 const SEND_TIMEOUT_MS = 90_000;
 
 type Variant = "plain" | "paced" | "tools" | "error" | "retried" | "closed";
-const VARIANTS: Variant[] = [
-  "plain",
-  "paced",
-  "tools",
-  "error",
-  "retried",
-  "closed",
-];
+const VARIANTS: Variant[] = ["plain", "paced", "tools", "error", "retried", "closed"];
 const WORDS = Array.from({ length: 24 }, (_, i) => `word${i}`).join(" ");
 
 /** What user i sends, and how the reply must end. */
 function plan(i: number, tag: string) {
   const variant = VARIANTS[i % VARIANTS.length];
   const openai = i % 2 === 0;
-  const directive = (script: unknown) =>
-    `${tag} [[fake ${JSON.stringify(script)}]]`;
+  const directive = (script: unknown) => `${tag} [[fake ${JSON.stringify(script)}]]`;
   const content = {
     plain: `hello ${tag}`,
     paced: directive({ text: WORDS, tokens_per_sec: 60 }),
     tools: directive({
-      tool_calls: [{
-        name: "get_current_time",
-        arguments: { timezone: "UTC" },
-      }],
+      tool_calls: [{ name: "get_current_time", arguments: { timezone: "UTC" } }],
     }),
     error: directive({ text: WORDS, error_after_tokens: 4 }),
     retried: `retried ${tag}`,
@@ -84,40 +67,24 @@ async function chat(user: ChatUser, i: number) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), SEND_TIMEOUT_MS);
   try {
-    const res = await fetch(
-      `${FUNCTIONS_URL}/conversations/${conversationId}/messages`,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${user.token}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ content: p.content }),
-        signal: abort.signal,
-      },
-    );
-    assert.equal(
-      res.status,
-      200,
-      `user ${i} (${p.variant}): send answered ${res.status}`,
-    );
+    const res = await fetch(`${FUNCTIONS_URL}/conversations/${conversationId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ content: p.content }),
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200, `user ${i} (${p.variant}): send answered ${res.status}`);
     if (p.variant === "closed") {
       const reader = res.body!.getReader();
       await reader.read();
       await reader.cancel(); // the tab closes; the reply goes on in the background
     } else {
       const chunks = await readSse(res);
-      assert.equal(
-        chunks.at(-1),
-        "[DONE]",
-        `user ${i} (${p.variant}): the stream did not end`,
-      );
+      assert.equal(chunks.at(-1), "[DONE]", `user ${i} (${p.variant}): the stream did not end`);
     }
   } catch (e) {
     if (abort.signal.aborted) {
-      throw new Error(
-        `user ${i} (${p.variant}): no answer within ${SEND_TIMEOUT_MS} ms`,
-      );
+      throw new Error(`user ${i} (${p.variant}): no answer within ${SEND_TIMEOUT_MS} ms`);
     }
     throw e;
   } finally {
@@ -170,10 +137,7 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
     for (let b = 0; b < USERS; b += 10) {
       users.push(
         ...await Promise.all(
-          Array.from(
-            { length: Math.min(10, USERS - b) },
-            () => chatUser("busy"),
-          ),
+          Array.from({ length: Math.min(10, USERS - b) }, () => chatUser("busy")),
         ),
       );
     }
@@ -200,30 +164,21 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
 
     // Documents inserted straight through PostgREST, as their owners: the insert trigger queues
     // ingestion through pg_net while the chats run.
-    const documents = Promise.all(
-      Array.from({ length: DOCUMENTS }, async (_, n) => {
-        const owner = users[n];
-        const res = await call(`${REST_URL}/documents`, {
-          method: "POST",
-          token: owner.token,
-          headers: {
-            "content-type": "application/json",
-            prefer: "return=representation",
-          },
-          body: JSON.stringify({
-            kind: "document",
-            title: `busy document ${n}`,
-            content: documentText(n),
-          }),
-        });
-        assert.equal(
-          res.status,
-          201,
-          `document ${n}: ${res.status} ${res.text}`,
-        );
-        return res.body[0].id as string;
-      }),
-    );
+    const documents = Promise.all(Array.from({ length: DOCUMENTS }, async (_, n) => {
+      const owner = users[n];
+      const res = await call(`${REST_URL}/documents`, {
+        method: "POST",
+        token: owner.token,
+        headers: { "content-type": "application/json", prefer: "return=representation" },
+        body: JSON.stringify({
+          kind: "document",
+          title: `busy document ${n}`,
+          content: documentText(n),
+        }),
+      });
+      assert.equal(res.status, 201, `document ${n}: ${res.status} ${res.text}`);
+      return res.body[0].id as string;
+    }));
 
     const sent = await Promise.all(users.map((u, i) => chat(u, i)));
     const documentIds = await documents;
@@ -242,25 +197,11 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
       await sql`select user_id, conversation_id, role, status, content from public.messages
                                where user_id = any (${userIds})`;
     for (const s of sent) {
-      const own = messages.filter((m) =>
-        m.conversation_id === s.conversationId
-      );
+      const own = messages.filter((m) => m.conversation_id === s.conversationId);
       const label = `${s.variant} reply in ${s.conversationId}`;
-      assert.deepEqual(
-        own.map((m) => m.role).sort(),
-        ["assistant", "user"],
-        label,
-      );
-      assert.equal(
-        own.find((m) => m.role === "user")!.content,
-        s.content,
-        label,
-      );
-      assert.equal(
-        own.find((m) => m.role === "assistant")!.status,
-        s.status,
-        label,
-      );
+      assert.deepEqual(own.map((m) => m.role).sort(), ["assistant", "user"], label);
+      assert.equal(own.find((m) => m.role === "user")!.content, s.content, label);
+      assert.equal(own.find((m) => m.role === "assistant")!.status, s.status, label);
     }
 
     // Every reply's totals are the sum of its ledger rows, and it has at least one.
@@ -283,11 +224,7 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
       [],
       "replies whose totals are not their ledger's",
     );
-    assert.deepEqual(
-      replies.filter((r) => r.calls === 0),
-      [],
-      "replies without a ledger row",
-    );
+    assert.deepEqual(replies.filter((r) => r.calls === 0), [], "replies without a ledger row");
 
     // Every conversation's totals are the sum of its ledger rows (chat steps and titles).
     const conversations = await sql`
@@ -330,18 +267,12 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
       const rows = await sql`select d.id, d.status, d.error, d.chunk_count,
                                     (select count(*)::int from public.search_index s where s.document_id = d.id) as chunks
                              from public.documents d where d.id = any (${documentIds})`;
-      return rows.every((d) => d.status === "ready" || d.status === "error")
-        ? rows
-        : null;
+      return rows.every((d) => d.status === "ready" || d.status === "error") ? rows : null;
     }, 60_000);
     for (const d of docs) {
       assert.equal(d.status, "ready", `document ${d.id}: ${d.error}`);
       assert.ok(d.chunk_count > 1, `document ${d.id}: ${d.chunk_count} chunks`);
-      assert.equal(
-        d.chunks,
-        d.chunk_count,
-        `document ${d.id}: chunks in the index`,
-      );
+      assert.equal(d.chunks, d.chunk_count, `document ${d.id}: chunks in the index`);
     }
 
     // Retention ran alongside and purged the expired conversations (more runs if another run
@@ -358,11 +289,7 @@ Deno.test("concurrency: 50 users chat at once while documents are ingested and r
       await sql`select (select count(*) from public.messages where conversation_id = any (${expired}))
                                       + (select count(*) from public.usage_ledger where conversation_id = any (${expired}))
                                       as left`;
-    assert.equal(
-      Number(left),
-      0,
-      "messages or usage of purged conversations are left",
-    );
+    assert.equal(Number(left), 0, "messages or usage of purged conversations are left");
     const failed = await sql`select job, step, error from public.job_runs
                              where run_id = any (${runIds}::uuid[]) and status = 'failed'`;
     assert.deepEqual([...failed], [], "failed job runs");

@@ -21,8 +21,7 @@ Deno.test("supabase db lint --level warning finds nothing", async () => {
     cwd: ROOT,
     env: { PGSSLMODE: "disable" },
   }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.ok(out.success, text);
   assert.match(text, /No schema errors found/, text);
 });

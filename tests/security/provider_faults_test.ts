@@ -68,8 +68,7 @@ const queue = (
 ) => queueScript(p, script, { model, contains: tag }, times);
 const directive = (tag: string, script: Record<string, unknown>) =>
   `${tag} [[fake ${JSON.stringify(script)}]]`;
-const times = <T>(n: number, row: T): T[] =>
-  Array.from({ length: n }, () => row);
+const times = <T>(n: number, row: T): T[] => Array.from({ length: n }, () => row);
 const replyFrom = (p: Provider) => new RegExp(`^Reply from ${CHAINS[p].model}`);
 
 const CASES: Case[] = [
@@ -78,25 +77,17 @@ const CASES: Case[] = [
     setup: async (
       p,
       tag,
-    ) => (await queue(p, tag, { status: 429, retry_after: 0.05 }),
-      `rate limited ${tag}`),
+    ) => (await queue(p, tag, { status: 429, retry_after: 0.05 }), `rate limited ${tag}`),
     status: "complete",
     text: replyFrom,
-    ledger: (
-      p,
-    ) => [[CHAINS[p].alias, "error", "rate_limited"], [
-      CHAINS[p].alias,
-      "ok",
-      null,
-    ]],
+    ledger: (p) => [[CHAINS[p].alias, "error", "rate_limited"], [CHAINS[p].alias, "ok", null]],
   },
   {
     name: "HTTP 529 (overloaded) before the first token is retried",
     setup: async (
       p,
       tag,
-    ) => (await queue(p, tag, { status: 529, retry_after: 0.05 }, 2),
-      `overloaded ${tag}`),
+    ) => (await queue(p, tag, { status: 529, retry_after: 0.05 }, 2), `overloaded ${tag}`),
     status: "complete",
     text: replyFrom,
     ledger: (
@@ -112,30 +103,22 @@ const CASES: Case[] = [
     setup: async (
       p,
       tag,
-    ) => (await queue(p, tag, { status: 500, retry_after: 0.05 }, 3),
-      `server error ${tag}`),
+    ) => (await queue(p, tag, { status: 500, retry_after: 0.05 }, 3), `server error ${tag}`),
     status: "complete",
     text: (p) => new RegExp(`^Reply from ${FALLBACK_MODEL[p]}`),
     ledger: (
       p,
-    ) => [
-      ...times(3, [CHAINS[p].alias, "error", "server_error"] as LedgerRow),
-      [
-        CHAINS[p].fallback,
-        "ok",
-        null,
-      ],
-    ],
+    ) => [...times(3, [CHAINS[p].alias, "error", "server_error"] as LedgerRow), [
+      CHAINS[p].fallback,
+      "ok",
+      null,
+    ]],
   },
   {
-    name:
-      "every model of the chain failing before the first token ends the reply in error",
+    name: "every model of the chain failing before the first token ends the reply in error",
     setup: async (p, tag) => {
       await queue(p, tag, { status: 429, retry_after: 0.05 }, 3);
-      await queueScript(CHAINS[p].fallbackProvider, {
-        status: 429,
-        retry_after: 0.05,
-      }, {
+      await queueScript(CHAINS[p].fallbackProvider, { status: 429, retry_after: 0.05 }, {
         model: FALLBACK_MODEL[p],
         contains: tag,
       }, 3);
@@ -149,32 +132,22 @@ const CASES: Case[] = [
     ],
   },
   {
-    name:
-      "an error event after 3 tokens ends the reply in error, partial text kept",
+    name: "an error event after 3 tokens ends the reply in error, partial text kept",
     setup: (_p, tag) => directive(tag, { text: WORDS, error_after_tokens: 3 }),
     status: "error",
     text: () => FIRST_THREE,
-    ledger: (
-      p,
-    ) => [[
-      CHAINS[p].alias,
-      "error",
-      p === "anthropic" ? "overloaded" : "server_error",
-    ]],
+    ledger: (p) => [[CHAINS[p].alias, "error", p === "anthropic" ? "overloaded" : "server_error"]],
   },
   {
-    name:
-      "a dropped connection after 3 tokens ends the reply in error, partial text kept",
+    name: "a dropped connection after 3 tokens ends the reply in error, partial text kept",
     setup: (_p, tag) => directive(tag, { text: WORDS, drop_after_tokens: 3 }),
     status: "error",
     text: () => FIRST_THREE,
     ledger: (p) => [[CHAINS[p].alias, "error", "network"]],
   },
   {
-    name:
-      "a malformed event after 3 tokens ends the reply in error, partial text kept",
-    setup: (_p, tag) =>
-      directive(tag, { text: WORDS, malformed_after_tokens: 3 }),
+    name: "a malformed event after 3 tokens ends the reply in error, partial text kept",
+    setup: (_p, tag) => directive(tag, { text: WORDS, malformed_after_tokens: 3 }),
     status: "error",
     text: () => FIRST_THREE,
     ledger: (p) => [[CHAINS[p].alias, "error", "network"]],
@@ -184,13 +157,10 @@ const CASES: Case[] = [
     setup: async (
       p,
       tag,
-    ) => (await queue(p, tag, { malformed_after_tokens: 0 }),
-      `malformed ${tag}`),
+    ) => (await queue(p, tag, { malformed_after_tokens: 0 }), `malformed ${tag}`),
     status: "complete",
     text: replyFrom,
-    ledger: (
-      p,
-    ) => [[CHAINS[p].alias, "error", "network"], [CHAINS[p].alias, "ok", null]],
+    ledger: (p) => [[CHAINS[p].alias, "error", "network"], [CHAINS[p].alias, "ok", null]],
   },
   {
     name: "a stall after 3 tokens times out: error, partial text kept",
@@ -202,47 +172,29 @@ const CASES: Case[] = [
   },
   {
     name: "a stall before the first token times out and is retried",
-    setup: async (
-      p,
-      tag,
-    ) => (await queue(p, tag, { stall_after_tokens: 0 }), `stalled ${tag}`),
+    setup: async (p, tag) => (await queue(p, tag, { stall_after_tokens: 0 }), `stalled ${tag}`),
     status: "complete",
     text: replyFrom,
-    ledger: (
-      p,
-    ) => [[CHAINS[p].alias, "error", "timeout"], [CHAINS[p].alias, "ok", null]],
+    ledger: (p) => [[CHAINS[p].alias, "error", "timeout"], [CHAINS[p].alias, "ok", null]],
     expectedMs: ATTEMPT_TIMEOUT_MS,
   },
 ];
 
 /** Sends a message and reads the whole stream, or fails once `ms` have passed. */
-async function sendWithin(
-  user: ChatUser,
-  conversationId: string,
-  content: string,
-  ms: number,
-) {
+async function sendWithin(user: ChatUser, conversationId: string, content: string, ms: number) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ms);
   try {
-    const res = await fetch(
-      `${FUNCTIONS_URL}/conversations/${conversationId}/messages`,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${user.token}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ content }),
-        signal: abort.signal,
-      },
-    );
+    const res = await fetch(`${FUNCTIONS_URL}/conversations/${conversationId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ content }),
+      signal: abort.signal,
+    });
     assert.equal(res.status, 200, `send answered ${res.status}`);
     return await readSse(res) as Chunk[];
   } catch (e) {
-    if (abort.signal.aborted) {
-      throw new Error(`the reply did not end within ${ms} ms (it hangs)`);
-    }
+    if (abort.signal.aborted) throw new Error(`the reply did not end within ${ms} ms (it hangs)`);
     throw e;
   } finally {
     clearTimeout(timer);
@@ -258,9 +210,7 @@ const TOTALS = [
   "cost_micro_usd",
 ];
 const sums = (rows: Record<string, unknown>[]) =>
-  Object.fromEntries(
-    TOTALS.map((k) => [k, rows.reduce((n, r) => n + Number(r[k]), 0)]),
-  );
+  Object.fromEntries(TOTALS.map((k) => [k, rows.reduce((n, r) => n + Number(r[k]), 0)]));
 const totals = (row: Record<string, unknown>) =>
   Object.fromEntries(TOTALS.map((k) => [k, Number(row[k])]));
 
@@ -272,19 +222,10 @@ async function runCase(c: Case, p: Provider, user: ChatUser) {
     title: "provider faults",
     model: CHAINS[p].alias,
   });
-  const chunks = await sendWithin(
-    user,
-    conversationId,
-    content,
-    (c.expectedMs ?? 0) + SLACK_MS,
-  );
+  const chunks = await sendWithin(user, conversationId, content, (c.expectedMs ?? 0) + SLACK_MS);
 
   // The stream ends, with the outcome it reports.
-  assert.equal(
-    chunks.at(-1),
-    "[DONE]",
-    `${label}: the stream did not end with [DONE]`,
-  );
+  assert.equal(chunks.at(-1), "[DONE]", `${label}: the stream did not end with [DONE]`);
   const last = chunks.at(-2) as Chunk;
   assert.equal(
     last?.type,
@@ -301,47 +242,27 @@ async function runCase(c: Case, p: Provider, user: ChatUser) {
       await sql`select message_id, model, attempt, status, error_type, input_tokens, output_tokens,
                              cached_read_tokens, cache_write_tokens, reasoning_tokens, cost_micro_usd
                       from public.usage_ledger where conversation_id = ${conversationId} order by attempt, id`,
-    conversation:
-      (await sql`select * from public.conversations where id = ${conversationId}`)[
-        0
-      ],
+    conversation: (await sql`select * from public.conversations where id = ${conversationId}`)[0],
   }));
 
   const users = messages.filter((m) => m.role === "user");
   assert.equal(users.length, 1, `${label}: user messages`);
-  assert.equal(
-    users[0].content,
-    content,
-    `${label}: the user's message is stored as sent`,
-  );
+  assert.equal(users[0].content, content, `${label}: the user's message is stored as sent`);
   const replies = messages.filter((m) => m.role === "assistant");
   assert.equal(replies.length, 1, `${label}: assistant messages`);
   const reply = replies[0];
-  assert.equal(
-    reply.status,
-    c.status,
-    `${label}: reply status (error_type ${reply.error_type})`,
-  );
+  assert.equal(reply.status, c.status, `${label}: reply status (error_type ${reply.error_type})`);
   const text = c.text(p);
-  if (typeof text === "string") {
-    assert.equal(reply.content, text, `${label}: stored text`);
-  } else assert.match(reply.content, text, `${label}: stored text`);
+  if (typeof text === "string") assert.equal(reply.content, text, `${label}: stored text`);
+  else assert.match(reply.content, text, `${label}: stored text`);
   if (c.status === "error") {
     assert.ok(reply.error_type, `${label}: no error_type`);
-    assert.equal(
-      reply.parts.at(-1)?.type,
-      "error",
-      `${label}: the last part is not the error`,
-    );
-    if (text) {
-      assert.equal(textOf(chunks), text, `${label}: the partial text streamed`);
-    }
+    assert.equal(reply.parts.at(-1)?.type, "error", `${label}: the last part is not the error`);
+    if (text) assert.equal(textOf(chunks), text, `${label}: the partial text streamed`);
   }
 
   assert.deepEqual(
-    ledger.filter((r) => r.message_id === reply.id).map((
-      r,
-    ) => [r.model, r.status, r.error_type]),
+    ledger.filter((r) => r.message_id === reply.id).map((r) => [r.model, r.status, r.error_type]),
     c.ledger(p),
     `${label}: ledger rows (model, status, error type)`,
   );
@@ -350,11 +271,7 @@ async function runCase(c: Case, p: Provider, user: ChatUser) {
     sums(ledger.filter((r) => r.message_id === reply.id)),
     `${label}: message totals`,
   );
-  assert.deepEqual(
-    totals(conversation),
-    sums(ledger),
-    `${label}: conversation totals`,
-  );
+  assert.deepEqual(totals(conversation), sums(ledger), `${label}: conversation totals`);
   if (text) {
     const kept = ledger.find((r) =>
       r.message_id === reply.id && r.status !== "ok" && r.output_tokens > 0
@@ -368,18 +285,14 @@ async function runCase(c: Case, p: Provider, user: ChatUser) {
 /** Lets the user have this many replies in flight (chat.max_streams_per_user is 3). */
 const allowStreams = (userId: string, n: number) =>
   withDb((sql) =>
-    sql`update public.profiles set quotas = ${
-      sql.json({ streams: n })
-    } where id = ${userId}`
+    sql`update public.profiles set quotas = ${sql.json({ streams: n })} where id = ${userId}`
   );
 
 for (const c of CASES.filter((c) => !c.expectedMs)) {
   Deno.test(`provider faults: ${c.name}`, async () => {
     const user = await chatUser("faults");
     await allowStreams(user.userId, 2 * stalls.length); // every case at once
-    await Promise.all(
-      (["anthropic", "openai"] as const).map((p) => runCase(c, p, user)),
-    );
+    await Promise.all((["anthropic", "openai"] as const).map((p) => runCase(c, p, user)));
   });
 }
 
@@ -393,9 +306,7 @@ Deno.test({
     const user = await chatUser("faults");
     await allowStreams(user.userId, 2 * stalls.length); // every case at once
     await Promise.all(
-      stalls.flatMap((c) =>
-        (["anthropic", "openai"] as const).map((p) => runCase(c, p, user))
-      ),
+      stalls.flatMap((c) => (["anthropic", "openai"] as const).map((p) => runCase(c, p, user))),
     );
   },
 });

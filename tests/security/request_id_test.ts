@@ -33,10 +33,7 @@ Deno.test("a client's x-request-id is kept only when it is at most 128 printable
                            where conversation_id = ${conversationId}`;
     const ids = rows.map((r) => r.request_id);
     assert.ok(ids.includes(good), JSON.stringify(ids));
-    assert.ok(
-      ids.every((id) => id.length <= 128),
-      "an over-long request id was stored",
-    );
+    assert.ok(ids.every((id) => id.length <= 128), "an over-long request id was stored");
     assert.ok(ids.includes(given));
   });
 });

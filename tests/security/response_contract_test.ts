@@ -9,48 +9,29 @@ import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 // deno-lint-ignore no-explicit-any
 type Schema = any;
-const doc = JSON.parse(
-  await Deno.readTextFile("supabase/functions/openapi/openapi.json"),
-);
+const doc = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
 
 /** The functions whose responses this test samples. */
-const FUNCTIONS = [
-  "health",
-  "models",
-  "conversations",
-  "documents",
-  "usage",
-  "account",
-  "admin",
-];
+const FUNCTIONS = ["health", "models", "conversations", "documents", "usage", "account", "admin"];
 /** Operations not sampled here, and where they are covered instead. */
 const ELSEWHERE: Record<string, string> = {
   "POST /documents/webhook": "signed: tests/knowledge/webhook_test.ts",
-  "POST /account/phone/verify/send":
-    "Twilio: tests/reminders/verification_test.ts",
-  "POST /account/phone/verify/confirm":
-    "Twilio: tests/reminders/verification_test.ts",
-  "POST /account/whatsapp/opt-in":
-    "needs a verified phone: tests/reminders/verification_test.ts",
+  "POST /account/phone/verify/send": "Twilio: tests/reminders/verification_test.ts",
+  "POST /account/phone/verify/confirm": "Twilio: tests/reminders/verification_test.ts",
+  "POST /account/whatsapp/opt-in": "needs a verified phone: tests/reminders/verification_test.ts",
   "DELETE /account/whatsapp/opt-in": "tests/reminders/verification_test.ts",
 };
 
 /** A component's schema by its $ref. */
-const component = (ref: string) =>
-  doc.components.schemas[ref.replace("#/components/schemas/", "")];
+const component = (ref: string) => doc.components.schemas[ref.replace("#/components/schemas/", "")];
 
 /** `allOf` of objects (how a schema that extends another is written) as one object. */
 function merged(schema: Schema): Schema {
   if (!schema?.allOf) return schema;
-  const parts = schema.allOf.map((s: Schema) =>
-    merged(s.$ref ? component(s.$ref) : s)
-  );
+  const parts = schema.allOf.map((s: Schema) => merged(s.$ref ? component(s.$ref) : s));
   return {
     type: "object",
-    properties: Object.assign(
-      {},
-      ...parts.map((s: Schema) => s.properties ?? {}),
-    ),
+    properties: Object.assign({}, ...parts.map((s: Schema) => s.properties ?? {})),
     required: parts.flatMap((s: Schema) => s.required ?? []),
   };
 }
@@ -60,14 +41,9 @@ function closed(schema: Schema): Schema {
   if (Array.isArray(schema)) return schema.map(closed);
   if (!schema || typeof schema !== "object") return schema;
   const flat = merged(schema);
-  const out: Schema = Object.fromEntries(
-    Object.entries(flat).map(([k, v]) => [k, closed(v)]),
-  );
+  const out: Schema = Object.fromEntries(Object.entries(flat).map(([k, v]) => [k, closed(v)]));
   if (out.$ref) out.$ref = out.$ref.replace(/^#/, "aide#");
-  if (
-    out.type === "object" && out.properties &&
-    out.additionalProperties === undefined
-  ) {
+  if (out.type === "object" && out.properties && out.additionalProperties === undefined) {
     out.additionalProperties = false;
   }
   return out;
@@ -78,8 +54,7 @@ const ajv = new Ajv2020({
   allErrors: true,
   formats: {
     uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-    "date-time": (s: string) =>
-      /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
+    "date-time": (s: string) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
     date: /^\d{4}-\d{2}-\d{2}$/,
     email: /^[^@\s]+@[^@\s]+$/,
     binary: true,
@@ -94,10 +69,7 @@ async function check(method: string, path: string, res: Response) {
   assert.ok(op, `${method} ${path} is not in the document`);
   const documented = op.responses[String(res.status)];
   const text = await res.text();
-  assert.ok(
-    documented,
-    `${method} ${path} answered ${res.status}, not documented: ${text}`,
-  );
+  assert.ok(documented, `${method} ${path} answered ${res.status}, not documented: ${text}`);
   const schema = documented.content?.["application/json"]?.schema;
   if (!schema) return;
   const validate = ajv.compile(closed(schema));
@@ -114,15 +86,8 @@ async function check(method: string, path: string, res: Response) {
 Deno.test("real responses match the OpenAPI document's response schemas", async () => {
   const alice = await chatUser("contract");
   const admin = await chatUser("contractadmin");
-  await withDb((sql) =>
-    sql`update public.profiles set role = 'admin' where id = ${admin.userId}`
-  );
-  const call = (
-    who: typeof alice,
-    method: string,
-    path: string,
-    body?: unknown,
-  ) =>
+  await withDb((sql) => sql`update public.profiles set role = 'admin' where id = ${admin.userId}`);
+  const call = (who: typeof alice, method: string, path: string, body?: unknown) =>
     fetch(`${FUNCTIONS_URL}${path}`, {
       method,
       headers: {
@@ -143,56 +108,31 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
     const res = await call(who, method, path + query, body);
     const copy = res.clone();
     await check(method, template, res);
-    return copy.headers.get("content-type")?.includes("json")
-      ? await copy.json()
-      : copy;
+    return copy.headers.get("content-type")?.includes("json") ? await copy.json() : copy;
   };
 
   await at(alice, "GET", "/health");
   await at(alice, "GET", "/models");
 
   // Conversations and a reply.
-  const conversation = await at(alice, "POST", "/conversations", {}, {
-    title: "Contract",
-  });
+  const conversation = await at(alice, "POST", "/conversations", {}, { title: "Contract" });
   const id = conversation.id;
-  await readSse(
-    await call(alice, "POST", `/conversations/${id}/messages`, {
-      content: "Hello",
-    }),
-  );
+  await readSse(await call(alice, "POST", `/conversations/${id}/messages`, { content: "Hello" }));
   await at(alice, "GET", "/conversations", {}, undefined, "?limit=5");
   const full = await at(alice, "GET", "/conversations/{id}", { id });
   const messageId = full.messages.at(-1).id;
-  await at(alice, "PATCH", "/conversations/{id}", { id }, {
-    title: "Contract 2",
-  });
+  await at(alice, "PATCH", "/conversations/{id}", { id }, { title: "Contract 2" });
   await at(alice, "POST", "/conversations/{id}/pin", { id });
   await at(alice, "GET", "/conversations/{id}/messages", { id });
-  await at(alice, "POST", "/conversations/{id}/messages/{messageId}/stop", {
-    id,
-    messageId,
-  });
-  await at(alice, "POST", "/conversations/{id}/messages/{messageId}/feedback", {
-    id,
-    messageId,
-  }, {
+  await at(alice, "POST", "/conversations/{id}/messages/{messageId}/stop", { id, messageId });
+  await at(alice, "POST", "/conversations/{id}/messages/{messageId}/feedback", { id, messageId }, {
     rating: "up",
     comment: "Clear",
   });
   await at(alice, "GET", "/conversations/{id}/export", { id });
-  const share = await at(
-    alice,
-    "POST",
-    "/conversations/{id}/share",
-    { id },
-    {},
-  );
+  const share = await at(alice, "POST", "/conversations/{id}/share", { id }, {});
   await at(alice, "GET", "/conversations/{id}/shares", { id });
-  await at(alice, "DELETE", "/conversations/{id}/shares/{shareId}", {
-    id,
-    shareId: share.id,
-  });
+  await at(alice, "DELETE", "/conversations/{id}/shares/{shareId}", { id, shareId: share.id });
   const form = new FormData();
   form.append("file", new File(["a note"], "note.txt", { type: "text/plain" }));
   await check(
@@ -208,19 +148,11 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400
 
   // Documents.
-  const docId = await readyDocument(alice, {
-    title: "Contract doc",
-    content: "The sky is blue.",
-  });
-  await at(alice, "POST", "/documents", {}, {
-    title: "Second",
-    content: "Grass is green.",
-  });
+  const docId = await readyDocument(alice, { title: "Contract doc", content: "The sky is blue." });
+  await at(alice, "POST", "/documents", {}, { title: "Second", content: "Grass is green." });
   await at(alice, "GET", "/documents");
   await at(alice, "GET", "/documents/{id}", { id: docId });
-  await at(alice, "PATCH", "/documents/{id}", { id: docId }, {
-    title: "Contract doc 2",
-  });
+  await at(alice, "PATCH", "/documents/{id}", { id: docId }, { title: "Contract doc 2" });
   await at(alice, "GET", "/documents/search", {}, undefined, "?q=sky");
 
   // Account and usage.
@@ -251,9 +183,7 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
       cache_write_per_mtok: 0,
     },
   });
-  await at(admin, "PATCH", "/admin/models/{alias}", { alias }, {
-    enabled: false,
-  });
+  await at(admin, "PATCH", "/admin/models/{alias}", { alias }, { enabled: false });
   await at(admin, "GET", "/admin/models/{alias}/prices", { alias });
   await at(admin, "POST", "/admin/models/{alias}/prices", { alias }, {
     effective_from: new Date(Date.now() + 86_400_000).toISOString(),
@@ -269,9 +199,7 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   await at(alice, "DELETE", "/account", {}, { confirm: "DELETE" });
 
   // Every JSON success response of these functions was sampled (or is covered elsewhere).
-  const missing = Object.entries(
-    doc.paths as Record<string, Record<string, Schema>>,
-  )
+  const missing = Object.entries(doc.paths as Record<string, Record<string, Schema>>)
     .filter(([path]) => FUNCTIONS.includes(path.split("/")[1]))
     .flatMap(([path, item]) =>
       Object.entries(item).filter(([, op]) =>

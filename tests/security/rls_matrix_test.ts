@@ -8,12 +8,7 @@ import { join } from "node:path";
 import { marker } from "../_support/chat.ts";
 import { call, cfg, connect, newUser, REST_URL } from "../_support/stack.ts";
 import { ROOT } from "../../local/config.ts";
-import {
-  type Access,
-  type Read,
-  TABLE_ACCESS,
-  type Write,
-} from "./table_access.ts";
+import { type Access, type Read, TABLE_ACCESS, type Write } from "./table_access.ts";
 
 /** The schemas PostgREST serves (postgrest.conf db-schemas; supabase/config.toml [api] schemas). */
 const EXPOSED_SCHEMAS = ["public"];
@@ -44,8 +39,7 @@ type Ids = { owner: string; grantee: string };
 // ---- fixtures: one per declared table -------------------------------------------------------
 
 const uuid = () => crypto.randomUUID();
-const at2030 = (seconds = 0) =>
-  new Date(Date.UTC(2030, 0, 1) + seconds * 1000).toISOString();
+const at2030 = (seconds = 0) => new Date(Date.UTC(2030, 0, 1) + seconds * 1000).toISOString();
 
 async function conversation(sql: Sql, owner: string): Promise<string> {
   const [c] = await sql`insert into public.conversations (user_id, title, model)
@@ -54,11 +48,7 @@ async function conversation(sql: Sql, owner: string): Promise<string> {
 }
 
 /** A document stored as already indexed, so no ingestion runs on it while the matrix does. */
-async function document(
-  sql: Sql,
-  owner: string,
-  visibility: "private" | "shared",
-) {
+async function document(sql: Sql, owner: string, visibility: "private" | "shared") {
   const content = `rls matrix ${marker()}`;
   const [d] = await sql`
     insert into public.documents (owner_id, kind, title, visibility, content, indexed_hash, status)
@@ -85,37 +75,26 @@ async function model(sql: Sql): Promise<string> {
 }
 
 async function linkedAccount(sql: Sql, owner: string): Promise<string> {
-  const [a] =
-    await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
-                        values (${owner}, 'slack', ${
-      marker("T")
-    }) returning id`;
+  const [a] = await sql`insert into public.linked_accounts (user_id, provider, provider_account_id)
+                        values (${owner}, 'slack', ${marker("T")}) returning id`;
   return a.id;
 }
 
 async function thread(sql: Sql, owner: string): Promise<string> {
-  const [t] =
-    await sql`insert into public.threads (user_id, source, external_id, subject)
-                        values (${owner}, 'slack', ${
-      marker("C")
-    }, 'rls matrix') returning id`;
+  const [t] = await sql`insert into public.threads (user_id, source, external_id, subject)
+                        values (${owner}, 'slack', ${marker("C")}, 'rls matrix') returning id`;
   return t.id;
 }
 
 async function inboxEvent(sql: Sql, owner: string): Promise<string> {
   const [e] =
     await sql`insert into public.events (user_id, source, external_id, event_type, body, occurred_at)
-                        values (${owner}, 'slack', ${
-      marker("C:1")
-    }, 'message', 'rls matrix', now())
+                        values (${owner}, 'slack', ${marker("C:1")}, 'message', 'rls matrix', now())
                         returning id`;
   return e.id;
 }
 
-const FIXTURES: Record<
-  string,
-  (sql: Sql, ids: Ids) => Promise<Fixture> | Fixture
-> = {
+const FIXTURES: Record<string, (sql: Sql, ids: Ids) => Promise<Fixture> | Fixture> = {
   profiles: (_sql, { owner }) => ({
     mine: { id: owner },
     insert: () => {
@@ -129,10 +108,7 @@ const FIXTURES: Record<
     mine: { id: await conversation(sql, owner) },
     insert: () => {
       const id = uuid();
-      return {
-        body: { id, user_id: owner, model: "gpt-5.2", title: "inserted" },
-        find: { id },
-      };
+      return { body: { id, user_id: owner, model: "gpt-5.2", title: "inserted" }, find: { id } };
     },
     update: { title: marker("renamed") },
   }),
@@ -179,12 +155,7 @@ const FIXTURES: Record<
       mine: { message_id: m.id },
       insert: () => {
         const id = uuid();
-        const body = {
-          message_id: id,
-          conversation_id: conv,
-          user_id: owner,
-          tool_name: "x",
-        };
+        const body = { message_id: id, conversation_id: conv, user_id: owner, tool_name: "x" };
         return { body, find: { message_id: id } };
       },
       update: { tool_name: "renamed" },
@@ -319,10 +290,7 @@ const FIXTURES: Record<
       mine: { document_id: doc },
       insert: async () => {
         const d = await document(sql, owner, "private");
-        return {
-          body: { document_id: d, owner_id: owner },
-          find: { document_id: d },
-        };
+        return { body: { document_id: d, owner_id: owner }, find: { document_id: d } };
       },
       update: { attempts: 99 },
     };
@@ -332,12 +300,7 @@ const FIXTURES: Record<
     mine: { id: await linkedAccount(sql, owner) },
     insert: () => {
       const id = uuid();
-      const body = {
-        id,
-        user_id: owner,
-        provider: "slack",
-        provider_account_id: marker("T"),
-      };
+      const body = { id, user_id: owner, provider: "slack", provider_account_id: marker("T") };
       return { body, find: { id } };
     },
     update: { status: "revoked" },
@@ -397,17 +360,13 @@ const FIXTURES: Record<
   }),
 
   entities: async (sql, { owner }) => {
-    const [e] =
-      await sql`insert into public.entities (user_id, kind, name, aliases)
+    const [e] = await sql`insert into public.entities (user_id, kind, name, aliases)
                           values (${owner}, 'person', 'Dana', '["email:dana@example.com"]') returning id`;
     return {
       mine: { id: e.id },
       insert: () => {
         const id = uuid();
-        return {
-          body: { id, user_id: owner, kind: "person", name: "Eve" },
-          find: { id },
-        };
+        return { body: { id, user_id: owner, kind: "person", name: "Eve" }, find: { id } };
       },
       update: { name: "changed" },
     };
@@ -444,19 +403,15 @@ const FIXTURES: Record<
   },
 
   job_runs: async (sql) => {
-    const [r] =
-      await sql`insert into public.job_runs (run_id, job, step, status)
+    const [r] = await sql`insert into public.job_runs (run_id, job, step, status)
                           values (${uuid()}, 'retention', ${
-        marker("rls_step")
-      }, 'done') returning id`;
+      marker("rls_step")
+    }, 'done') returning id`;
     return {
       mine: { id: r.id },
       insert: () => {
         const run_id = uuid();
-        return {
-          body: { run_id, job: "retention", step: "inserted" },
-          find: { run_id },
-        };
+        return { body: { run_id, job: "retention", step: "inserted" }, find: { run_id } };
       },
       update: { status: "failed" },
     };
@@ -520,18 +475,13 @@ const FIXTURES: Record<
 };
 
 async function goal(sql: Sql, owner: string): Promise<string> {
-  const [g] =
-    await sql`insert into public.goals (user_id, title) values (${owner}, 'rls matrix')
+  const [g] = await sql`insert into public.goals (user_id, title) values (${owner}, 'rls matrix')
                         returning id`;
   return g.id;
 }
 
 /** A task of the owner's scheduled in the past, and the analytics refreshed to include it. */
-async function analytics(
-  sql: Sql,
-  owner: string,
-  view: string,
-): Promise<Fixture> {
+async function analytics(sql: Sql, owner: string, view: string): Promise<Fixture> {
   await sql`insert into public.tasks (user_id, title, scheduled_at, duration_minutes, status)
             values (${owner}, 'rls matrix', '2029-12-31T09:00:00Z', 30, 'done')`;
   await sql`select private.refresh_planner_analytics(true)`;
@@ -558,21 +508,14 @@ const PLANNER_FIXTURES: typeof FIXTURES = {
 
   micro_goals: async (sql, { owner }) => {
     const g = await goal(sql, owner);
-    const [m] =
-      await sql`insert into public.micro_goals (goal_id, user_id, position, title)
+    const [m] = await sql`insert into public.micro_goals (goal_id, user_id, position, title)
                           values (${g}, ${owner}, 1, 'first') returning id`;
     let position = 1;
     return {
       mine: { id: m.id },
       insert: () => {
         const id = uuid();
-        const body = {
-          id,
-          goal_id: g,
-          user_id: owner,
-          position: ++position,
-          title: "next",
-        };
+        const body = { id, goal_id: g, user_id: owner, position: ++position, title: "next" };
         return { body, find: { id } };
       },
       update: { title: marker("renamed") },
@@ -602,17 +545,13 @@ const PLANNER_FIXTURES: typeof FIXTURES = {
   },
 
   tasks: async (sql, { owner }) => {
-    const [t] =
-      await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
+    const [t] = await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
                           returning id`;
     return {
       mine: { id: t.id },
       insert: () => {
         const id = uuid();
-        return {
-          body: { id, user_id: owner, title: "inserted", priority: "high" },
-          find: { id },
-        };
+        return { body: { id, user_id: owner, title: "inserted", priority: "high" }, find: { id } };
       },
       update: { title: marker("renamed") },
     };
@@ -661,19 +600,13 @@ const PLANNER_FIXTURES: typeof FIXTURES = {
 
   plans: async (sql, { owner }) => {
     const conv = await conversation(sql, owner);
-    const [p] =
-      await sql`insert into public.plans (user_id, conversation_id, content)
+    const [p] = await sql`insert into public.plans (user_id, conversation_id, content)
                           values (${owner}, ${conv}, '{"title": "rls matrix"}') returning id`;
     return {
       mine: { id: p.id },
       insert: () => {
         const id = uuid();
-        const body = {
-          id,
-          user_id: owner,
-          conversation_id: conv,
-          content: { title: "x" },
-        };
+        const body = { id, user_id: owner, conversation_id: conv, content: { title: "x" } };
         return { body, find: { id } };
       },
       update: { version: 2 },
@@ -688,21 +621,16 @@ const PLANNER_FIXTURES: typeof FIXTURES = {
       mine: { slug },
       insert: () => {
         const s = marker("rls");
-        return {
-          body: { slug: s, label: "x", description: "x" },
-          find: { slug: s },
-        };
+        return { body: { slug: s, label: "x", description: "x" }, find: { slug: s } };
       },
       update: { label: "changed" },
     };
   },
 
-  planner_weekly_stats: (sql, { owner }) =>
-    analytics(sql, owner, "planner_weekly_stats"),
+  planner_weekly_stats: (sql, { owner }) => analytics(sql, owner, "planner_weekly_stats"),
   planner_missed_by_category: (sql, { owner }) =>
     analytics(sql, owner, "planner_missed_by_category"),
-  planner_activity_heatmap: (sql, { owner }) =>
-    analytics(sql, owner, "planner_activity_heatmap"),
+  planner_activity_heatmap: (sql, { owner }) => analytics(sql, owner, "planner_activity_heatmap"),
 };
 Object.assign(FIXTURES, PLANNER_FIXTURES);
 
@@ -742,8 +670,7 @@ const REMINDER_FIXTURES: typeof FIXTURES = {
   },
 
   notification_log: async (sql, { owner }) => {
-    const [t] =
-      await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
+    const [t] = await sql`insert into public.tasks (user_id, title) values (${owner}, 'rls matrix')
                           returning id`;
     const entry = (id: string) => ({
       id,
@@ -775,11 +702,7 @@ const INBOX_FIXTURES: typeof FIXTURES = {
       window_start: at2030(),
       window_end: at2030(3600),
       fingerprint: marker("fp"),
-      content_json: sql.json({
-        overview: "rls matrix",
-        key_events: [],
-        themes: [],
-      }),
+      content_json: sql.json({ overview: "rls matrix", key_events: [], themes: [] }),
     });
     const id = uuid();
     await sql`insert into public.summaries ${sql(summary(id))}`;
@@ -788,10 +711,7 @@ const INBOX_FIXTURES: typeof FIXTURES = {
       insert: () => {
         const other = uuid();
         const { content_json: _, ...body } = summary(other);
-        return {
-          body: { ...body, content_json: { overview: "forged" } },
-          find: { id: other },
-        };
+        return { body: { ...body, content_json: { overview: "forged" } }, find: { id: other } };
       },
       update: { topic: marker("renamed") },
     };
@@ -814,9 +734,7 @@ const INBOX_FIXTURES: typeof FIXTURES = {
   proposals: async (sql, { owner }) => {
     const [p] = await sql`
       insert into public.proposals (user_id, window_start, window_end, content_json, kind)
-      values (${owner}, ${at2030()}, ${
-      at2030(3600)
-    }, '{"title": "rls matrix"}', 'follow_up')
+      values (${owner}, ${at2030()}, ${at2030(3600)}, '{"title": "rls matrix"}', 'follow_up')
       returning id`;
     return {
       mine: { id: p.id },
@@ -837,20 +755,14 @@ const INBOX_FIXTURES: typeof FIXTURES = {
   },
 
   drafts: async (sql, { owner }) => {
-    const [d] =
-      await sql`insert into public.drafts (user_id, kind, content_json)
+    const [d] = await sql`insert into public.drafts (user_id, kind, content_json)
                           values (${owner}, 'note', '{"text": "rls matrix"}') returning id`;
     return {
       mine: { id: d.id },
       insert: () => {
         const id = uuid();
         return {
-          body: {
-            id,
-            user_id: owner,
-            kind: "note",
-            content_json: { text: "forged" },
-          },
+          body: { id, user_id: owner, kind: "note", content_json: { text: "forged" } },
           find: { id },
         };
       },
@@ -866,10 +778,7 @@ const INBOX_FIXTURES: typeof FIXTURES = {
       mine: { id: d.id },
       insert: () => {
         const id = uuid();
-        return {
-          body: { id, user_id: owner, frequency: "hourly" },
-          find: { id },
-        };
+        return { body: { id, user_id: owner, frequency: "hourly" }, find: { id } };
       },
       update: { frequency: "hourly" },
     };
@@ -887,12 +796,8 @@ async function reply(sql: Sql, owner: string): Promise<string> {
 }
 const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
   message_feedback: async (sql, { owner }) => {
-    const [f] =
-      await sql`insert into public.message_feedback (user_id, message_id, rating)
-                          values (${owner}, ${await reply(
-        sql,
-        owner,
-      )}, 'up') returning id`;
+    const [f] = await sql`insert into public.message_feedback (user_id, message_id, rating)
+                          values (${owner}, ${await reply(sql, owner)}, 'up') returning id`;
     return {
       mine: { id: f.id },
       insert: async () => {
@@ -905,10 +810,7 @@ const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
   conversation_shares: async (sql, { owner }) => {
     const conv = await conversation(sql, owner);
     const hash = () =>
-      Array.from(
-        { length: 64 },
-        () => "0123456789abcdef"[Math.floor(Math.random() * 16)],
-      ).join("");
+      Array.from({ length: 64 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("");
     const [sh] =
       await sql`insert into public.conversation_shares (user_id, conversation_id, token_hash)
                            values (${owner}, ${conv}, ${hash()}) returning id`;
@@ -916,10 +818,7 @@ const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
       mine: { id: sh.id },
       insert: () => {
         const token_hash = hash();
-        return {
-          body: { conversation_id: conv, token_hash },
-          find: { token_hash },
-        };
+        return { body: { conversation_id: conv, token_hash }, find: { token_hash } };
       },
       update: { include_attachments: true },
     };
@@ -938,9 +837,7 @@ const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
         filename: "a.png",
       };
     };
-    const [a] = await sql`insert into public.chat_attachments ${
-      sql({ ...row(), user_id: owner })
-    }
+    const [a] = await sql`insert into public.chat_attachments ${sql({ ...row(), user_id: owner })}
                           returning id`;
     return {
       mine: { id: a.id },
@@ -982,10 +879,7 @@ function mayWrite(access: Access, who: Caller, op: Write): boolean {
 
 // ---- plumbing ---------------------------------------------------------------------------------
 
-type People = Record<
-  Exclude<Caller, "anon"> | "grantee",
-  { userId: string; token: string }
->;
+type People = Record<Exclude<Caller, "anon"> | "grantee", { userId: string; token: string }>;
 let people: Promise<People> | undefined;
 const getPeople = () =>
   people ??= (async () => {
@@ -1005,9 +899,7 @@ const qualified = (
   table: string,
 ) => (table.includes(".") ? ident(table) : `public.${ident(table)}`);
 const where = (f: Filter) =>
-  Object.entries(f).map(([k, v]) => `${ident(k)} = ${literal(v)}`).join(
-    " and ",
-  ) || "true";
+  Object.entries(f).map(([k, v]) => `${ident(k)} = ${literal(v)}`).join(" and ") || "true";
 
 /** How many rows match, and a digest of their contents (as the superuser, past RLS). */
 async function snapshot(sql: Sql, table: string, f: Filter) {
@@ -1026,9 +918,7 @@ function rest(
   filter?: Filter,
   body?: unknown,
 ) {
-  const [schema, name] = table.includes(".")
-    ? table.split(".")
-    : ["public", table];
+  const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
   const params = Object.entries(filter ?? {}).map(([k, v]) =>
     `${k}=eq.${encodeURIComponent(String(v))}`
   );
@@ -1076,40 +966,22 @@ Deno.test("RLS matrix: every table and view of the exposed schemas is declared, 
       [],
       `not declared in tests/security/table_access.ts (say who may do what; add a fixture in rls_matrix_test.ts): ${undeclared}`,
     );
-    const gone = Object.keys(TABLE_ACCESS).filter((t) =>
-      !relations.includes(t)
-    );
-    assert.deepEqual(
-      gone,
-      [],
-      `declared in table_access.ts but not in the database: ${gone}`,
-    );
+    const gone = Object.keys(TABLE_ACCESS).filter((t) => !relations.includes(t));
+    assert.deepEqual(gone, [], `declared in table_access.ts but not in the database: ${gone}`);
     const noFixture = Object.keys(TABLE_ACCESS).filter((t) => !FIXTURES[t]);
-    assert.deepEqual(
-      noFixture,
-      [],
-      `no fixture in rls_matrix_test.ts for: ${noFixture}`,
-    );
+    assert.deepEqual(noFixture, [], `no fixture in rls_matrix_test.ts for: ${noFixture}`);
   } finally {
     await sql.end();
   }
   // The stack serves exactly these schemas, as the project's config says.
   const conf = Deno.readTextFileSync(join(cfg.dir, "postgrest.conf"));
-  const served = conf.match(/^db-schemas\s*=\s*"([^"]*)"/m)?.[1].split(",").map(
-    (s) => s.trim(),
-  );
+  const served = conf.match(/^db-schemas\s*=\s*"([^"]*)"/m)?.[1].split(",").map((s) => s.trim());
   assert.deepEqual(served, EXPOSED_SCHEMAS, "postgrest.conf db-schemas");
   const toml = Deno.readTextFileSync(join(ROOT, "supabase/config.toml"));
-  const api =
-    toml.slice(toml.indexOf("[api]")).match(/^schemas\s*=\s*\[([^\]]*)\]/m)
-      ?.[1] ?? "";
+  const api = toml.slice(toml.indexOf("[api]")).match(/^schemas\s*=\s*\[([^\]]*)\]/m)?.[1] ?? "";
   const configured = [...api.matchAll(/"([^"]+)"/g)].map((m) => m[1])
     .filter((s) => s !== "graphql_public"); // pg_graphql's, none of our objects
-  assert.deepEqual(
-    configured,
-    EXPOSED_SCHEMAS,
-    "supabase/config.toml [api] schemas",
-  );
+  assert.deepEqual(configured, EXPOSED_SCHEMAS, "supabase/config.toml [api] schemas");
 });
 
 for (const [table, access] of Object.entries(TABLE_ACCESS)) {
@@ -1124,10 +996,7 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
         (await exposedRelations(sql)).includes(table),
         `${table} is declared but does not exist`,
       );
-      const rows = await fixture(sql, {
-        owner: users.owner.userId,
-        grantee: users.grantee.userId,
-      });
+      const rows = await fixture(sql, { owner: users.owner.userId, grantee: users.grantee.userId });
       const counted = rows.counted ?? table;
       const targets: ["mine" | "shared", Filter][] = [["mine", rows.mine]];
       if (rows.shared) targets.push(["shared", rows.shared]);
@@ -1173,15 +1042,9 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
           }
         } else {
           if (!denied(res.status)) {
-            problems.push(
-              `${who} insert: expected 401/403, got ${res.status} ${
-                brief(res.text)
-              }`,
-            );
+            problems.push(`${who} insert: expected 401/403, got ${res.status} ${brief(res.text)}`);
           }
-          if (after.state !== before.state) {
-            problems.push(`${who} insert: a row was stored`);
-          }
+          if (after.state !== before.state) problems.push(`${who} insert: a row was stored`);
         }
       }
 
@@ -1198,22 +1061,16 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
             const cell = `${who} ${op} (${label} row)`;
             if (mayWrite(access, who, op)) {
               const stored = op === "update"
-                ? (await snapshot(sql, counted, {
-                  ...filter,
-                  ...(rows.update as Filter),
-                })).n ===
+                ? (await snapshot(sql, counted, { ...filter, ...(rows.update as Filter) })).n ===
                   before.n
                 : after.n === 0;
               if (res.status >= 300 || !stored) {
                 problems.push(
-                  `${cell}: expected it to be stored, got ${res.status} ${
-                    brief(res.text)
-                  }`,
+                  `${cell}: expected it to be stored, got ${res.status} ${brief(res.text)}`,
                 );
               }
             } else {
-              const nothing = res.status < 300 && Array.isArray(res.body) &&
-                res.body.length === 0;
+              const nothing = res.status < 300 && Array.isArray(res.body) && res.body.length === 0;
               if (!denied(res.status) && !nothing) {
                 problems.push(
                   `${cell}: expected 401/403 or no row affected, got ${res.status} ${
@@ -1221,9 +1078,7 @@ for (const [table, access] of Object.entries(TABLE_ACCESS)) {
                   }`,
                 );
               }
-              if (after.state !== before.state) {
-                problems.push(`${cell}: the stored rows changed`);
-              }
+              if (after.state !== before.state) problems.push(`${cell}: the stored rows changed`);
             }
           }
         }

@@ -43,39 +43,23 @@ async function secrets(): Promise<Secret[]> {
     list.push({ name, find: env[name] });
   }
   for (
-    const [id, key] of Object.entries(
-      JSON.parse(env.AIDE_TOKEN_KEYS) as Record<string, string>,
-    )
+    const [id, key] of Object.entries(JSON.parse(env.AIDE_TOKEN_KEYS) as Record<string, string>)
   ) {
     list.push({ name: `token key ${id}`, find: key });
   }
   list.push(
     { name: "a Slack token (xox...)", find: /\bxox[abpe]-[A-Za-z0-9-]{10,}/ },
-    {
-      name: "a Microsoft refresh token or code",
-      find: /\bM\.(?:R3|C5)_[A-Za-z0-9]{10,}/,
-    },
-    {
-      name: "a Microsoft access token (fake's shape)",
-      find: /eyJ0eXAiOiJKV1QifQ\.[0-9a-f]{16,}/,
-    },
+    { name: "a Microsoft refresh token or code", find: /\bM\.(?:R3|C5)_[A-Za-z0-9]{10,}/ },
+    { name: "a Microsoft access token (fake's shape)", find: /eyJ0eXAiOiJKV1QifQ\.[0-9a-f]{16,}/ },
   );
   // Real keys, where the developer has set some (supabase/functions/.env or the environment).
   for (const name of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]) {
     const value = Deno.env.get(name);
     if (value && value.length >= 8) list.push({ name, find: value });
   }
-  const keys: SigningKeys = JSON.parse(
-    Deno.readTextFileSync(join(cfg.dir, "keys.json")),
-  );
-  assert.ok(
-    keys.privateJwk.d,
-    "the stack's private signing key is not in keys.json",
-  );
-  list.push({
-    name: "the stack's private JWT signing key",
-    find: keys.privateJwk.d,
-  });
+  const keys: SigningKeys = JSON.parse(Deno.readTextFileSync(join(cfg.dir, "keys.json")));
+  assert.ok(keys.privateJwk.d, "the stack's private signing key is not in keys.json");
+  list.push({ name: "the stack's private JWT signing key", find: keys.privateJwk.d });
 
   const sql = connect();
   try {
@@ -86,9 +70,7 @@ async function secrets(): Promise<Secret[]> {
       vault.some((v) => v.name === "aide_webhook_secret"),
       "no aide_webhook_secret in Vault",
     );
-    for (const v of vault) {
-      list.push({ name: `Vault secret ${v.name}`, find: v.secret });
-    }
+    for (const v of vault) list.push({ name: `Vault secret ${v.name}`, find: v.secret });
   } finally {
     await sql.end();
   }
@@ -105,14 +87,10 @@ function logFiles(dir: string): string[] {
         // Postgres's data files and the Storage stand-in's uploads are data, not logs; the
         // server's own log directory (logging_collector) is a log.
         if (entry.name === "storage") continue;
-        if (
-          path === join(dir, "pgdata") &&
-          !["log", "pg_log"].includes(entry.name)
-        ) continue;
+        if (path === join(dir, "pgdata") && !["log", "pg_log"].includes(entry.name)) continue;
         walk(
           full,
-          inLogs || entry.name === "logs" || entry.name === "log" ||
-            entry.name === "pg_log",
+          inLogs || entry.name === "logs" || entry.name === "log" || entry.name === "pg_log",
         );
       } else if (entry.isFile && (inLogs || entry.name.endsWith(".log"))) {
         files.push(full);
@@ -159,29 +137,18 @@ Deno.test("secrets: nothing the stack logged holds a token, an API key or a webh
   const found: string[] = [];
 
   const files = logFiles(cfg.dir);
-  assert.ok(
-    files.some((f) => f.endsWith("functions.log")),
-    `no functions.log under ${cfg.dir}`,
-  );
-  for (const file of files) {
-    scan(relative(cfg.dir, file), Deno.readTextFileSync(file), list, found);
-  }
+  assert.ok(files.some((f) => f.endsWith("functions.log")), `no functions.log under ${cfg.dir}`);
+  for (const file of files) scan(relative(cfg.dir, file), Deno.readTextFileSync(file), list, found);
 
   const sql = connect();
   try {
     for (const [table, column] of LOGGED_COLUMNS) {
-      const [{ exists }] =
-        await sql`select to_regclass(${table}) is not null as exists`;
+      const [{ exists }] = await sql`select to_regclass(${table}) is not null as exists`;
       if (!exists) continue;
       const rows = await sql.unsafe(
         `select ${column}::text as value from ${table} where ${column} is not null`,
       );
-      scan(
-        `${table}.${column}`,
-        rows.map((r) => r.value).join("\n"),
-        list,
-        found,
-      );
+      scan(`${table}.${column}`, rows.map((r) => r.value).join("\n"), list, found);
     }
   } finally {
     await sql.end();

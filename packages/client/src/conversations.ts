@@ -138,9 +138,7 @@ export function conversationsResource(api: Api, transport: Transport) {
     /** The active branch as a file: the JSON export, or Markdown text (throws AideError). */
     export: async (id: string, format: "json" | "markdown" = "json") => {
       const res = await transport.fetch(
-        `${transport.functionsUrl}/conversations/${
-          encodeURIComponent(id)
-        }/export?format=${format}`,
+        `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/export?format=${format}`,
       );
       return format === "json" ? await res.json() : await res.text();
     },

@@ -34,13 +34,15 @@ function turn(
     // The simple stream names no reply before `done`: the running reply is found through the
     // conversation, so stop() needs the turn's conversation_id.
     findReply: () =>
-      conversationId ? replies.running(conversationId) : Promise.reject(
-        new AideError(
-          0,
-          "conversation_required",
-          "stop() of a planner turn needs its conversation_id (GET /planner/plans/{id} names it)",
+      conversationId
+        ? replies.running(conversationId)
+        : Promise.reject(
+          new AideError(
+            0,
+            "conversation_required",
+            "stop() of a planner turn needs its conversation_id (GET /planner/plans/{id} names it)",
+          ),
         ),
-      ),
     stopReply: (messageId) => replies.stop(conversationId!, messageId),
     signal,
   });

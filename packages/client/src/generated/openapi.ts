@@ -1832,13 +1832,7 @@ export interface components {
       /** Format: date-time */
       created_at: string;
       /** @enum {string} */
-      group?:
-        | "pinned"
-        | "today"
-        | "yesterday"
-        | "previous_7_days"
-        | "previous_30_days"
-        | "older";
+      group?: "pinned" | "today" | "yesterday" | "previous_7_days" | "previous_30_days" | "older";
       /** Format: uuid */
       id: string;
       /** Format: date-time */
@@ -2197,14 +2191,7 @@ export interface components {
         type: string;
       } | null;
       /** @enum {string|null} */
-      finish_reason:
-        | "stop"
-        | "length"
-        | "tool-calls"
-        | "content-filter"
-        | "error"
-        | "other"
-        | null;
+      finish_reason: "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other" | null;
       /** Format: uuid */
       id: string;
       latency_ms: number | null;
@@ -2397,11 +2384,7 @@ export interface components {
       id: string;
       key: string;
       /** @enum {string} */
-      kind:
-        | "missed_slot"
-        | "productive_slot"
-        | "streak"
-        | "category_performance";
+      kind: "missed_slot" | "productive_slot" | "streak" | "category_performance";
       observed_at: string;
       override?: unknown;
       sample_size: number;
@@ -7861,11 +7844,7 @@ export interface operations {
   getPatterns: {
     parameters: {
       query?: {
-        kind?:
-          | "missed_slot"
-          | "productive_slot"
-          | "streak"
-          | "category_performance";
+        kind?: "missed_slot" | "productive_slot" | "streak" | "category_performance";
       };
       header?: never;
       path?: never;

@@ -409,6 +409,8 @@ export function attachmentReader(
     if (bytes) return bytes;
     const { data, error } = await userStorage(authorization).from(BUCKET).download(part.path);
     if (error || !data) throw new Error(`attachment ${part.id} unreadable: ${error?.message}`);
+    // The object must still be the file the message describes (it lives in the user's folder).
+    if (data.size !== part.size) throw new Error(`attachment ${part.id} changed since it was sent`);
     return new Uint8Array(await data.arrayBuffer());
   };
 }
