@@ -78,7 +78,11 @@ type Outcome =
 
 /** Starts the reply in the background and returns its events. */
 export function startReply(plan: ReplyPlan): { events: ReplyEvents; done: Promise<void> } {
-  const events = new ReplyEvents();
+  const events = new ReplyEvents({
+    messageId: plan.assistantId,
+    userId: plan.userId,
+    conversationId: plan.conversationId,
+  });
   const done = generate(plan, events).catch((e) => {
     log("error", "reply failed unexpectedly", { message_id: plan.assistantId, error: String(e) });
   }).finally(() => events.close());
