@@ -41,38 +41,13 @@ create policy "artifacts: owner reads" on public.artifacts
 select private.restrict_to_allowed_accounts('public.artifacts');
 revoke insert, update, delete on public.artifacts from anon, authenticated;
 
--- Buckets whose objects live under a folder named by their owner's id, each user confined to
--- their own: read, upload and delete there (documents' rules, written once here for buckets
--- made from now on).
-create function private.create_user_folder_bucket(
-  p_bucket text, p_file_size_limit bigint, p_allowed_mime_types text[]
-) returns void
-language plpgsql set search_path = '' as $$
-begin
-  insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
-  values (p_bucket, p_bucket, false, p_file_size_limit, p_allowed_mime_types)
-  on conflict (id) do nothing;
-  execute format('drop policy if exists %I on storage.objects', p_bucket || ' bucket: owners read their files');
-  execute format(
-    'create policy %I on storage.objects for select to authenticated
-       using (bucket_id = %L and (storage.foldername(name))[1] = (select auth.uid())::text)',
-    p_bucket || ' bucket: owners read their files', p_bucket);
-  execute format('drop policy if exists %I on storage.objects', p_bucket || ' bucket: owners upload into their folder');
-  execute format(
-    'create policy %I on storage.objects for insert to authenticated
-       with check (bucket_id = %L and (storage.foldername(name))[1] = (select auth.uid())::text)',
-    p_bucket || ' bucket: owners upload into their folder', p_bucket);
-  execute format('drop policy if exists %I on storage.objects', p_bucket || ' bucket: owners delete their files');
-  execute format(
-    'create policy %I on storage.objects for delete to authenticated
-       using (bucket_id = %L and (storage.foldername(name))[1] = (select auth.uid())::text)',
-    p_bucket || ' bucket: owners delete their files', p_bucket);
-end $$;
-revoke execute on function private.create_user_folder_bucket(text, bigint, text[])
-  from public, anon, authenticated;
-
--- Media types: the tool's list decides (ARTIFACT_MEDIA_TYPES in _shared/chat/artifacts.ts).
-select private.create_user_folder_bucket('chat-artifacts', 10485760, null);
+-- The bucket: private, each user's files under their folder (the one rule for such buckets,
+-- private.create_user_folder_policies). Media types: the tool's list decides
+-- (ARTIFACT_MEDIA_TYPES in _shared/chat/artifacts.ts); the size limit here is a backstop.
+insert into storage.buckets (id, name, public, file_size_limit)
+values ('chat-artifacts', 'chat-artifacts', false, 10485760)
+on conflict (id) do nothing;
+select private.create_user_folder_policies('chat-artifacts');
 
 -- Parts a share link leaves out unless it was made with include_attachments: they show the
 -- user's documents (mentions: file; citations) or files (attachments, artifacts). One list,

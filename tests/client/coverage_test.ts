@@ -27,19 +27,17 @@ const SDK_METHODS: Record<string, string> = {
   "POST /conversations/{id}/pin": "conversations.pin",
   "GET /conversations/{id}/messages": "conversations.messages",
   "POST /conversations/{id}/messages": "conversations.send",
-  "POST /conversations/{id}/messages/{messageId}/regenerate":
-    "conversations.regenerate",
+  "POST /conversations/{id}/messages/{messageId}/regenerate": "conversations.regenerate",
   "POST /conversations/{id}/messages/{messageId}/stop": "conversations.stop",
   "GET /conversations/{id}/messages/{messageId}/stream": "conversations.resume",
-  "POST /conversations/{id}/messages/{messageId}/feedback":
-    "conversations.feedback",
+  "POST /conversations/{id}/messages/{messageId}/feedback": "conversations.feedback",
   "GET /conversations/{id}/export": "conversations.export",
   "POST /conversations/{id}/share": "conversations.share",
   "GET /conversations/{id}/shares": "conversations.shares",
   "DELETE /conversations/{id}/shares/{shareId}": "conversations.revokeShare",
   "GET /conversations/{id}/artifacts": "conversations.artifacts",
-  "GET /conversations/{id}/artifacts/{artifactId}":
-    "conversations.downloadArtifact",
+  "GET /conversations/{id}/artifacts/{artifactId}": "conversations.downloadArtifact",
+  "POST /conversations/{id}/attachments": "conversations.attach",
   "GET /documents": "documents.list",
   "POST /documents": "documents.create",
   "GET /documents/search": "search",

@@ -42,6 +42,10 @@ function partMarkdown(part: Part): string | null {
     case "artifact": // the file itself: GET /conversations/{id}/artifacts/{artifact id}
       return `> File \`${part.path}\` (${part.kind}, ${part.mime}, ${part.size} bytes, ` +
         `sha256 ${part.sha256}, artifact ${part.id})`;
+    case "attachment":
+      return `> Attachment: ${part.filename} (${part.media_type}, ${part.size} bytes)${
+        part.url ? `: ${part.url}` : ""
+      }`;
     case "notice":
     case "error":
       return `> ${part.message}`;
