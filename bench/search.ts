@@ -257,7 +257,8 @@ export async function loadData(
   }
   const indexSeconds = (performance.now() - t) / 1000;
   const [size] =
-    await sql`select count(*)::int as n, pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
+    await sql`select (select count(*) from public.search_index)::int as n,
+    pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
     pg_size_pretty(pg_relation_size('public.search_index_embedding')) as hnsw`;
   note(
     `loaded ${(toTopic - fromTopic) * PER_TOPIC} rows in ${
