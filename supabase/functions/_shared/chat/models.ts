@@ -32,6 +32,8 @@ export function toSpec(row: ModelRow): ModelSpec {
       tools: row.capabilities.tools === true,
       reasoning: row.capabilities.reasoning === true,
       promptCaching: row.capabilities.prompt_caching === true,
+      vision: row.capabilities.vision === true,
+      pdf: row.capabilities.pdf === true,
     },
   };
 }
@@ -111,6 +113,8 @@ export interface ChatSettings {
   systemPrompt: string;
   maxToolSteps: number;
   contextBudgetRatio: number;
+  /** Bytes of earlier turns' attachments re-sent to the model (attachments.ts withFiles). */
+  attachmentHistoryBytes: number;
 }
 
 export async function chatSettings(tx: Tx): Promise<ChatSettings> {
@@ -123,5 +127,6 @@ export async function chatSettings(tx: Tx): Promise<ChatSettings> {
     systemPrompt: String(get("chat.system_prompt") ?? "You are a helpful assistant."),
     maxToolSteps: Number(get("chat.max_tool_steps") ?? 5),
     contextBudgetRatio: Number(get("chat.context_budget_ratio") ?? 0.6),
+    attachmentHistoryBytes: Number(get("chat.attachments.history_bytes") ?? 10_485_760),
   };
 }

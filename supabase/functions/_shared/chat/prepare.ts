@@ -9,7 +9,8 @@ import { ApiError, log } from "../http.ts";
 import type { ModelOverride } from "../limits.ts";
 import type { HistoryMessage, StoredSummary } from "./context.ts";
 import { rememberedChatSettings, rememberedModelChain } from "./models.ts";
-import type { Part } from "./parts.ts";
+import type { Part, PartOf } from "./parts.ts";
+import { FileUIPart, type SendFiles } from "./attachments.ts";
 import { MAX_MESSAGE_CHARS, type SendBody } from "./schemas.ts";
 import { parse } from "../validate.ts";
 import type { ReplyPlan } from "./reply.ts";
@@ -30,6 +31,10 @@ export interface SendInput {
   parentId?: string | null;
   /** Document ids; `@[title](doc:<id>)` in the content counts too. */
   mentions?: string[];
+  /** Files as they arrived (inline data URLs, uploaded ids): attachments.ts stores them... */
+  files?: SendFiles;
+  /** ...as these parts, which the user message keeps. */
+  attachments?: PartOf<"attachment">[];
 }
 
 export type Prepared = { plan: ReplyPlan } | { existingReplyId: string };
@@ -45,6 +50,7 @@ export function sendInput(
       model: body.model,
       parentId: body.parent_id,
       mentions: body.mentions,
+      files: body.attachments?.length ? { inline: [], ids: body.attachments } : undefined,
     };
   }
   if (body.trigger === "regenerate-message" && body.messageId) {
@@ -53,17 +59,22 @@ export function sendInput(
   const last = body.messages.findLast((m) => m.role === "user");
   const content = last?.parts.filter((p) => p.type === "text").map((p) => p.text ?? "").join("")
     .trim();
-  if (!last || !content) {
+  // useChat's file parts (sendMessage({files})): data URLs; uploaded files come as ids.
+  const inline = (last?.parts ?? []).filter((p) => p.type === "file")
+    .map((p, i) => parse(FileUIPart, p, `messages[-1].parts[file ${i}]`));
+  const ids = body.attachments ?? [];
+  const files = inline.length || ids.length ? { inline, ids } : undefined;
+  if (!last || (!content && !files)) {
     throw new ApiError(400, "invalid_request", "The newest user message has no text");
   }
-  if (content.length > MAX_MESSAGE_CHARS) {
+  if (content && content.length > MAX_MESSAGE_CHARS) {
     throw new ApiError(
       400,
       "invalid_request",
       `A message is at most ${MAX_MESSAGE_CHARS} characters`,
     );
   }
-  return { content, clientMessageId: last.id, model: body.model };
+  return { content: content ?? "", clientMessageId: last.id, model: body.model, files };
 }
 
 interface ConversationRow {
@@ -88,12 +99,15 @@ async function lockConversation(tx: Tx, id: string) {
 function branch(tx: Tx, leafId: string) {
   return tx<(HistoryMessage & { status: string })[]>`
     with recursive path as (
-      select id, parent_id, role, content, status, 0 as depth from public.messages where id = ${leafId}
+      select id, parent_id, role, content, parts, status, 0 as depth
+      from public.messages where id = ${leafId}
       union all
-      select m.id, m.parent_id, m.role, m.content, m.status, p.depth + 1
+      select m.id, m.parent_id, m.role, m.content, m.parts, m.status, p.depth + 1
       from public.messages m join path p on m.id = p.parent_id
     )
-    select id, role, content, status from path order by depth desc`;
+    select id, role, content, status,
+           jsonb_path_query_array(parts, '$[*] ? (@.type == "attachment")') as attachments
+    from path order by depth desc`;
 }
 
 /** The reply to `userMessageId`: its model chain, assistant message, history and settings. */
@@ -138,14 +152,22 @@ async function planReply(tx: Tx, { user, requestId, downgrade }: Requester, answ
     utilityChain,
     settings,
     system: conversation.system_prompt ?? settings.systemPrompt,
-    history: history.map(({ id, role, content }) => ({ id, role, content })),
+    history: history.map(({ id, role, content, attachments }) => ({
+      id,
+      role,
+      content,
+      ...(attachments?.length ? { attachments } : {}),
+    })),
     summary: conversation.summary && conversation.summary_through_id
       ? {
         text: conversation.summary,
         throughId: conversation.summary_through_id,
       } satisfies StoredSummary
       : null,
-    titleFrom: firstExchange ? history[0].content : null,
+    // A message of files only is titled from their names.
+    titleFrom: firstExchange
+      ? history[0].content || (history[0].attachments ?? []).map((a) => a.filename).join(", ")
+      : null,
     notice,
     startedAt: performance.now(),
   };
@@ -187,6 +209,7 @@ export function prepareSend(
     const parts: Part[] = [
       { type: "text", text: input.content },
       ...mentions.map((d): Part => ({ type: "file", document_id: d.id, title: d.title })),
+      ...(input.attachments ?? []),
     ];
     const [message] = await tx<{ id: string }[]>`
       insert into public.messages (conversation_id, parent_id, role, parts, content, client_message_id)
