@@ -23,6 +23,7 @@ import {
 } from "../_shared/chat/conversations.ts";
 import {
   attachmentReader,
+  removeConversationFiles,
   type SentFiles,
   storeSendFiles,
   uploadAttachment,
@@ -178,14 +179,20 @@ app.openapi(
   route({
     method: "delete",
     path: "/{id}",
-    summary: "Soft-delete a conversation",
+    summary: "Delete a conversation (its attached files at once, the rest by retention)",
     auth: "user",
     request: { params: Id },
     responses: { 204: { description: "Deleted" } },
-    errors: { 400: "Bad id", 404: "Not found" },
+    errors: {
+      400: "Bad id",
+      404: "Not found",
+      502: "The attached files could not be removed; nothing was deleted",
+    },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    await asUser(claims(c), (tx) => findConversation(tx, id)); // 404 before any file goes
+    await removeConversationFiles(c.get("user"), authorization(c), id);
     await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
     return c.body(null, 204);
   },

@@ -511,7 +511,7 @@ export interface paths {
     get: operations["getConversationsId"];
     put?: never;
     post?: never;
-    /** Soft-delete a conversation */
+    /** Delete a conversation (its attached files at once, the rest by retention) */
     delete: operations["deleteConversationsId"];
     options?: never;
     head?: never;
@@ -5153,6 +5153,15 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The attached files could not be removed; nothing was deleted */
+      502: {
         headers: {
           [name: string]: unknown;
         };

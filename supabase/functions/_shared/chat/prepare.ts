@@ -164,7 +164,10 @@ async function planReply(tx: Tx, { user, requestId, downgrade }: Requester, answ
         throughId: conversation.summary_through_id,
       } satisfies StoredSummary
       : null,
-    titleFrom: firstExchange ? history[0].content : null,
+    // A message of files only is titled from their names.
+    titleFrom: firstExchange
+      ? history[0].content || (history[0].attachments ?? []).map((a) => a.filename).join(", ")
+      : null,
     notice,
     startedAt: performance.now(),
   };
