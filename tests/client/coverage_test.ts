@@ -36,6 +36,7 @@ const SDK_METHODS: Record<string, string> = {
   "GET /conversations/{id}/shares": "conversations.shares",
   "DELETE /conversations/{id}/shares/{shareId}": "conversations.revokeShare",
   "POST /conversations/{id}/attachments": "conversations.attach",
+  "DELETE /conversations/{id}/attachments/{attachmentId}": "conversations.removeAttachment",
   "GET /documents": "documents.list",
   "POST /documents": "documents.create",
   "GET /documents/search": "search",

@@ -22,6 +22,7 @@ import {
 } from "../_shared/chat/conversations.ts";
 import {
   attachmentReader,
+  removeAttachment,
   removeConversationFiles,
   type SentFiles,
   storeSendFiles,
@@ -413,6 +414,23 @@ app.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     return c.json(await uploadAttachment(c, id), 201);
+  },
+);
+
+app.openapi(
+  route({
+    method: "delete",
+    path: "/{id}/attachments/{attachmentId}",
+    summary: "Delete an attachment: its file and its row (messages that carried it keep the part)",
+    auth: "user",
+    request: { params: uuidParams("id", "attachmentId") },
+    responses: { 204: { description: "Deleted" } },
+    errors: { 400: "Bad id", 404: "Not found", 502: "Storage did not remove the file" },
+  }),
+  async (c) => {
+    const { id, attachmentId } = c.req.valid("param");
+    await removeAttachment(c.get("user"), authorization(c), id, attachmentId);
+    return c.body(null, 204);
   },
 );
 
