@@ -12,7 +12,7 @@ import { ApiError } from "./http.ts";
 /** chat: sends and regenerations; prompts: POST /prompts (inbox); search: searches; write: every other write. */
 export type RouteClass = "chat" | "write" | "search" | "prompts";
 
-interface RateLimitRow {
+export interface RateLimitRow {
   allowed: boolean;
   max_requests: number | null;
   window_seconds: number;
@@ -110,9 +110,25 @@ function budgetGate(b: BudgetStatus): ModelOverride | undefined {
 }
 
 /**
+ * What the chat gate answers for a request counted in `routeClass` (`rate`: the row of
+ * private.check_rate_limit; routeClass null: counted by the caller before) with the user's
+ * `budget`: 429 over the rate limit, 402 past the budget's hard limit, and past the soft limit
+ * the cheaper model to answer with.
+ */
+export function gateAnswer(
+  rate: RateLimitRow | null | undefined,
+  budget: BudgetStatus | undefined,
+  routeClass: RouteClass | null,
+): ModelOverride | undefined {
+  if (routeClass) throwIfLimited(rate ?? undefined, routeClass);
+  return budgetGate(budget!);
+}
+
+/**
  * Before a chat reply (or another call of models: routeClass "prompts"), in one round trip:
- * counts the request against its rate limit (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
- * cheaper model to answer with.
+ * counts the request against its rate limit (429), then checks the budget (402 past the hard
+ * limit). Past the soft limit it returns the cheaper model to answer with. (A chat send does
+ * this inside its one statement, private.prepare_reply.)
  */
 export async function chatGate(
   c: Context<AuthedEnv>,
@@ -122,6 +138,5 @@ export async function chatGate(
   const [r] = await sql<(RateLimitRow & { budget: BudgetStatus })[]>`
     select l.*, case when l.allowed then private.budget_status(${userId}) end as budget
     from private.check_rate_limit(${userId}, ${routeClass}) l`;
-  throwIfLimited(r, routeClass);
-  return budgetGate(r.budget);
+  return gateAnswer(r, r?.budget, routeClass);
 }

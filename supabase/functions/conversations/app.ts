@@ -6,7 +6,7 @@ import { createApp } from "../_shared/app.ts";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { ApiError } from "../_shared/http.ts";
-import { chatGate, limitWrites } from "../_shared/limits.ts";
+import { limitWrites } from "../_shared/limits.ts";
 import { eventStream, json, jsonBody, route, uuidParams } from "../_shared/openapi.ts";
 import { runInBackground } from "../_shared/runtime.ts";
 import {
@@ -23,13 +23,7 @@ import {
 import { exportConversation, exportFileName, exportMarkdown } from "../_shared/chat/export.ts";
 import { rateReply } from "../_shared/chat/feedback.ts";
 import { chatSettings, modelChain } from "../_shared/chat/models.ts";
-import {
-  type Prepared,
-  prepareRegenerate,
-  prepareSend,
-  type Requester,
-  sendInput,
-} from "../_shared/chat/prepare.ts";
+import { type Prepared, prepareReply, type Requester, sendInput } from "../_shared/chat/prepare.ts";
 import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts";
 import { startReply } from "../_shared/chat/reply.ts";
 import { createShare, deleteShare, listShares } from "../_shared/chat/shares.ts";
@@ -60,17 +54,15 @@ import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_m
 
 export const app = createApp<AuthedEnv>("conversations");
 app.use("*", requireUser);
-// Sending and regenerating count as "chat" (in their handlers, after validation); other writes as "write".
+// Sending and regenerating count as "chat" (in their one statement, after validation); other
+// writes as "write".
 const CHAT_ROUTES = /\/messages(\/[^/]+\/regenerate)?\/?$/;
 app.use("*", limitWrites(CHAT_ROUTES));
 
 type C = Context<AuthedEnv>;
 const claims = (c: C) => c.get("user").claims;
-const requester = async (c: C): Promise<Requester> => ({
-  user: c.get("user"),
-  requestId: c.get("requestId"),
-  downgrade: await chatGate(c), // 429 rate limit, 402 budget, or a cheaper model
-});
+// The send's statement is the chat gate too: 429 rate limit, 402 budget, or a cheaper model.
+const requester = (c: C): Requester => ({ user: c.get("user"), requestId: c.get("requestId") });
 
 const Id = uuidParams("id");
 const Ids = uuidParams("id", "messageId");
@@ -250,13 +242,7 @@ app.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const input = sendInput(c.req.valid("json"));
-    const prepared = "regenerate" in input
-      ? await prepareRegenerate(await requester(c), id, {
-        messageId: input.regenerate,
-        model: input.model,
-      })
-      : await prepareSend(await requester(c), id, input);
+    const prepared = await prepareReply(requester(c), id, sendInput(c.req.valid("json")));
     return respond(c, c.req.valid("query").stream, prepared, id);
   },
 );
@@ -274,7 +260,7 @@ app.openapi(
   async (c) => {
     const { id, messageId } = c.req.valid("param");
     const { model } = c.req.valid("json");
-    const prepared = await prepareRegenerate(await requester(c), id, { messageId, model });
+    const prepared = await prepareReply(requester(c), id, { regenerate: messageId, model });
     return respond(c, c.req.valid("query").stream, prepared, id);
   },
 );
