@@ -111,14 +111,17 @@ async function invokeFunction(req: Request, url: URL) {
 
 async function serveStorage(req: Request, url: URL) {
   const claims = await callerClaims(req);
-  if (claims === "missing" || !claims) {
+  const path = url.pathname.slice("/storage/v1".length);
+  // A signed link carries its own proof (the token); everything else needs a JWT.
+  const signedLink = req.method === "GET" && path.startsWith("/object/sign/");
+  if (!signedLink && (claims === "missing" || !claims)) {
     return json(401, {
       statusCode: "401",
       error: "Unauthorized",
       message: "Invalid or missing JWT",
     });
   }
-  return await storage(req, url.pathname.slice("/storage/v1".length), claims);
+  return await storage(req, path, claims === "missing" ? null : claims, url);
 }
 
 function proxyToPostgrest(req: Request, url: URL) {

@@ -30,8 +30,8 @@ on conflict (key) do nothing;
 --   the plan: user_message_id, assistant_id, model (the alias the reply is made with),
 --     downgraded (a cheaper model answers: the budget's soft limit), system_prompt, title_from,
 --     summary ({text, through_id}, only when the history window reaches it), history ([{id,
---     role, content}], oldest first, ending with the user message), mentions ([{id, title,
---     content}]), timezone.
+--     role, content, attachments?}], oldest first, ending with the user message), mentions
+--     ([{id, title, content}]), timezone.
 create function private.prepare_reply(
   -- Who: the claims of the access token the function verified (sub is the user id); the rate
   -- limit class to count the request in (null: the caller counted it already, as the planner
@@ -39,9 +39,10 @@ create function private.prepare_reply(
   p_claims jsonb,
   p_rate_class text,
   p_conversation uuid,
-  -- A new message: its parts (text first, then attachments), its text, the client's id for it
-  -- (a repeat finds the reply already made), the message it answers (null: after the active
-  -- leaf, or a new root when p_new_root) and the documents it mentions.
+  -- A new message: its parts (text first, then attachments; the mentioned documents' file
+  -- parts are added after them), its text, the client's id for it (a repeat finds the reply
+  -- already made), the message it answers (null: after the active leaf, or a new root when
+  -- p_new_root) and the documents it mentions.
   p_parts jsonb,
   p_content text,
   p_client_message_id text,
@@ -216,16 +217,22 @@ begin
 
     -- The history window: from the user message back, until the message the stored summary
     -- ends with (what came before is in the summary), the root, or the bounds.
+    -- A message's attachment parts come with it (the reply decides which files to send again).
     with recursive path as (
-      select m.id, m.parent_id, m.role, m.content, 1 as n, char_length(m.content) as chars
+      select m.id, m.parent_id, m.role, m.content, m.parts, 1 as n,
+             char_length(m.content) as chars
       from public.messages m where m.id = v_user_message
       union all
-      select m.id, m.parent_id, m.role, m.content, p.n + 1, p.chars + char_length(m.content)
+      select m.id, m.parent_id, m.role, m.content, m.parts, p.n + 1,
+             p.chars + char_length(m.content)
       from path p join public.messages m on m.id = p.parent_id
       where p.n < p_history_messages and p.chars < p_history_chars
         and m.id is distinct from v_conversation.summary_through_id
     )
-    select jsonb_agg(jsonb_build_object('id', p.id, 'role', p.role, 'content', p.content)
+    select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                       'id', p.id, 'role', p.role, 'content', p.content,
+                       'attachments', nullif(jsonb_path_query_array(
+                         p.parts, '$[*] ? (@.type == "attachment")'), '[]'::jsonb)))
                      order by p.n desc),
            coalesce(bool_or(p.parent_id = v_conversation.summary_through_id), false)
       into v_history, v_summary_reached

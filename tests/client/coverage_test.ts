@@ -35,6 +35,7 @@ const SDK_METHODS: Record<string, string> = {
   "POST /conversations/{id}/share": "conversations.share",
   "GET /conversations/{id}/shares": "conversations.shares",
   "DELETE /conversations/{id}/shares/{shareId}": "conversations.revokeShare",
+  "POST /conversations/{id}/attachments": "conversations.attach",
   "GET /documents": "documents.list",
   "POST /documents": "documents.create",
   "GET /documents/search": "search",

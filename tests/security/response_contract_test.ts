@@ -133,6 +133,17 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   const share = await at(alice, "POST", "/conversations/{id}/share", { id }, {});
   await at(alice, "GET", "/conversations/{id}/shares", { id });
   await at(alice, "DELETE", "/conversations/{id}/shares/{shareId}", { id, shareId: share.id });
+  const form = new FormData();
+  form.append("file", new File(["a note"], "note.txt", { type: "text/plain" }));
+  await check(
+    "POST",
+    "/conversations/{id}/attachments",
+    await fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}` },
+      body: form,
+    }),
+  );
   await at(alice, "GET", "/conversations/{id}", { id: crypto.randomUUID() }); // 404
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400
 

@@ -823,6 +823,31 @@ const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
       update: { include_attachments: true },
     };
   },
+  chat_attachments: async (sql, { owner }) => {
+    const conv = await conversation(sql, owner);
+    const row = () => {
+      const id = uuid();
+      return {
+        id,
+        conversation_id: conv,
+        storage_path: `${owner}/${conv}/${id}/a.png`,
+        media_type: "image/png",
+        size_bytes: 1,
+        sha256: "0".repeat(64),
+        filename: "a.png",
+      };
+    };
+    const [a] = await sql`insert into public.chat_attachments ${sql({ ...row(), user_id: owner })}
+                          returning id`;
+    return {
+      mine: { id: a.id },
+      insert: () => {
+        const body = row();
+        return { body, find: { id: body.id } };
+      },
+      update: { filename: "changed.png" },
+    };
+  },
 };
 Object.assign(FIXTURES, CHAT_EXTRA_FIXTURES);
 

@@ -9,6 +9,7 @@ import {
 } from "./api.ts";
 import type { Transport } from "./http.ts";
 import { SimpleStream } from "./simple_stream.ts";
+import { postForm, type UploadProgress } from "./upload.ts";
 
 export type Conversation = ResponseOf<"/conversations/{id}", "get">;
 export type SendOptions = Extract<
@@ -146,6 +147,30 @@ export function conversationsResource(api: Api, transport: Transport) {
       id: string,
       body: BodyOf<"/conversations/{id}/share", "post"> = {},
     ) => data(api.POST("/conversations/{id}/share", { ...path(id), body })),
+    /**
+     * Uploads a file (image, PDF, text) to send with a message: pass the answer's `id` in
+     * `attachments` when sending (Aide's body, or useChat's through `sendMessage(m, {body})`).
+     */
+    async attach(
+      id: string,
+      file: Blob,
+      options: {
+        filename?: string;
+        onProgress?: (progress: UploadProgress) => void;
+        signal?: AbortSignal;
+      } = {},
+    ): Promise<ResponseOf<"/conversations/{id}/attachments", "post">> {
+      const form = new FormData();
+      form.append(
+        "file",
+        file,
+        options.filename ?? (file as File).name ?? "attachment",
+      );
+      const url = `${transport.functionsUrl}/conversations/${
+        encodeURIComponent(id)
+      }/attachments`;
+      return await (await postForm(transport, url, form, options)).json();
+    },
     /** The conversation's share links (without tokens). */
     shares: (id: string) =>
       data(api.GET("/conversations/{id}/shares", path(id))),

@@ -6,7 +6,7 @@ import { createApp } from "../_shared/app.ts";
 import { type AuthedEnv, requireUser } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
 import { ApiError } from "../_shared/http.ts";
-import { limitWrites } from "../_shared/limits.ts";
+import { chatGate, limitWrites } from "../_shared/limits.ts";
 import { eventStream, json, jsonBody, route, uuidParams } from "../_shared/openapi.ts";
 import { runInBackground } from "../_shared/runtime.ts";
 import {
@@ -20,6 +20,13 @@ import {
   togglePin,
   updateConversation,
 } from "../_shared/chat/conversations.ts";
+import {
+  attachmentReader,
+  type SentFiles,
+  storeSendFiles,
+  uploadAttachment,
+  withSignedLinks,
+} from "../_shared/chat/attachments.ts";
 import { exportConversation, exportFileName, exportMarkdown } from "../_shared/chat/export.ts";
 import { rateReply } from "../_shared/chat/feedback.ts";
 import { chatSettings, modelChain } from "../_shared/chat/models.ts";
@@ -28,6 +35,7 @@ import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts"
 import { startReply } from "../_shared/chat/reply.ts";
 import { createShare, deleteShare, listShares } from "../_shared/chat/shares.ts";
 import {
+  Attachment,
   Conversation,
   ConversationExport,
   ConversationPage,
@@ -61,10 +69,13 @@ app.use("*", limitWrites(CHAT_ROUTES));
 
 type C = Context<AuthedEnv>;
 const claims = (c: C) => c.get("user").claims;
+const authorization = (c: C) => c.req.header("authorization")!;
 // The send's statement is the chat gate too: 429 rate limit, 402 budget, or a cheaper model.
 const requester = (c: C): Requester => ({ user: c.get("user"), requestId: c.get("requestId") });
 
 const Id = uuidParams("id");
+/** Room for a message's inline files as data URLs (base64: 4/3 of the bytes) and its text. */
+const MAX_SEND_BODY_BYTES = 32 * 1024 * 1024;
 const Ids = uuidParams("id", "messageId");
 const STREAM_ERRORS = {
   402: "Monthly budget used up",
@@ -127,7 +138,8 @@ app.openapi(
       const page = await messagePage(tx, id, { leaf: conversation.active_leaf_id, limit: 50 });
       return { ...conversationJson(conversation), ...page };
     });
-    return c.json(result, 200);
+    const messages = await withSignedLinks(c.get("user"), authorization(c), result.messages);
+    return c.json({ ...result, messages }, 200);
   },
 );
 
@@ -203,7 +215,8 @@ app.openapi(
       const conversation = await findConversation(tx, id);
       return await messagePage(tx, id, { ...q, leaf: q.leaf ?? conversation.active_leaf_id });
     });
-    return c.json(page, 200);
+    const messages = await withSignedLinks(c.get("user"), authorization(c), page.messages);
+    return c.json({ ...page, messages }, 200);
   },
 );
 
@@ -217,10 +230,17 @@ function sse(mode: Mode, events: AsyncIterable<ChatStreamEvent>) {
 }
 
 /** Streams the new reply (or replays the one a repeated client_message_id already has). */
-function respond(c: C, mode: Mode, prepared: Prepared, conversationId: string) {
+function respond(
+  c: C,
+  mode: Mode,
+  prepared: Prepared,
+  conversationId: string,
+  sent?: SentFiles,
+) {
   if ("existingReplyId" in prepared) {
     return sse(mode, replay(c.get("user"), conversationId, prepared.existingReplyId));
   }
+  prepared.plan.readAttachment = attachmentReader(authorization(c), sent?.bytes);
   const { events, done } = startReply(prepared.plan);
   runInBackground(done); // the reply goes on if the client leaves
   return sse(mode, events.read());
@@ -233,17 +253,38 @@ app.openapi(
     summary: "Send a message and stream the reply",
     auth: "user",
     request: { params: Id, query: StreamMode, body: jsonBody(SendBody) },
+    // Inline files (data URLs) make bodies large; each file and message has its own limit.
+    bodyLimit: MAX_SEND_BODY_BYTES,
     responses: { 200: eventStream("The reply, as Server-Sent Events") },
     errors: {
       ...STREAM_ERRORS,
       409: "Repeated client_message_id without a reply",
-      422: "Unknown model, parent or document",
+      413: "Body, attachment or a message's attachments too large (payload_too_large)",
+      415: "Not JSON, or an attachment's media type not allowed (unsupported_media_type)",
+      422: "Unknown model, parent, document or attachment; too many attachments; a bad data " +
+        "URL; a file the model cannot read (unsupported_attachment)",
     },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const prepared = await prepareReply(requester(c), id, sendInput(c.req.valid("json")));
-    return respond(c, c.req.valid("query").stream, prepared, id);
+    const input = sendInput(c.req.valid("json"));
+    const mode = c.req.valid("query").stream;
+    if ("regenerate" in input || !input.files) {
+      return respond(c, mode, await prepareReply(requester(c), id, input), id);
+    }
+    // Files are stored before the send's statement: the rate limit and budget come first.
+    const who = { ...requester(c), gated: true };
+    await chatGate(c);
+    const sent = await storeSendFiles(who.user, authorization(c), id, input.files, input.model);
+    let prepared: Prepared;
+    try {
+      prepared = await prepareReply(who, id, { ...input, attachments: sent.parts });
+    } catch (e) {
+      await sent.discard();
+      throw e;
+    }
+    if ("existingReplyId" in prepared) await sent.discard(); // a repeat: the first send has them
+    return respond(c, mode, prepared, id, sent);
   },
 );
 
@@ -316,6 +357,47 @@ app.openapi(
   },
 );
 
+// --- Attachments ---------------------------------------------------------------------------------
+const AttachmentUpload = {
+  type: "object",
+  properties: { file: { type: "string", format: "binary" } },
+  required: ["file"],
+} as Record<string, unknown> as { type: "object" };
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/attachments",
+    summary: "Upload a file to send with a message (multipart form field `file`)",
+    description: "Images (png, jpeg, webp, gif), PDFs and text files, within the " +
+      "`chat.attachments.*` settings. Send it with `attachments: [id]` in a message body.",
+    auth: "user",
+    request: {
+      params: Id,
+      body: {
+        required: true,
+        content: {
+          // Described, not validated by the router: uploadAttachment reads the form itself.
+          "multipart/form-data": { schema: AttachmentUpload },
+        },
+      },
+    },
+    responses: { 201: json(Attachment, "The stored attachment, with a signed link") },
+    errors: {
+      400: "Bad id or form",
+      404: "Not found",
+      413: "File too large (payload_too_large)",
+      415: "Media type not allowed (unsupported_media_type)",
+      422: "The bytes are not what the media type says (invalid_attachment)",
+      502: "Storage failed",
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await uploadAttachment(c, id), 201);
+  },
+);
+
 // --- Feedback ------------------------------------------------------------------------------------
 app.openapi(
   route({
@@ -362,7 +444,11 @@ app.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { format } = c.req.valid("query");
-    const exported = await asUser(claims(c), (tx) => exportConversation(tx, id));
+    const stored = await asUser(claims(c), (tx) => exportConversation(tx, id));
+    const exported = {
+      ...stored,
+      messages: await withSignedLinks(c.get("user"), authorization(c), stored.messages),
+    };
     const markdown = format === "markdown";
     const name = exportFileName(exported, markdown ? "md" : "json");
     return new Response(markdown ? exportMarkdown(exported) : JSON.stringify(exported), {

@@ -64,6 +64,51 @@ export type Database = {
         };
         Relationships: [];
       };
+      "chat_attachments": {
+        Row: {
+          "conversation_id": string;
+          "created_at": string;
+          "filename": string;
+          "id": string;
+          "media_type": string;
+          "sha256": string;
+          "size_bytes": number;
+          "storage_path": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "conversation_id": string;
+          "created_at"?: string;
+          "filename": string;
+          "id"?: string;
+          "media_type": string;
+          "sha256": string;
+          "size_bytes": number;
+          "storage_path": string;
+          "user_id"?: string;
+        };
+        Update: {
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "filename"?: string;
+          "id"?: string;
+          "media_type"?: string;
+          "sha256"?: string;
+          "size_bytes"?: number;
+          "storage_path"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "chat_attachments_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "conversation_shares": {
         Row: {
           "conversation_id": string;

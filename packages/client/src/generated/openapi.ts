@@ -519,6 +519,26 @@ export interface paths {
     patch: operations["patchConversationsId"];
     trace?: never;
   };
+  "/conversations/{id}/attachments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Upload a file to send with a message (multipart form field `file`)
+     * @description Images (png, jpeg, webp, gif), PDFs and text files, within the `chat.attachments.*` settings. Send it with `attachments: [id]` in a message body.
+     */
+    post: operations["postConversationsIdAttachments"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/conversations/{id}/export": {
     parameters: {
       query?: never;
@@ -1722,6 +1742,24 @@ export interface components {
         planned: number;
       };
     };
+    Attachment: {
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      filename: string;
+      /** Format: uuid */
+      id: string;
+      media_type: string;
+      path: string;
+      sha256: string;
+      size: number;
+      /** @enum {string} */
+      type: "attachment";
+      url?: string;
+      /** Format: date-time */
+      url_expires_at?: string;
+    };
     Budget: {
       budget_usd: number | null;
       downgrade_model: string | null;
@@ -2213,6 +2251,19 @@ export interface components {
       title: string;
       /** @enum {string} */
       type: "file";
+    } | {
+      filename: string;
+      /** Format: uuid */
+      id: string;
+      media_type: string;
+      path: string;
+      sha256: string;
+      size: number;
+      /** @enum {string} */
+      type: "attachment";
+      url?: string;
+      /** Format: date-time */
+      url_expires_at?: string;
     } | {
       title: string;
       /** @enum {string} */
@@ -5135,6 +5186,100 @@ export interface operations {
       };
     };
   };
+  postConversationsIdAttachments: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "multipart/form-data": {
+          /** Format: binary */
+          file: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The stored attachment, with a signed link */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Attachment"];
+        };
+      };
+      /** @description Bad id or form */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description File too large (payload_too_large) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Media type not allowed (unsupported_media_type) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The bytes are not what the media type says (invalid_attachment) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   getConversationsIdExport: {
     parameters: {
       query?: {
@@ -5258,6 +5403,7 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
+          attachments?: string[];
           client_message_id?: string;
           content: string;
           mentions?: string[];
@@ -5265,6 +5411,7 @@ export interface operations {
           /** Format: uuid */
           parent_id?: string | null;
         } | {
+          attachments?: string[];
           id?: string;
           messageId?: string;
           messages: {
@@ -5344,7 +5491,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Body too large */
+      /** @description Body, attachment or a message's attachments too large (payload_too_large) */
       413: {
         headers: {
           [name: string]: unknown;
@@ -5353,7 +5500,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not JSON */
+      /** @description Not JSON, or an attachment's media type not allowed (unsupported_media_type) */
       415: {
         headers: {
           [name: string]: unknown;
@@ -5362,7 +5509,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Unknown model, parent or document */
+      /** @description Unknown model, parent, document or attachment; too many attachments; a bad data URL; a file the model cannot read (unsupported_attachment) */
       422: {
         headers: {
           [name: string]: unknown;

@@ -2,14 +2,32 @@
 // to the model's context budget. Turns that no longer fit are replaced by a summary written by
 // the cheap utility model and stored on the conversation, so it is computed once and extended
 // incrementally as the conversation grows.
-import type { LlmMessage, ModelSpec } from "../llm/types.ts";
+import { estimateFileTokens } from "../llm/common.ts";
+import type { LlmMessage, LlmPart, ModelSpec } from "../llm/types.ts";
 import { estimateTokens } from "./ledger.ts";
+import type { PartOf } from "./parts.ts";
 
 export interface HistoryMessage {
   id: string;
   role: "user" | "assistant";
   content: string;
+  /** A user message's stored attachment parts. */
+  attachments?: PartOf<"attachment">[];
+  /** The files to send with it (attachments.ts withFiles decides which, and reads them). */
+  files?: Extract<LlmPart, { type: "file" }>[];
 }
+
+const cost = (m: HistoryMessage) =>
+  estimateTokens(m.content) + 4 +
+  (m.files ?? []).reduce((n, f) => n + estimateFileTokens(f.mediaType, (f.data.length * 3) / 4), 0);
+
+const toMessage = (m: HistoryMessage): LlmMessage => ({
+  role: m.role,
+  // Files first: both providers advise putting documents and images before the question.
+  content: m.files?.length
+    ? [...m.files, ...(m.content ? [{ type: "text" as const, text: m.content }] : [])]
+    : m.content,
+});
 
 export interface StoredSummary {
   text: string;
@@ -43,16 +61,14 @@ export async function buildContext(args: {
   maxMessages: number;
   summarize: (previous: string, turns: HistoryMessage[]) => Promise<string>;
 }): Promise<Context> {
-  const turns = args.history.filter((m) => m.content.trim() !== "");
+  const turns = args.history.filter((m) => m.content.trim() !== "" || m.files?.length);
   const budget = Math.floor(args.spec.contextWindow * args.budgetRatio) -
     estimateTokens(args.system);
-  const cost = (m: HistoryMessage) => estimateTokens(m.content) + 4;
   const withSummary = (summary: StoredSummary | null) =>
     summary
       ? `${args.system}\n\nSummary of the earlier part of this conversation:\n${summary.text}`
       : args.system;
-  const toMessages = (list: HistoryMessage[]) =>
-    list.map((m) => ({ role: m.role, content: m.content }));
+  const toMessages = (list: HistoryMessage[]) => list.map(toMessage);
 
   const total = turns.reduce((sum, m) => sum + cost(m), 0);
   if (turns.length <= args.maxMessages && total <= budget) {

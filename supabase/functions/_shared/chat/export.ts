@@ -39,6 +39,10 @@ function partMarkdown(part: Part): string | null {
       return `> Source: ${part.title}${part.url ? ` (${part.url})` : ""}`;
     case "file":
       return `> Document: ${part.title}`;
+    case "attachment":
+      return `> Attachment: ${part.filename} (${part.media_type}, ${part.size} bytes)${
+        part.url ? `: ${part.url}` : ""
+      }`;
     case "notice":
     case "error":
       return `> ${part.message}`;

@@ -32,6 +32,8 @@ export function toSpec(row: ModelRow): ModelSpec {
       tools: row.capabilities.tools === true,
       reasoning: row.capabilities.reasoning === true,
       promptCaching: row.capabilities.prompt_caching === true,
+      vision: row.capabilities.vision === true,
+      pdf: row.capabilities.pdf === true,
     },
   };
 }
@@ -166,6 +168,8 @@ export interface ChatSettings {
   contextBudgetRatio: number;
   /** Messages of the history the model gets at most (older turns are summarized). */
   historyMaxMessages: number;
+  /** Bytes of earlier turns' attachments re-sent to the model (attachments.ts withFiles). */
+  attachmentHistoryBytes: number;
 }
 
 export async function chatSettings(tx: Sql | Tx): Promise<ChatSettings> {
@@ -179,5 +183,6 @@ export async function chatSettings(tx: Sql | Tx): Promise<ChatSettings> {
     maxToolSteps: Number(get("chat.max_tool_steps") ?? 5),
     contextBudgetRatio: Number(get("chat.context_budget_ratio") ?? 0.6),
     historyMaxMessages: Number(get("chat.history_max_messages") ?? 100),
+    attachmentHistoryBytes: Number(get("chat.attachments.history_bytes") ?? 10_485_760),
   };
 }

@@ -12,6 +12,24 @@ import { z } from "@hono/zod-openapi";
 import type { ChatStreamEvent, Citation } from "../stream/events.ts";
 import { citationKey } from "../stream/events.ts";
 
+/**
+ * On user messages: a file the user sent (image, PDF, text), stored in the Storage bucket
+ * `chat-attachments` at `path` (never inline). useChat's file parts arrive as `file` too; see
+ * attachments.ts for how they become this part.
+ */
+export const AttachmentPartSchema = z.object({
+  type: z.literal("attachment"),
+  id: z.uuid(),
+  path: z.string(),
+  media_type: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  filename: z.string(),
+  /** In API answers only (never stored): a signed link to the file, valid until `url_expires_at`. */
+  url: z.string().optional(),
+  url_expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+
 export const PartSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("step_start") }),
   z.object({ type: z.literal("text"), text: z.string() }),
@@ -35,6 +53,7 @@ export const PartSchema = z.discriminatedUnion("type", [
   }),
   /** On user messages: an @mentioned document. */
   z.object({ type: z.literal("file"), document_id: z.uuid(), title: z.string() }),
+  AttachmentPartSchema,
   /** The conversation's title, written from this exchange. */
   z.object({ type: z.literal("title"), title: z.string() }),
   /** Something the user was told, e.g. that a cheaper model answered (budget). */
@@ -265,7 +284,8 @@ export class PartsReplay {
         return reply.typed(part);
       case "error": // the terminal event says it
         return reply.interrupt();
-      case "file":
+      case "file": // user message parts: not part of a reply
+      case "attachment":
         return;
     }
   }

@@ -12,7 +12,8 @@ import { ApiError, log, sqlRaisedError } from "../http.ts";
 import { type BudgetStatus, gateAnswer, type RateLimitRow } from "../limits.ts";
 import type { HistoryMessage } from "./context.ts";
 import { rememberedChatModels, rememberedChatSettings } from "./models.ts";
-import type { Part } from "./parts.ts";
+import type { Part, PartOf } from "./parts.ts";
+import { FileUIPart, type SendFiles } from "./attachments.ts";
 import { MAX_MESSAGE_CHARS, type SendBody } from "./schemas.ts";
 import { parse } from "../validate.ts";
 import type { ReplyPlan } from "./reply.ts";
@@ -36,6 +37,10 @@ export interface SendInput {
   parentId?: string | null;
   /** Document ids; `@[title](doc:<id>)` in the content counts too. */
   mentions?: string[];
+  /** Files as they arrived (inline data URLs, uploaded ids): attachments.ts stores them... */
+  files?: SendFiles;
+  /** ...as these parts, which the user message keeps. */
+  attachments?: PartOf<"attachment">[];
 }
 
 export interface RegenerateInput {
@@ -57,6 +62,7 @@ export function sendInput(
       model: body.model,
       parentId: body.parent_id,
       mentions: body.mentions,
+      files: body.attachments?.length ? { inline: [], ids: body.attachments } : undefined,
     };
   }
   if (body.trigger === "regenerate-message" && body.messageId) {
@@ -65,17 +71,22 @@ export function sendInput(
   const last = body.messages.findLast((m) => m.role === "user");
   const content = last?.parts.filter((p) => p.type === "text").map((p) => p.text ?? "").join("")
     .trim();
-  if (!last || !content) {
+  // useChat's file parts (sendMessage({files})): data URLs; uploaded files come as ids.
+  const inline = (last?.parts ?? []).filter((p) => p.type === "file")
+    .map((p, i) => parse(FileUIPart, p, `messages[-1].parts[file ${i}]`));
+  const ids = body.attachments ?? [];
+  const files = inline.length || ids.length ? { inline, ids } : undefined;
+  if (!last || (!content && !files)) {
     throw new ApiError(400, "invalid_request", "The newest user message has no text");
   }
-  if (content.length > MAX_MESSAGE_CHARS) {
+  if (content && content.length > MAX_MESSAGE_CHARS) {
     throw new ApiError(
       400,
       "invalid_request",
       `A message is at most ${MAX_MESSAGE_CHARS} characters`,
     );
   }
-  return { content, clientMessageId: last.id, model: body.model };
+  return { content: content ?? "", clientMessageId: last.id, model: body.model, files };
 }
 
 /** What private.prepare_reply answers (see the migration). */
@@ -127,7 +138,10 @@ export async function prepareReply(
     sql<{ answer: PrepareAnswer }[]>`
       select private.prepare_reply(
         ${jsonb(user.claims)}, ${rateClass}, ${conversationId},
-        ${send && jsonb([{ type: "text", text: send.content } satisfies Part])},
+        ${
+      send &&
+      jsonb([{ type: "text", text: send.content }, ...(send.attachments ?? [])] satisfies Part[])
+    },
         ${send?.content ?? null}, ${send?.clientMessageId ?? null}, ${send?.parentId ?? null},
         ${send?.parentId === null}, ${mentions}::uuid[],
         ${send ? null : (input as RegenerateInput).regenerate}, ${input.model ?? null},

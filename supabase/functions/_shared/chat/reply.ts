@@ -13,6 +13,7 @@ import { streamChat } from "../llm/stream.ts";
 import type { FinishReason, LlmMessage, LlmPart, ModelSpec } from "../llm/types.ts";
 import type { Tool, ToolContext } from "../tool.ts";
 import { ReplyEvents } from "./broadcast.ts";
+import { type AttachmentReader, withFiles } from "./attachments.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
 import { estimateTokens, type Meter, meter } from "./ledger.ts";
 import { type MentionedDocument, mentionsPrompt } from "./mentions.ts";
@@ -44,6 +45,8 @@ export interface ReplyPlan {
   mentions: MentionedDocument[];
   /** Told to the user right after `start`, e.g. that a cheaper model answers (budget). */
   notice?: { code: string; message: string };
+  /** Reads the history's attachments as the user (set by the route; without it they are described). */
+  readAttachment?: AttachmentReader;
   startedAt: number;
 }
 
@@ -75,7 +78,11 @@ type Outcome =
 
 /** Starts the reply in the background and returns its events. */
 export function startReply(plan: ReplyPlan): { events: ReplyEvents; done: Promise<void> } {
-  const events = new ReplyEvents();
+  const events = new ReplyEvents({
+    messageId: plan.assistantId,
+    userId: plan.userId,
+    conversationId: plan.conversationId,
+  });
   const done = generate(plan, events).catch((e) => {
     log("error", "reply failed unexpectedly", { message_id: plan.assistantId, error: String(e) });
   }).finally(() => events.close());
@@ -192,9 +199,15 @@ async function modelContext(run: Run) {
   };
   const mentioned = mentionsPrompt(plan.mentions, spec, plan.settings.contextBudgetRatio);
   mentioned.citations.forEach((c) => reply.cite(c));
+  const history = await withFiles(
+    plan.history,
+    plan.chain[0],
+    plan.readAttachment,
+    plan.settings.attachmentHistoryBytes,
+  );
   const context = await buildContext({
     system: plan.system + mentioned.prompt,
-    history: plan.history,
+    history,
     summary: plan.summary,
     spec,
     budgetRatio: plan.settings.contextBudgetRatio,

@@ -115,7 +115,12 @@ export async function startTurn(c: Context<AuthedEnv>, input: TurnInput) {
   if ("existingReplyId" in prepared) {
     return replay(user, conversationId, prepared.existingReplyId);
   }
-  const events = new ReplyEvents();
+  const { plan } = prepared;
+  const events = new ReplyEvents({
+    messageId: plan.assistantId,
+    userId: plan.userId,
+    conversationId: plan.conversationId,
+  });
   runInBackground(runTurn(prepared.plan, events, input).finally(() => events.close()));
   return events.read();
 }
@@ -145,7 +150,9 @@ async function runTurn(plan: ReplyPlan, events: ReplyEvents, input: TurnInput) {
   try {
     const history = await windowedHistory(plan, metering);
     const answered = await answer(ctx, plan, history, input);
-    if (abort.signal.aborted) throw new LlmError("aborted", "stopped", plan.chain[0].provider, plan.chain[0].alias);
+    if (abort.signal.aborted) {
+      throw new LlmError("aborted", "stopped", plan.chain[0].provider, plan.chain[0].alias);
+    }
     reply.text(answered.text);
     if (answered.plan) reply.typed(planPart(answered.plan));
     reply.complete();
@@ -167,7 +174,9 @@ async function runTurn(plan: ReplyPlan, events: ReplyEvents, input: TurnInput) {
   await saver.stop();
   await Promise.all(metering);
   await sql`select private.finish_message(${plan.assistantId}, ${status}, ${jsonb(reply.parts)},
-              ${reply.content}, ${status === "complete" ? "stop" : status === "aborted" ? "other" : "error"},
+              ${reply.content}, ${
+    status === "complete" ? "stop" : status === "aborted" ? "other" : "error"
+  },
               ${Math.round(performance.now() - plan.startedAt)}, ${failure?.code ?? null},
               ${failure ? jsonb(failure) : null})`;
   events.push(
@@ -204,7 +213,11 @@ async function windowedHistory(plan: ReplyPlan, metering: Promise<void>[]): Prom
   }
   // The summary of dropped turns travels as the first user turn (the agents have their own system prompts).
   return context.system.trim()
-    ? [{ role: "user", content: context.system.trim() }, { role: "assistant", content: "Noted." }, ...context.messages]
+    ? [
+      { role: "user", content: context.system.trim() },
+      { role: "assistant", content: "Noted." },
+      ...context.messages,
+    ]
     : context.messages;
 }
 
@@ -213,7 +226,12 @@ interface Answer {
   plan?: StoredPlan;
 }
 
-async function answer(ctx: AgentContext, plan: ReplyPlan, history: LlmMessage[], input: TurnInput): Promise<Answer> {
+async function answer(
+  ctx: AgentContext,
+  plan: ReplyPlan,
+  history: LlmMessage[],
+  input: TurnInput,
+): Promise<Answer> {
   const profile = await plannerProfile(plan.userId);
   const state = await asUser(plan.claims, async (tx) => ({
     goals: await tx<{ id: string; title: string; status: string }[]>`
@@ -225,12 +243,19 @@ async function answer(ctx: AgentContext, plan: ReplyPlan, history: LlmMessage[],
   const route = await orchestrate(ctx, {
     history,
     goals: state.goals,
-    pendingPlan: state.pending ? { title: state.pending.content.goal.title, version: state.pending.version } : null,
+    pendingPlan: state.pending
+      ? { title: state.pending.content.goal.title, version: state.pending.version }
+      : null,
     profileComplete: profile.complete,
   });
 
   if (state.pending && route.approves_plan && !input.goalId) {
-    const saved = await approvePlan(plan.claims, plan.userId, state.pending.id, state.pending.version);
+    const saved = await approvePlan(
+      plan.claims,
+      plan.userId,
+      state.pending.id,
+      state.pending.version,
+    );
     return {
       text: `Saved "${saved.content.goal.title}". Your tasks are on your schedule.`,
       plan: saved,
@@ -241,13 +266,22 @@ async function answer(ctx: AgentContext, plan: ReplyPlan, history: LlmMessage[],
     return { text: route.reply || "How can I help with your goals?" };
   }
   const goalId = input.goalId ?? (intent === "modify_goal" ? route.goal_id : null);
-  const goal = goalId ? state.goal ?? (await asUser(plan.claims, (tx) => getGoal(tx, goalId))) : null;
+  const goal = goalId
+    ? state.goal ?? (await asUser(plan.claims, (tx) => getGoal(tx, goalId)))
+    : null;
   // A request for changes while a plan is on offer revises that plan (same id, next version).
   const revising = state.pending && !goalId && intent === "modify_goal" ? state.pending : null;
-  const content = await proposePlan(ctx, plan.claims, profile, history, revising?.content ?? null,
-    goal ? { title: goal.title, description: goal.description } : null);
-  const stored = await asUser(plan.claims, (tx) =>
-    storePlan(tx, plan.userId, plan.conversationId, content, revising, goal?.id ?? null)
+  const content = await proposePlan(
+    ctx,
+    plan.claims,
+    profile,
+    history,
+    revising?.content ?? null,
+    goal ? { title: goal.title, description: goal.description } : null,
+  );
+  const stored = await asUser(
+    plan.claims,
+    (tx) => storePlan(tx, plan.userId, plan.conversationId, content, revising, goal?.id ?? null),
   );
   return { text: content.message, plan: stored };
 }
@@ -275,15 +309,23 @@ export async function proposePlan(
   const loaded = await asUser(claims, async (tx) => {
     const days = await horizonDays(tx);
     const end = now + (days + 1) * DAY;
-    const busy: Interval[] = [...(await calendarBusy(tx, now, end)), ...(await taskBusy(tx, now, end, zone))];
-    const taxonomy = await tx<Category[]>`select slug, label, description from public.planner_categories
+    const busy: Interval[] = [
+      ...(await calendarBusy(tx, now, end)),
+      ...(await taskBusy(tx, now, end, zone)),
+    ];
+    const taxonomy = await tx<
+      Category[]
+    >`select slug, label, description from public.planner_categories
                                           order by position, slug`;
     return { days, busy, taxonomy, avoid: await avoidSlots(tx) };
   });
   return await fanOutAndMerge(draft, {
     classify: (d) =>
-      classify(ctx, { title: d.goal.title, description: d.goal.description, tasks: d.tasks.map((t) => t.title) },
-        loaded.taxonomy),
+      classify(ctx, {
+        title: d.goal.title,
+        description: d.goal.description,
+        tasks: d.tasks.map((t) => t.title),
+      }, loaded.taxonomy),
     schedule: (d) =>
       Promise.resolve(schedule({
         requests: d.tasks.map((t, i) => ({
@@ -334,7 +376,12 @@ async function storePlan(
  * tasks are saved in one transaction with the plan's new status. 409 when the plan was revised
  * since, or is no longer on offer.
  */
-export async function approvePlan(claims: JwtClaims, userId: string, planId: string, version: number) {
+export async function approvePlan(
+  claims: JwtClaims,
+  userId: string,
+  planId: string,
+  version: number,
+) {
   return await asUser(claims, async (tx) => {
     const [p] = await tx<StoredPlan[]>`
       select id, conversation_id, goal_id, version, status, content from public.plans
@@ -342,7 +389,9 @@ export async function approvePlan(claims: JwtClaims, userId: string, planId: str
     if (!p) throw new ApiError(404, "not_found", "Plan not found");
     if (p.status !== "proposed") throw new ApiError(409, "not_proposed", `The plan is ${p.status}`);
     if (p.version !== version) {
-      throw new ApiError(409, "stale_version", `The plan is at version ${p.version}`, { version: p.version });
+      throw new ApiError(409, "stale_version", `The plan is at version ${p.version}`, {
+        version: p.version,
+      });
     }
     const through = Date.now() + (await horizonDays(tx)) * DAY;
     const goalId = await savePlan(tx, userId, p, through);
@@ -351,7 +400,10 @@ export async function approvePlan(claims: JwtClaims, userId: string, planId: str
 }
 
 /** The turn's events as the client asked: the UI message stream, or `?stream=simple`. */
-export function streamResponse(mode: "ui" | "simple" | undefined, events: AsyncIterable<ChatStreamEvent>) {
+export function streamResponse(
+  mode: "ui" | "simple" | undefined,
+  events: AsyncIterable<ChatStreamEvent>,
+) {
   return mode === "simple"
     ? new Response(encodeSimpleStream(events), { headers: SIMPLE_STREAM_HEADERS })
     : new Response(encodeUiMessageStream(events), { headers: UI_STREAM_HEADERS });
