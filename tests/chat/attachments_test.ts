@@ -418,3 +418,41 @@ Deno.test("signed links need a valid token", async () => {
   assert.equal(res.status, 400);
   await res.body?.cancel();
 });
+
+Deno.test("deleting a conversation removes its files from Storage at once", async () => {
+  const alice = await chatUser("attach");
+  const conversation = await alice.createConversation({ model: "gpt-5.2" });
+  // A message of files only (no text) is accepted too.
+  const res = await alice.send(conversation, {
+    ...useChatBody("", [{ type: "image/png", bytes: PNG, name: "only.png" }]),
+    messages: [{
+      id: crypto.randomUUID(),
+      role: "user",
+      parts: [{
+        type: "file",
+        mediaType: "image/png",
+        filename: "only.png",
+        url: dataUrl("image/png", PNG),
+      }],
+    }],
+  });
+  assert.equal(res.status, 200);
+  await readSse(res);
+  const up = await upload(
+    alice,
+    conversation,
+    new File(["notes"], "n.txt", { type: "text/plain" }),
+  );
+  assert.equal(up.status, 201);
+  assert.deepEqual(await stored(conversation), { messages: 2, rows: 2, objects: 2 });
+
+  const bob = await chatUser("attach");
+  assert.equal((await bob.api(`/conversations/${conversation}`, { method: "DELETE" })).status, 404);
+  assert.deepEqual(await stored(conversation), { messages: 2, rows: 2, objects: 2 });
+  assert.equal(
+    (await alice.api(`/conversations/${conversation}`, { method: "DELETE" })).status,
+    204,
+  );
+  const after = await stored(conversation);
+  assert.deepEqual({ rows: after.rows, objects: after.objects }, { rows: 0, objects: 0 });
+});

@@ -35,6 +35,8 @@ const SDK_METHODS: Record<string, string> = {
   "POST /conversations/{id}/share": "conversations.share",
   "GET /conversations/{id}/shares": "conversations.shares",
   "DELETE /conversations/{id}/shares/{shareId}": "conversations.revokeShare",
+  "GET /conversations/{id}/artifacts": "conversations.artifacts",
+  "GET /conversations/{id}/artifacts/{artifactId}": "conversations.downloadArtifact",
   "POST /conversations/{id}/attachments": "conversations.attach",
   "GET /documents": "documents.list",
   "POST /documents": "documents.create",

@@ -1,16 +1,20 @@
 // Per-user limits, kept in Postgres so they hold across any number of function instances:
-// rate limits per route class (429 with Retry-After) and the monthly budget (soft limit: a
-// cheaper model answers; hard limit: 402 before any provider is called). The numbers live in
-// app_settings (rate_limit.*, budget.*) with per-user overrides on the profile.
+// rate limits per route class (429 with Retry-After; public routes count per client address)
+// and the monthly budget (soft limit: a cheaper model answers; hard limit: 402 before any
+// provider is called). The numbers live in app_settings (rate_limit.*, budget.*) with per-user
+// overrides on the profile.
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AuthedEnv } from "./auth.ts";
+import { clientKey } from "./client_address.ts";
 import { sql } from "./db.ts";
 import { ApiError } from "./http.ts";
 
 /** chat: sends and regenerations; prompts: POST /prompts (inbox); search: searches; write: every other write. */
 export type RouteClass = "chat" | "write" | "search" | "prompts";
+/** Public routes, limited per client address (no user): shared: GET /shared/:token. */
+export type ClientRouteClass = "shared";
 
 export interface RateLimitRow {
   allowed: boolean;
@@ -39,7 +43,7 @@ export interface ModelOverride {
 
 function throwIfLimited(
   r: RateLimitRow | undefined,
-  routeClass: RouteClass,
+  routeClass: RouteClass | ClientRouteClass,
 ): asserts r is RateLimitRow {
   if (!r) throw new ApiError(401, "unauthorized", "This account no longer exists");
   if (r.allowed) return;
@@ -58,6 +62,19 @@ export async function enforceRateLimit(userId: string, routeClass: RouteClass) {
     select * from private.check_rate_limit(${userId}, ${routeClass})`;
   throwIfLimited(r, routeClass);
 }
+
+/**
+ * Rate limits a public route per client address (the platform's, see client_address.ts), in
+ * the counters and settings (rate_limit.<class>) the per-user limits use.
+ */
+export const limitByClient = (routeClass: ClientRouteClass) =>
+  createMiddleware(async (c, next) => {
+    const [r] = await sql<RateLimitRow[]>`
+      select * from private.check_client_rate_limit(${await clientKey(c.req.raw.headers)},
+                                                    ${routeClass})`;
+    throwIfLimited(r, routeClass);
+    await next();
+  });
 
 /**
  * Rate limits every write (POST, PATCH, DELETE) as class "write", except the paths given,

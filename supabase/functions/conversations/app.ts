@@ -1,5 +1,6 @@
-// The conversations API: CRUD and sidebar listing, message history by branch, and chat
-// (send and stream, stop, resume, regenerate). See README "Conversations and chat".
+// The conversations API: CRUD and sidebar listing, message history by branch, chat (send and
+// stream, stop, resume, regenerate), feedback, export, share links and the files tools made
+// (artifacts.ts). See README "Conversations and chat".
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createApp } from "../_shared/app.ts";
@@ -22,6 +23,7 @@ import {
 } from "../_shared/chat/conversations.ts";
 import {
   attachmentReader,
+  removeConversationFiles,
   type SentFiles,
   storeSendFiles,
   uploadAttachment,
@@ -59,6 +61,7 @@ import {
 import type { ChatStreamEvent } from "../_shared/stream/events.ts";
 import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
 import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
+import { artifactRoutes } from "./artifacts.ts";
 
 export const app = createApp<AuthedEnv>("conversations");
 app.use("*", requireUser);
@@ -168,14 +171,20 @@ app.openapi(
   route({
     method: "delete",
     path: "/{id}",
-    summary: "Soft-delete a conversation",
+    summary: "Delete a conversation (its attached files at once, the rest by retention)",
     auth: "user",
     request: { params: Id },
     responses: { 204: { description: "Deleted" } },
-    errors: { 400: "Bad id", 404: "Not found" },
+    errors: {
+      400: "Bad id",
+      404: "Not found",
+      502: "The attached files could not be removed; nothing was deleted",
+    },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    await asUser(claims(c), (tx) => findConversation(tx, id)); // 404 before any file goes
+    await removeConversationFiles(c.get("user"), authorization(c), id);
     await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
     return c.body(null, 204);
   },
@@ -241,7 +250,8 @@ function respond(
     return sse(mode, replay(c.get("user"), conversationId, prepared.existingReplyId));
   }
   prepared.plan.readAttachment = attachmentReader(authorization(c), sent?.bytes);
-  const { events, done } = startReply(prepared.plan);
+  // Tools that store files (create_artifact) do it as the user, with their token.
+  const { events, done } = startReply({ ...prepared.plan, authorization: authorization(c) });
   runInBackground(done); // the reply goes on if the client leaves
   return sse(mode, events.read());
 }
@@ -459,6 +469,9 @@ app.openapi(
     });
   },
 );
+
+// --- Artifacts: files chat tools made ------------------------------------------------------------
+artifactRoutes(app);
 
 // --- Share links ---------------------------------------------------------------------------------
 const ShareIds = uuidParams("id", "shareId");

@@ -396,6 +396,45 @@ export async function storeSendFiles(
   };
 }
 
+/**
+ * Before a conversation is deleted: its files leave Storage (as the user), then their rows go.
+ * Deleting the conversation itself only hides it until retention purges it, and SQL cannot
+ * remove Storage objects, so this is where they go. A failure is a 502 and deletes nothing.
+ */
+export async function removeConversationFiles(
+  user: CurrentUser,
+  authorization: string,
+  conversationId: string,
+) {
+  const rows = await asUser(
+    user.claims,
+    (tx) =>
+      tx<{ storage_path: string }[]>`select storage_path from public.chat_attachments
+                                     where conversation_id = ${conversationId}`,
+  );
+  if (rows.length === 0) return;
+  const paths = rows.map((r) => r.storage_path);
+  const { data, error } = await userStorage(authorization).from(BUCKET).remove(paths);
+  const removed = new Set((data ?? []).map((o) => o.name));
+  // Storage leaves out of its answer what it did not remove (missing objects included).
+  const left = paths.filter((p) => !removed.has(p));
+  if (error || left.length) {
+    const { data: still } = await userStorage(authorization).from(BUCKET)
+      .createSignedUrls(left, 60);
+    if (error || still?.some((s) => s.signedUrl)) {
+      throw new ApiError(
+        502,
+        "storage_failed",
+        `The conversation's files could not be removed${error ? `: ${error.message}` : ""}`,
+      );
+    }
+  }
+  await asUser(
+    user.claims,
+    (tx) => tx`delete from public.chat_attachments where conversation_id = ${conversationId}`,
+  );
+}
+
 // --- Model inputs ------------------------------------------------------------------------------
 /** Reads a stored file's bytes as the user who sent it. */
 export type AttachmentReader = (part: AttachmentPart) => Promise<Uint8Array>;
@@ -454,6 +493,7 @@ export async function withFiles(
           continue;
         }
         if (!newest) budget -= p.size;
+        notes.push(`[Attached: ${p.filename} (${p.media_type})]`); // summaries keep the name
         files.push({
           type: "file",
           mediaType: p.media_type,

@@ -181,7 +181,9 @@ export async function prepareReply(
       system: a.system_prompt ?? settings.systemPrompt,
       history: a.history,
       summary: a.summary && { text: a.summary.text, throughId: a.summary.through_id },
-      titleFrom: a.title_from,
+      // A message of files only is titled from their names.
+      titleFrom: a.title_from === null ? null : a.title_from ||
+        (a.history[0].attachments ?? []).map((f) => f.filename).join(", "),
       notice: a.downgraded ? override?.notice : undefined,
       startedAt: performance.now(),
     },
