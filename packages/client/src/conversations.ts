@@ -173,6 +173,12 @@ export function conversationsResource(api: Api, transport: Transport) {
       }/attachments`;
       return await (await postForm(transport, url, form, options)).json();
     },
+    /** Deletes an attachment: its file and its row. */
+    removeAttachment: async (id: string, attachmentId: string) => {
+      await api.DELETE("/conversations/{id}/attachments/{attachmentId}", {
+        params: { path: { id, attachmentId } },
+      });
+    },
     /** The conversation's share links (without tokens). */
     shares: (id: string) =>
       data(api.GET("/conversations/{id}/shares", path(id))),

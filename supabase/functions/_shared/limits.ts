@@ -16,7 +16,7 @@ export type RouteClass = "chat" | "write" | "search" | "prompts";
 /** Public routes, limited per client address (no user): shared: GET /shared/:token. */
 export type ClientRouteClass = "shared";
 
-interface RateLimitRow {
+export interface RateLimitRow {
   allowed: boolean;
   max_requests: number | null;
   window_seconds: number;
@@ -127,9 +127,25 @@ function budgetGate(b: BudgetStatus): ModelOverride | undefined {
 }
 
 /**
+ * What the chat gate answers for a request counted in `routeClass` (`rate`: the row of
+ * private.check_rate_limit; routeClass null: counted by the caller before) with the user's
+ * `budget`: 429 over the rate limit, 402 past the budget's hard limit, and past the soft limit
+ * the cheaper model to answer with.
+ */
+export function gateAnswer(
+  rate: RateLimitRow | null | undefined,
+  budget: BudgetStatus | undefined,
+  routeClass: RouteClass | null,
+): ModelOverride | undefined {
+  if (routeClass) throwIfLimited(rate ?? undefined, routeClass);
+  return budgetGate(budget!);
+}
+
+/**
  * Before a chat reply (or another call of models: routeClass "prompts"), in one round trip:
- * counts the request against its rate limit (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
- * cheaper model to answer with.
+ * counts the request against its rate limit (429), then checks the budget (402 past the hard
+ * limit). Past the soft limit it returns the cheaper model to answer with. (A chat send does
+ * this inside its one statement, private.prepare_reply.)
  */
 export async function chatGate(
   c: Context<AuthedEnv>,
@@ -139,6 +155,5 @@ export async function chatGate(
   const [r] = await sql<(RateLimitRow & { budget: BudgetStatus })[]>`
     select l.*, case when l.allowed then private.budget_status(${userId}) end as budget
     from private.check_rate_limit(${userId}, ${routeClass}) l`;
-  throwIfLimited(r, routeClass);
-  return budgetGate(r.budget);
+  return gateAnswer(r, r?.budget, routeClass);
 }

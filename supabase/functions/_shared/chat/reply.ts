@@ -217,6 +217,7 @@ async function modelContext(run: Run) {
     summary: plan.summary,
     spec,
     budgetRatio: plan.settings.contextBudgetRatio,
+    maxMessages: plan.settings.historyMaxMessages,
     summarize: (previous, turns) => summarize(plan, previous, turns, metered(run, "summary")),
   });
   if (context.newSummary) {
