@@ -44,7 +44,7 @@ const BUDGET_S: Record<Scenario, number> = {
   concurrency: 150,
   scale: 120,
   ingestion: 240,
-  search: 480,
+  search: 720,
   reminders: 300,
   "search-300k": 1500,
 };

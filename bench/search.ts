@@ -40,7 +40,9 @@ const YEAR_MS = 365 * 86_400_000;
 const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
 const LATENCY_QUERIES = 100; // ours
 const GUIDE_LATENCY_QUERIES = 30; // the guide's function takes ~1 s a query at this size
-const RECALL_QUERIES = 50;
+const RECALL_QUERIES = 30;
+// The guide's semantic side sorts every visible row (exact by construction, ~1 s a query at 100k).
+const GUIDE_RECALL_QUERIES = 10;
 const WINDOW_DAYS = 120;
 
 const topicWord = (topic: number, j: number) => word(2000 + topic * 4 + j);
@@ -256,8 +258,8 @@ export async function loadData(
     reserved.release();
   }
   const indexSeconds = (performance.now() - t) / 1000;
-  const [size] =
-    await sql`select count(*)::int as n, pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
+  const [size] = await sql`select (select count(*) from public.search_index)::int as n,
+    pg_size_pretty(pg_total_relation_size('public.search_index')) as total,
     pg_size_pretty(pg_relation_size('public.search_index_embedding')) as hnsw`;
   note(
     `loaded ${(toTopic - fromTopic) * PER_TOPIC} rows in ${
@@ -614,11 +616,13 @@ export async function search(b: Bench, note: (t: string) => void): Promise<Resul
     const exactMs: number[] = [];
     const ef100Recall: number[] = [];
     const ef100Ms: number[] = [];
-    for (const q of v.queries.slice(0, RECALL_QUERIES)) {
+    for (const [i, q] of v.queries.slice(0, RECALL_QUERIES).entries()) {
       const truth = await exact(sql, v, q);
       exactMs.push(truth.ms);
       oursRecall.push(recallAt10((await ours(sql, v, q, "")).ids, truth.ids));
-      if (v.guide) guideRecall.push(recallAt10((await guide(sql, v, q, "")).ids, truth.ids));
+      if (v.guide && i < GUIDE_RECALL_QUERIES) {
+        guideRecall.push(recallAt10((await guide(sql, v, q, "")).ids, truth.ids));
+      }
       const alone = await semanticAlone(sql, v, q, 100);
       ef100Recall.push(recallAt10(alone.ids, truth.ids));
       ef100Ms.push(alone.ms);
@@ -640,7 +644,7 @@ export async function search(b: Bench, note: (t: string) => void): Promise<Resul
     );
     note(
       `${v.name}: exact search (index scans off) p50 ${percentile(exactMs, 50).toFixed(0)} ms; ` +
-        `diagnostic: our semantic query alone with hnsw.ef_search 100 (the function uses 40 at ` +
+        `diagnostic: our semantic query alone with hnsw.ef_search 100 (as the function sets it at ` +
         `match_count 10) has recall@10 ${mean(ef100Recall).toFixed(3)} in p50 ${
           percentile(ef100Ms, 50).toFixed(1)
         } ms; ` +

@@ -36,6 +36,7 @@ import {
   sseResponse,
   STALL_LIMIT_MS,
 } from "./stream.ts";
+import { anthropicFiles } from "./files.ts";
 import { sampleJson } from "./structured.ts";
 
 type Body = Record<string, unknown>;
@@ -109,6 +110,9 @@ async function answer(
   if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) {
     return anthropicError("invalid_request_error", "max_tokens: must be a positive integer");
   }
+  const files = await anthropicFiles(Array.isArray(body.messages) ? body.messages : []);
+  if ("error" in files) return anthropicError("invalid_request_error", files.error);
+  if (files.files.length) entry.files = files.files;
   let script: Script;
   try {
     script = control.resolve(req, view);

@@ -4,6 +4,7 @@
  * unmodified. Behaviour per request comes from scripts (see script.ts).
  */
 import { Buffer } from "node:buffer";
+import { openaiFiles } from "./files.ts";
 import {
   defaultReply,
   FakeControl,
@@ -158,6 +159,11 @@ async function answerChat(call: Call): Promise<Response> {
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return openaiError(400, "'messages' is a required property", { param: "messages" });
   }
+  const files = await openaiFiles(body.messages);
+  if ("error" in files) {
+    return openaiError(400, files.error, { param: files.param, code: files.code });
+  }
+  if (files.files.length) entry.files = files.files;
   const x = await prelude(call, true);
   if (x instanceof Response) return x;
   x.script = withStructuredOutput(x.script, body, view);

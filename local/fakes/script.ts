@@ -94,7 +94,11 @@ export interface LogEntry {
   fault?: "error" | "drop" | "stall" | "malformed";
   /** The client went away before the streamed response was complete. */
   client_closed: boolean;
+  /** Images, PDFs and text documents the request carried (files.ts). */
+  files?: ReceivedFile[];
 }
+
+import type { ReceivedFile } from "./files.ts";
 
 /** A script given in the header or a directive is not valid JSON; answered with a 400. */
 export class ScriptError extends Error {}

@@ -53,6 +53,27 @@ Deno.test("the sidebar list groups by activity in the user's time zone, pinned f
   assert.equal(unpinned.body.pinned_at, null);
 });
 
+Deno.test("sidebar cursors keep microseconds: conversations active within one millisecond are each listed once", async () => {
+  const alice = await chatUser("alice");
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push(await alice.createConversation({ title: `tick ${i}` }));
+  // 12:00:00.123400 to .123700: one millisecond, four activities (a JS Date keeps only .123).
+  await withDb((sql) =>
+    sql`update public.conversations c set last_message_at = '2026-11-30T12:00:00.1234Z'::timestamptz
+          + make_interval(secs => 0.0001 * x.i)
+        from unnest(${ids}::uuid[]) with ordinality x(id, i) where c.id = x.id`
+  );
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await alice.api(`/conversations?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+    assert.equal(res.status, 200);
+    seen.push(...res.body.conversations.map((c: { id: string }) => c.id));
+    cursor = res.body.next_cursor;
+  } while (cursor && seen.length < 10);
+  assert.deepEqual(seen, [...ids].reverse());
+});
+
 Deno.test("search finds conversations by title (trigram, partial words) and by message text (full text)", async () => {
   const alice = await chatUser("alice");
   const word = marker("zebra");

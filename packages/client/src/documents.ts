@@ -9,7 +9,7 @@ import {
 } from "./api.ts";
 import { AideError } from "./errors.ts";
 import type { Transport } from "./http.ts";
-import { progressFetch, type UploadProgress } from "./upload.ts";
+import { postForm, type UploadProgress } from "./upload.ts";
 
 export type Document = ResponseOf<"/documents/{id}", "get">;
 type DocumentKind = NonNullable<BodyOf<"/documents", "post">["kind"]>;
@@ -70,23 +70,11 @@ export function documentsResource(api: Api, transport: Transport) {
       if (options.title) form.append("title", options.title);
       if (options.kind) form.append("kind", options.kind);
       if (options.visibility) form.append("visibility", options.visibility);
-      const body = new Request("http://multipart.invalid", {
-        method: "POST",
-        body: form,
-      });
-      const init: RequestInit = {
-        method: "POST",
-        headers: { "content-type": body.headers.get("content-type")! },
-        body: await body.blob(),
-        signal: options.signal,
-      };
-      const via = options.onProgress
-        ? progressFetch(options.onProgress)
-        : undefined;
-      const response = await transport.fetch(
+      const response = await postForm(
+        transport,
         `${transport.functionsUrl}/documents`,
-        init,
-        via,
+        form,
+        options,
       );
       return await response.json();
     },

@@ -100,6 +100,17 @@ export function toUIMessage(message: StoredMessage): AideUIMessage {
         );
         break;
       }
+      case "attachment":
+        // A file the user sent, as useChat shows it: the signed link the API answered with.
+        if (p.url) {
+          parts.push({
+            type: "file",
+            mediaType: p.media_type,
+            filename: p.filename,
+            url: p.url,
+          });
+        }
+        break;
       case "error":
         error = { code: p.code, message: p.message };
         break;

@@ -2,6 +2,8 @@
 // XMLHttpRequest, so there the request goes through XHR; Node and Deno stream the body to fetch
 // and count the bytes as the network takes them.
 
+import type { Transport } from "./http.ts";
+
 export interface UploadProgress {
   /** Bytes sent so far. */
   loaded: number;
@@ -10,6 +12,30 @@ export interface UploadProgress {
 }
 
 export type ProgressFetch = (request: Request) => Promise<Response>;
+
+/** POSTs a multipart form through the transport, reporting progress when asked. */
+export async function postForm(
+  transport: Transport,
+  url: string,
+  form: FormData,
+  options: { onProgress?: (p: UploadProgress) => void; signal?: AbortSignal } =
+    {},
+): Promise<Response> {
+  const body = new Request("http://multipart.invalid", {
+    method: "POST",
+    body: form,
+  });
+  const init: RequestInit = {
+    method: "POST",
+    headers: { "content-type": body.headers.get("content-type")! },
+    body: await body.blob(),
+    signal: options.signal,
+  };
+  const via = options.onProgress
+    ? progressFetch(options.onProgress)
+    : undefined;
+  return await transport.fetch(url, init, via);
+}
 
 /** The members of XMLHttpRequest used here (not in Node's or Deno's types). */
 interface Xhr {

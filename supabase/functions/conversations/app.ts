@@ -1,5 +1,6 @@
-// The conversations API: CRUD and sidebar listing, message history by branch, and chat
-// (send and stream, stop, resume, regenerate). See README "Conversations and chat".
+// The conversations API: CRUD and sidebar listing, message history by branch, chat (send and
+// stream, stop, resume, regenerate), feedback, export, share links and the files tools made
+// (artifacts.ts). See README "Conversations and chat".
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createApp } from "../_shared/app.ts";
@@ -20,20 +21,24 @@ import {
   togglePin,
   updateConversation,
 } from "../_shared/chat/conversations.ts";
+import {
+  attachmentReader,
+  removeAttachment,
+  removeConversationFiles,
+  type SentFiles,
+  storeSendFiles,
+  uploadAttachment,
+  withSignedLinks,
+} from "../_shared/chat/attachments.ts";
 import { exportConversation, exportFileName, exportMarkdown } from "../_shared/chat/export.ts";
 import { rateReply } from "../_shared/chat/feedback.ts";
 import { chatSettings, modelChain } from "../_shared/chat/models.ts";
-import {
-  type Prepared,
-  prepareRegenerate,
-  prepareSend,
-  type Requester,
-  sendInput,
-} from "../_shared/chat/prepare.ts";
+import { type Prepared, prepareReply, type Requester, sendInput } from "../_shared/chat/prepare.ts";
 import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts";
 import { startReply } from "../_shared/chat/reply.ts";
 import { createShare, deleteShare, listShares } from "../_shared/chat/shares.ts";
 import {
+  Attachment,
   Conversation,
   ConversationExport,
   ConversationPage,
@@ -57,22 +62,24 @@ import {
 import type { ChatStreamEvent } from "../_shared/stream/events.ts";
 import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
 import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
+import { artifactRoutes } from "./artifacts.ts";
 
 export const app = createApp<AuthedEnv>("conversations");
 app.use("*", requireUser);
-// Sending and regenerating count as "chat" (in their handlers, after validation); other writes as "write".
+// Sending and regenerating count as "chat" (in their one statement, after validation); other
+// writes as "write".
 const CHAT_ROUTES = /\/messages(\/[^/]+\/regenerate)?\/?$/;
 app.use("*", limitWrites(CHAT_ROUTES));
 
 type C = Context<AuthedEnv>;
 const claims = (c: C) => c.get("user").claims;
-const requester = async (c: C): Promise<Requester> => ({
-  user: c.get("user"),
-  requestId: c.get("requestId"),
-  downgrade: await chatGate(c), // 429 rate limit, 402 budget, or a cheaper model
-});
+const authorization = (c: C) => c.req.header("authorization")!;
+// The send's statement is the chat gate too: 429 rate limit, 402 budget, or a cheaper model.
+const requester = (c: C): Requester => ({ user: c.get("user"), requestId: c.get("requestId") });
 
 const Id = uuidParams("id");
+/** Room for a message's inline files as data URLs (base64: 4/3 of the bytes) and its text. */
+const MAX_SEND_BODY_BYTES = 32 * 1024 * 1024;
 const Ids = uuidParams("id", "messageId");
 const STREAM_ERRORS = {
   402: "Monthly budget used up",
@@ -135,7 +142,8 @@ app.openapi(
       const page = await messagePage(tx, id, { leaf: conversation.active_leaf_id, limit: 50 });
       return { ...conversationJson(conversation), ...page };
     });
-    return c.json(result, 200);
+    const messages = await withSignedLinks(c.get("user"), authorization(c), result.messages);
+    return c.json({ ...result, messages }, 200);
   },
 );
 
@@ -164,14 +172,20 @@ app.openapi(
   route({
     method: "delete",
     path: "/{id}",
-    summary: "Soft-delete a conversation",
+    summary: "Delete a conversation (its attached files at once, the rest by retention)",
     auth: "user",
     request: { params: Id },
     responses: { 204: { description: "Deleted" } },
-    errors: { 400: "Bad id", 404: "Not found" },
+    errors: {
+      400: "Bad id",
+      404: "Not found",
+      502: "The attached files could not be removed; nothing was deleted",
+    },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    await asUser(claims(c), (tx) => findConversation(tx, id)); // 404 before any file goes
+    await removeConversationFiles(c.get("user"), authorization(c), id);
     await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
     return c.body(null, 204);
   },
@@ -211,7 +225,8 @@ app.openapi(
       const conversation = await findConversation(tx, id);
       return await messagePage(tx, id, { ...q, leaf: q.leaf ?? conversation.active_leaf_id });
     });
-    return c.json(page, 200);
+    const messages = await withSignedLinks(c.get("user"), authorization(c), page.messages);
+    return c.json({ ...page, messages }, 200);
   },
 );
 
@@ -225,11 +240,19 @@ function sse(mode: Mode, events: AsyncIterable<ChatStreamEvent>) {
 }
 
 /** Streams the new reply (or replays the one a repeated client_message_id already has). */
-function respond(c: C, mode: Mode, prepared: Prepared, conversationId: string) {
+function respond(
+  c: C,
+  mode: Mode,
+  prepared: Prepared,
+  conversationId: string,
+  sent?: SentFiles,
+) {
   if ("existingReplyId" in prepared) {
     return sse(mode, replay(c.get("user"), conversationId, prepared.existingReplyId));
   }
-  const { events, done } = startReply(prepared.plan);
+  prepared.plan.readAttachment = attachmentReader(authorization(c), sent?.bytes);
+  // Tools that store files (create_artifact) do it as the user, with their token.
+  const { events, done } = startReply({ ...prepared.plan, authorization: authorization(c) });
   runInBackground(done); // the reply goes on if the client leaves
   return sse(mode, events.read());
 }
@@ -241,23 +264,38 @@ app.openapi(
     summary: "Send a message and stream the reply",
     auth: "user",
     request: { params: Id, query: StreamMode, body: jsonBody(SendBody) },
+    // Inline files (data URLs) make bodies large; each file and message has its own limit.
+    bodyLimit: MAX_SEND_BODY_BYTES,
     responses: { 200: eventStream("The reply, as Server-Sent Events") },
     errors: {
       ...STREAM_ERRORS,
       409: "Repeated client_message_id without a reply",
-      422: "Unknown model, parent or document",
+      413: "Body, attachment or a message's attachments too large (payload_too_large)",
+      415: "Not JSON, or an attachment's media type not allowed (unsupported_media_type)",
+      422: "Unknown model, parent, document or attachment; too many attachments; a bad data " +
+        "URL; a file the model cannot read (unsupported_attachment)",
     },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     const input = sendInput(c.req.valid("json"));
-    const prepared = "regenerate" in input
-      ? await prepareRegenerate(await requester(c), id, {
-        messageId: input.regenerate,
-        model: input.model,
-      })
-      : await prepareSend(await requester(c), id, input);
-    return respond(c, c.req.valid("query").stream, prepared, id);
+    const mode = c.req.valid("query").stream;
+    if ("regenerate" in input || !input.files) {
+      return respond(c, mode, await prepareReply(requester(c), id, input), id);
+    }
+    // Files are stored before the send's statement: the rate limit and budget come first.
+    const who = { ...requester(c), gated: true };
+    await chatGate(c);
+    const sent = await storeSendFiles(who.user, authorization(c), id, input.files, input.model);
+    let prepared: Prepared;
+    try {
+      prepared = await prepareReply(who, id, { ...input, attachments: sent.parts });
+    } catch (e) {
+      await sent.discard();
+      throw e;
+    }
+    if ("existingReplyId" in prepared) await sent.discard(); // a repeat: the first send has them
+    return respond(c, mode, prepared, id, sent);
   },
 );
 
@@ -274,7 +312,7 @@ app.openapi(
   async (c) => {
     const { id, messageId } = c.req.valid("param");
     const { model } = c.req.valid("json");
-    const prepared = await prepareRegenerate(await requester(c), id, { messageId, model });
+    const prepared = await prepareReply(requester(c), id, { regenerate: messageId, model });
     return respond(c, c.req.valid("query").stream, prepared, id);
   },
 );
@@ -330,6 +368,64 @@ app.openapi(
   },
 );
 
+// --- Attachments ---------------------------------------------------------------------------------
+const AttachmentUpload = {
+  type: "object",
+  properties: { file: { type: "string", format: "binary" } },
+  required: ["file"],
+} as Record<string, unknown> as { type: "object" };
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/{id}/attachments",
+    summary: "Upload a file to send with a message (multipart form field `file`)",
+    description: "Images (png, jpeg, webp, gif), PDFs and text files, within the " +
+      "`chat.attachments.*` settings. Send it with `attachments: [id]` in a message body.",
+    auth: "user",
+    request: {
+      params: Id,
+      body: {
+        required: true,
+        content: {
+          // Described, not validated by the router: uploadAttachment reads the form itself.
+          "multipart/form-data": { schema: AttachmentUpload },
+        },
+      },
+    },
+    responses: { 201: json(Attachment, "The stored attachment, with a signed link") },
+    errors: {
+      400: "Bad id or form",
+      404: "Not found",
+      413: "File too large (payload_too_large)",
+      415: "Media type not allowed (unsupported_media_type)",
+      422: "The bytes are not what the media type says (invalid_attachment)",
+      502: "Storage failed",
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await uploadAttachment(c, id), 201);
+  },
+);
+
+app.openapi(
+  route({
+    method: "delete",
+    path: "/{id}/attachments/{attachmentId}",
+    summary: "Delete an attachment: its file and its row (messages that carried it keep the part)",
+    auth: "user",
+    request: { params: uuidParams("id", "attachmentId") },
+    responses: { 204: { description: "Deleted" } },
+    errors: { 400: "Bad id", 404: "Not found", 502: "Storage did not remove the file" },
+  }),
+  async (c) => {
+    const { id, attachmentId } = c.req.valid("param");
+    await removeAttachment(c.get("user"), authorization(c), id, attachmentId);
+    return c.body(null, 204);
+  },
+);
+
 // --- Feedback ------------------------------------------------------------------------------------
 app.openapi(
   route({
@@ -376,7 +472,11 @@ app.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { format } = c.req.valid("query");
-    const exported = await asUser(claims(c), (tx) => exportConversation(tx, id));
+    const stored = await asUser(claims(c), (tx) => exportConversation(tx, id));
+    const exported = {
+      ...stored,
+      messages: await withSignedLinks(c.get("user"), authorization(c), stored.messages),
+    };
     const markdown = format === "markdown";
     const name = exportFileName(exported, markdown ? "md" : "json");
     return new Response(markdown ? exportMarkdown(exported) : JSON.stringify(exported), {
@@ -387,6 +487,9 @@ app.openapi(
     });
   },
 );
+
+// --- Artifacts: files chat tools made ------------------------------------------------------------
+artifactRoutes(app);
 
 // --- Share links ---------------------------------------------------------------------------------
 const ShareIds = uuidParams("id", "shareId");

@@ -511,12 +511,83 @@ export interface paths {
     get: operations["getConversationsId"];
     put?: never;
     post?: never;
-    /** Soft-delete a conversation */
+    /** Delete a conversation (its attached files at once, the rest by retention) */
     delete: operations["deleteConversationsId"];
     options?: never;
     head?: never;
     /** Rename, change model or prompt, pin, archive, switch branch */
     patch: operations["patchConversationsId"];
+    trace?: never;
+  };
+  "/conversations/{id}/artifacts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The files chat tools made in the conversation, oldest first */
+    get: operations["getConversationsIdArtifacts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/artifacts/{artifactId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Download a file a chat tool made (Content-Disposition: attachment) */
+    get: operations["getConversationsIdArtifactsArtifactId"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/attachments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Upload a file to send with a message (multipart form field `file`)
+     * @description Images (png, jpeg, webp, gif), PDFs and text files, within the `chat.attachments.*` settings. Send it with `attachments: [id]` in a message body.
+     */
+    post: operations["postConversationsIdAttachments"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/attachments/{attachmentId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete an attachment: its file and its row (messages that carried it keep the part) */
+    delete: operations["deleteConversationsIdAttachmentsAttachmentId"];
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   "/conversations/{id}/export": {
@@ -1722,6 +1793,44 @@ export interface components {
         planned: number;
       };
     };
+    Artifact: {
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "file" | "file_diff";
+      /** Format: uuid */
+      message_id: string;
+      mime: string;
+      path: string;
+      sha256: string;
+      size: number;
+      tool_call_id: string;
+    };
+    ArtifactList: {
+      artifacts: components["schemas"]["Artifact"][];
+    };
+    Attachment: {
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      filename: string;
+      /** Format: uuid */
+      id: string;
+      media_type: string;
+      path: string;
+      sha256: string;
+      size: number;
+      /** @enum {string} */
+      type: "attachment";
+      url?: string;
+      /** Format: date-time */
+      url_expires_at?: string;
+    };
     Budget: {
       budget_usd: number | null;
       downgrade_model: string | null;
@@ -2213,6 +2322,31 @@ export interface components {
       title: string;
       /** @enum {string} */
       type: "file";
+    } | {
+      filename: string;
+      /** Format: uuid */
+      id: string;
+      media_type: string;
+      path: string;
+      sha256: string;
+      size: number;
+      /** @enum {string} */
+      type: "attachment";
+      url?: string;
+      /** Format: date-time */
+      url_expires_at?: string;
+    } | {
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "file" | "file_diff";
+      mime: string;
+      path: string;
+      sha256: string;
+      size: number;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "artifact";
     } | {
       title: string;
       /** @enum {string} */
@@ -5043,6 +5177,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The attached files could not be removed; nothing was deleted */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   patchConversationsId: {
@@ -5126,6 +5269,271 @@ export interface operations {
       };
       /** @description Unknown model or leaf */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConversationsIdArtifacts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The conversation's artifacts */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ArtifactList"];
+        };
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConversationsIdArtifactsArtifactId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        artifactId: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file's bytes, with its media type; ETag is its sha256 */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/octet-stream": string;
+        };
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not return the file */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postConversationsIdAttachments: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "multipart/form-data": {
+          /** Format: binary */
+          file: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The stored attachment, with a signed link */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Attachment"];
+        };
+      };
+      /** @description Bad id or form */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description File too large (payload_too_large) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Media type not allowed (unsupported_media_type) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The bytes are not what the media type says (invalid_attachment) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteConversationsIdAttachmentsAttachmentId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        attachmentId: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the file */
+      502: {
         headers: {
           [name: string]: unknown;
         };
@@ -5258,6 +5666,7 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
+          attachments?: string[];
           client_message_id?: string;
           content: string;
           mentions?: string[];
@@ -5265,6 +5674,7 @@ export interface operations {
           /** Format: uuid */
           parent_id?: string | null;
         } | {
+          attachments?: string[];
           id?: string;
           messageId?: string;
           messages: {
@@ -5344,7 +5754,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Body too large */
+      /** @description Body, attachment or a message's attachments too large (payload_too_large) */
       413: {
         headers: {
           [name: string]: unknown;
@@ -5353,7 +5763,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not JSON */
+      /** @description Not JSON, or an attachment's media type not allowed (unsupported_media_type) */
       415: {
         headers: {
           [name: string]: unknown;
@@ -5362,7 +5772,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Unknown model, parent or document */
+      /** @description Unknown model, parent, document or attachment; too many attachments; a bad data URL; a file the model cannot read (unsupported_attachment) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -8961,6 +9371,15 @@ export interface operations {
       };
       /** @description Unknown or revoked share */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this address (rate_limited, Retry-After) */
+      429: {
         headers: {
           [name: string]: unknown;
         };

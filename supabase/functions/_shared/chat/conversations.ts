@@ -112,39 +112,50 @@ export async function findConversation(tx: Tx, id: string): Promise<Conversation
 /**
  * The sidebar: pinned first, then by last activity, each with its group (today, yesterday...)
  * in the user's time zone; `q` matches titles (trigram) and message text (full text).
+ *
+ * One statement. Unarchived pages walk conversations_sidebar (user, pinned, activity, id)
+ * backwards and stop at the limit (20261201140100). `c.user_id = auth.uid()` says what RLS
+ * says, so that the planner estimates this user's rows rather than an average user's; the
+ * cursor is spelled out column by column because a row comparison over coalesce() is not
+ * leakproof, and is estimated better this way.
  */
 export async function listConversations(tx: Tx, q: z.output<typeof ListConversations>) {
   const cursor = q.cursor ? decodeCursor(ListCursor, q.cursor) : null;
-  const [{ timezone }] = await tx<{ timezone: string }[]>`
-    select coalesce((select timezone from public.profiles where id = auth.uid()), 'UTC') as timezone`;
-  const rows = await tx.unsafe<(ConversationRow & { group: Group; activity: Date })[]>(
-    `with listed as (
+  const archived = q.archived ? "c.archived_at is not null" : "c.archived_at is null";
+  const rows = await tx.unsafe<(ConversationRow & { group: Group; cursor_at: string })[]>(
+    `with zone as materialized (
+       select coalesce((select p.timezone from public.profiles p where p.id = auth.uid()), 'UTC') as tz
+     ), listed as (
        select ${CONVERSATION_COLUMNS}, coalesce(c.last_message_at, c.created_at) as activity
        from public.conversations c
-       where c.deleted_at is null
-         and ($1::boolean is null or (c.archived_at is not null) = $1)
-         and ($2::boolean is null or c.pinned = $2)
-         and ($3::text is null or c.title ilike $3
+       where c.user_id = auth.uid() and c.deleted_at is null and ${archived}
+         and ($1::boolean is null or c.pinned = $1)
+         and ($2::text is null or c.title ilike $2
               or exists (select 1 from public.messages m where m.conversation_id = c.id
-                         and m.search @@ websearch_to_tsquery('english', $4)))
+                         and m.search @@ websearch_to_tsquery('english', $3)))
+         and ($4::boolean is null or c.pinned < $4
+              or (c.pinned = $4 and (coalesce(c.last_message_at, c.created_at) < $5::text::timestamptz
+                  or (coalesce(c.last_message_at, c.created_at) = $5::text::timestamptz and c.id < $6::uuid))))
+       order by c.pinned desc, activity desc, c.id desc
+       limit $7
      )
-     select l.*, case
-       when l.pinned then 'pinned'
-       when (l.activity at time zone $5)::date = (now() at time zone $5)::date then 'today'
-       when (l.activity at time zone $5)::date = (now() at time zone $5)::date - 1 then 'yesterday'
-       when (l.activity at time zone $5)::date > (now() at time zone $5)::date - 7 then 'previous_7_days'
-       when (l.activity at time zone $5)::date > (now() at time zone $5)::date - 30 then 'previous_30_days'
-       else 'older' end as group
-     from listed l
-     where $6::boolean is null or (l.pinned::int, l.activity, l.id) < ($6::boolean::int, $7::timestamptz, $8::uuid)
-     order by l.pinned desc, l.activity desc, l.id desc
-     limit $9`,
+     select l.*,
+       -- The cursor keeps every microsecond (a JS Date would cut them, and skip rows; so $5 is
+       -- sent as text: postgres.js would turn a timestamptz parameter into a Date).
+       to_char(l.activity at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at,
+       case
+         when l.pinned then 'pinned'
+         when (l.activity at time zone z.tz)::date = (now() at time zone z.tz)::date then 'today'
+         when (l.activity at time zone z.tz)::date = (now() at time zone z.tz)::date - 1 then 'yesterday'
+         when (l.activity at time zone z.tz)::date > (now() at time zone z.tz)::date - 7 then 'previous_7_days'
+         when (l.activity at time zone z.tz)::date > (now() at time zone z.tz)::date - 30 then 'previous_30_days'
+         else 'older' end as group
+     from listed l cross join zone z
+     order by l.pinned desc, l.activity desc, l.id desc`,
     [
-      q.archived ?? false,
       q.pinned ?? null,
       q.q ? containsPattern(q.q) : null,
       q.q ?? "",
-      timezone,
       cursor?.p ?? null,
       cursor?.t ?? null,
       cursor?.id ?? null,
@@ -156,7 +167,7 @@ export async function listConversations(tx: Tx, q: z.output<typeof ListConversat
   return {
     conversations: page.map(conversationJson),
     next_cursor: rows.length > q.limit && last
-      ? encodeCursor({ p: last.pinned, t: new Date(last.activity).toISOString(), id: last.id })
+      ? encodeCursor({ p: last.pinned, t: last.cursor_at, id: last.id })
       : null,
   };
 }

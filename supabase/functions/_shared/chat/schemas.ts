@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { FINISH_REASONS } from "../llm/types.ts";
 import { UsageTotals } from "../usage.ts";
-import { PartSchema } from "./parts.ts";
+import { AttachmentPartSchema, PartSchema } from "./parts.ts";
 
 const modelAlias = z.string().min(1).max(100);
 const title = z.string().trim().min(1).max(300);
@@ -58,6 +58,8 @@ export const SendMessage = z.strictObject({
   parent_id: z.uuid().nullable().optional(),
   /** Documents to put in context (also `@[title](doc:<id>)` in the content). */
   mentions: z.array(z.uuid()).max(20).optional(),
+  /** Files uploaded with POST /conversations/{id}/attachments, sent with this message. */
+  attachments: z.array(z.uuid()).max(20).optional(),
 });
 
 /** The body the Vercel AI SDK's useChat sends; only its newest user message is used. */
@@ -73,6 +75,8 @@ export const UseChatRequest = z.object({
   trigger: z.enum(["submit-message", "regenerate-message"]).default("submit-message"),
   messageId: z.string().max(200).optional(),
   model: modelAlias.optional(),
+  /** Uploaded files to send with the newest user message (`sendMessage(m, {body: {attachments}})`). */
+  attachments: z.array(z.uuid()).max(20).optional(),
 });
 
 export const SendBody = z.union([SendMessage, UseChatRequest]);
@@ -207,3 +211,8 @@ export const SharedConversation = z.object({
     created_at: timestamp,
   })),
 }).openapi("SharedConversation");
+
+// --- Attachments -------------------------------------------------------------------------------
+export const Attachment = AttachmentPartSchema
+  .extend({ conversation_id: z.uuid(), created_at: timestamp })
+  .openapi("Attachment");

@@ -2,7 +2,14 @@
 // events (message_start, content_block_*, message_delta, message_stop) to LlmEvents.
 import type Anthropic from "@anthropic-ai/sdk";
 import { anthropicClient } from "./clients.ts";
-import { type Adapter, outputText, parseToolInput, partsOf, streamEndedEarly } from "./common.ts";
+import {
+  type Adapter,
+  fileText,
+  outputText,
+  parseToolInput,
+  partsOf,
+  streamEndedEarly,
+} from "./common.ts";
 import type { ChatRequest, FinishReason, LlmMessage, LlmPart, ModelSpec, Usage } from "./types.ts";
 
 export const streamAnthropic: Adapter = async function* (spec, req, signal, usage) {
@@ -118,7 +125,35 @@ function block(part: LlmPart): Anthropic.ContentBlockParam[] {
         content: outputText(part.output),
         ...(part.isError ? { is_error: true } : {}),
       }];
+    case "file":
+      return [fileBlock(part)];
   }
+}
+
+/** Images as image blocks, PDFs and text files as document blocks (base64 and text sources). */
+function fileBlock(part: Extract<LlmPart, { type: "file" }>): Anthropic.ContentBlockParam {
+  if (part.mediaType.startsWith("image/")) {
+    return {
+      type: "image",
+      source: {
+        type: "base64",
+        media_type: part.mediaType as Anthropic.Base64ImageSource["media_type"],
+        data: part.data,
+      },
+    };
+  }
+  if (part.mediaType === "application/pdf") {
+    return {
+      type: "document",
+      title: part.filename,
+      source: { type: "base64", media_type: "application/pdf", data: part.data },
+    };
+  }
+  return {
+    type: "document",
+    title: part.filename,
+    source: { type: "text", media_type: "text/plain", data: fileText(part) },
+  };
 }
 
 /** message_start carries the input side; message_delta the cumulative totals. */

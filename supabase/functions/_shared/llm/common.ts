@@ -66,3 +66,33 @@ export function streamEndedEarly(spec: ModelSpec): LlmError {
     spec.alias,
   );
 }
+
+/** Which capability a file needs: images vision, PDFs pdf; text files are read as text by every model. */
+export function fileCapability(mediaType: string): "vision" | "pdf" | null {
+  if (mediaType.startsWith("image/")) return "vision";
+  if (mediaType === "application/pdf") return "pdf";
+  return null;
+}
+
+/** Whether the model reads a file of this media type (the one rule; see fileCapability). */
+export function readsFile(spec: ModelSpec, mediaType: string): boolean {
+  const needs = fileCapability(mediaType);
+  return needs === null || spec.capabilities?.[needs] === true;
+}
+
+/** A text file's bytes as text (attachments of type text/* are UTF-8, checked when stored). */
+export function fileText(part: Extract<LlmPart, { type: "file" }>): string {
+  const bytes = Uint8Array.from(atob(part.data), (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * About how many input tokens a file costs: an image at most about 1,600 (Anthropic's
+ * width x height / 750 at the largest size it keeps; OpenAI's high detail is similar), a PDF
+ * about 2,500 a page (text and page image) at roughly 50 KB a page, text 4 bytes a token.
+ */
+export function estimateFileTokens(mediaType: string, bytes: number): number {
+  if (mediaType.startsWith("image/")) return 1_600;
+  if (mediaType === "application/pdf") return Math.max(2_500, Math.ceil(bytes / 20));
+  return Math.ceil(bytes / 4);
+}

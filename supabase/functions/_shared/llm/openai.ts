@@ -3,11 +3,19 @@
 // keyed by index and are assembled here.
 import type OpenAI from "openai";
 import { openaiClient } from "./clients.ts";
-import { type Adapter, outputText, parseToolInput, partsOf, streamEndedEarly } from "./common.ts";
+import {
+  type Adapter,
+  fileText,
+  outputText,
+  parseToolInput,
+  partsOf,
+  streamEndedEarly,
+} from "./common.ts";
 import type {
   ChatRequest,
   FinishReason,
   LlmMessage,
+  LlmPart,
   ModelSpec,
   ResponseFormat,
   Usage,
@@ -137,7 +145,24 @@ function toOpenAI(message: LlmMessage): OpenAI.ChatCompletionMessageParam[] {
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
     }];
   }
+  const files = parts.filter((p) => p.type === "file");
+  if (files.length) {
+    const content = [...files.map(filePart), ...(text ? [{ type: "text" as const, text }] : [])];
+    return [...results, { role: "user", content }];
+  }
   return text ? [...results, { role: "user", content: text }] : results;
+}
+
+/** Images as image_url parts, PDFs as file parts (both data URLs), text files as text. */
+function filePart(part: Extract<LlmPart, { type: "file" }>): OpenAI.ChatCompletionContentPart {
+  const dataUrl = `data:${part.mediaType};base64,${part.data}`;
+  if (part.mediaType.startsWith("image/")) {
+    return { type: "image_url", image_url: { url: dataUrl } };
+  }
+  if (part.mediaType === "application/pdf") {
+    return { type: "file", file: { filename: part.filename, file_data: dataUrl } };
+  }
+  return { type: "text", text: `${part.filename}:\n${fileText(part)}` };
 }
 
 function setUsage(usage: Usage, u: OpenAI.CompletionUsage): void {

@@ -18,8 +18,10 @@
 // Each attempt uses its own model's limits and capabilities: the output cap is the smaller of
 // the request's and the model's, and a model without tools (or reasoning) gets none, so a
 // fallback with a smaller cap does not fail with invalid_request exactly when it is needed.
+// A model that cannot read a file the request carries (an image without `vision`, a PDF
+// without `pdf`) is skipped; if no model of the chain can, that is an invalid_request.
 import { streamAnthropic } from "./anthropic.ts";
-import { type Adapter, emptyUsage } from "./common.ts";
+import { type Adapter, emptyUsage, estimateFileTokens, readsFile } from "./common.ts";
 import { LlmError, TIMEOUT_REASON, toLlmError } from "./errors.ts";
 import { streamOpenAI } from "./openai.ts";
 import type { ChatRequest, LlmErrorKind, LlmEvent, ModelSpec, Provider, Usage } from "./types.ts";
@@ -108,8 +110,18 @@ export class ChatStream implements AsyncIterable<LlmEvent> {
     const policy = { ...DEFAULT_RETRY, ...this.opts.retry };
     let attempt = 0;
     let lastError: LlmError | undefined;
+    const chain = this.chain.filter((spec) => readsFiles(spec, this.req));
+    if (chain.length === 0) {
+      const first = this.chain[0];
+      throw new LlmError(
+        "invalid_request",
+        "no model of the chain reads the attached files",
+        first.provider,
+        first.alias,
+      );
+    }
 
-    for (const spec of this.chain) {
+    for (const spec of chain) {
       for (let retry = 0;; retry++) {
         try {
           for await (const event of runAttempt(spec, ++attempt, this.req, this.opts)) {
@@ -226,11 +238,26 @@ function forModel(spec: ModelSpec, req: ChatRequest): ChatRequest {
   };
 }
 
-/** Everything sent, at about 4 characters a token: good enough to bill a call cut short. */
+const filesOf = (req: ChatRequest) =>
+  req.messages.flatMap((m) =>
+    typeof m.content === "string" ? [] : m.content.filter((p) => p.type === "file")
+  );
+
+/** Whether `spec` reads every file of the request. */
+const readsFiles = (spec: ModelSpec, req: ChatRequest) =>
+  filesOf(req).every((f) => readsFile(spec, f.mediaType));
+
+/** Everything sent, at about 4 characters a token (files by their own rule): to bill a call cut short. */
 function estimateInputTokens(req: ChatRequest): number {
-  const sent = (req.system ?? "").length + JSON.stringify(req.messages).length +
+  let fileTokens = 0;
+  const messages = JSON.stringify(req.messages, (_key, value) => {
+    if (value?.type !== "file" || typeof value.data !== "string") return value;
+    fileTokens += estimateFileTokens(value.mediaType, (value.data.length * 3) / 4);
+    return { ...value, data: "" };
+  });
+  const sent = (req.system ?? "").length + messages.length +
     (req.tools ? JSON.stringify(req.tools).length : 0);
-  return Math.ceil(sent / 4);
+  return Math.ceil(sent / 4) + fileTokens;
 }
 
 /** Retry-After if the provider sent one, else exponential backoff with jitter; both capped. */

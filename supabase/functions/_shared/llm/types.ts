@@ -17,13 +17,23 @@ export interface ModelSpec {
   apiKeyEnv?: string;
   contextWindow: number;
   maxOutputTokens: number;
-  capabilities?: { tools?: boolean; reasoning?: boolean; promptCaching?: boolean };
+  capabilities?: {
+    tools?: boolean;
+    reasoning?: boolean;
+    promptCaching?: boolean;
+    /** Reads images (png, jpeg, webp, gif). */
+    vision?: boolean;
+    /** Reads PDFs (their text and pages). */
+    pdf?: boolean;
+  };
 }
 
 export type LlmPart =
   | { type: "text"; text: string }
   | { type: "tool_call"; id: string; name: string; input: unknown }
-  | { type: "tool_result"; toolCallId: string; output: unknown; isError?: boolean };
+  | { type: "tool_result"; toolCallId: string; output: unknown; isError?: boolean }
+  /** A file in a user turn: an image, a PDF or a text file, its bytes base64-encoded. */
+  | { type: "file"; mediaType: string; filename: string; data: string };
 
 export interface LlmMessage {
   role: "user" | "assistant" | "tool";
