@@ -207,7 +207,7 @@ Deno.test("the model makes a file: stored as the owner with its sha256, on the r
     assert.deepEqual(parts, include_attachments ? [expected] : [], `${include_attachments}`);
   }
 
-  // A deleted conversation's files are gone from the routes too.
+  // Deleting the conversation removes its files and their rows at once.
   assert.equal(
     (await alice.api(`/conversations/${conversation}`, { method: "DELETE" })).status,
     204,
@@ -216,6 +216,8 @@ Deno.test("the model makes a file: stored as the owner with its sha256, on the r
     (await alice.api(`/conversations/${conversation}/artifacts/${row.id}`)).status,
     404,
   );
+  assert.deepEqual(await artifactRows(alice.userId), []);
+  assert.deepEqual(await storedObjects(alice.userId), []);
 });
 
 Deno.test("a diff, and a media type from the extension or given", async () => {
@@ -334,6 +336,8 @@ Deno.test("nothing half-written: a refused upload leaves no row, a refused row l
   ]);
   const refused = row.message.parts.find((p: { type: string }) => p.type === "tool_result");
   assert.equal(refused.is_error, true);
+  assert.equal(refused.output.code, "not_saved");
+  assert.ok(!JSON.stringify(refused.output).includes("constraint"), "no database detail");
   assert.deepEqual(await artifactRows(alice.userId), []);
   assert.deepEqual(await storedObjects(alice.userId), []);
 });

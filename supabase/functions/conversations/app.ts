@@ -63,6 +63,7 @@ import {
 import type { ChatStreamEvent } from "../_shared/stream/events.ts";
 import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
 import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
+import { removeConversationArtifacts } from "../_shared/chat/artifacts.ts";
 import { artifactRoutes } from "./artifacts.ts";
 
 export const app = createApp<AuthedEnv>("conversations");
@@ -173,20 +174,22 @@ app.openapi(
   route({
     method: "delete",
     path: "/{id}",
-    summary: "Delete a conversation (its attached files at once, the rest by retention)",
+    summary:
+      "Delete a conversation (its attached files and artifacts at once, the rest by retention)",
     auth: "user",
     request: { params: Id },
     responses: { 204: { description: "Deleted" } },
     errors: {
       400: "Bad id",
       404: "Not found",
-      502: "The attached files could not be removed; nothing was deleted",
+      502: "The attached files or artifacts could not be removed; the conversation was not deleted",
     },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     await asUser(claims(c), (tx) => findConversation(tx, id)); // 404 before any file goes
     await removeConversationFiles(c.get("user"), authorization(c), id);
+    await removeConversationArtifacts(claims(c), authorization(c), id);
     await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
     return c.body(null, 204);
   },

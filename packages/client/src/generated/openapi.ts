@@ -511,7 +511,7 @@ export interface paths {
     get: operations["getConversationsId"];
     put?: never;
     post?: never;
-    /** Delete a conversation (its attached files at once, the rest by retention) */
+    /** Delete a conversation (its attached files and artifacts at once, the rest by retention) */
     delete: operations["deleteConversationsId"];
     options?: never;
     head?: never;
@@ -5177,7 +5177,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The attached files could not be removed; nothing was deleted */
+      /** @description The attached files or artifacts could not be removed; the conversation was not deleted */
       502: {
         headers: {
           [name: string]: unknown;
