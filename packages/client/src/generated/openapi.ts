@@ -5968,6 +5968,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Unknown model, or one that cannot read the message's files (unsupported_attachment) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Rate limited */
       429: {
         headers: {
