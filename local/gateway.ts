@@ -93,6 +93,21 @@ async function callerClaims(req: Request) {
   return null;
 }
 
+/**
+ * The client's address, as the platform hands it to a function: Cloudflare's
+ * `cf-connecting-ip` and the API gateway's `x-real-ip` replace whatever the client sent, and
+ * the address is appended to `x-forwarded-for` (see supabase/functions/_shared/client_address.ts).
+ */
+function withClientAddress(req: Request, info: Deno.ServeHandlerInfo): Request {
+  const address = (info.remoteAddr as Deno.NetAddr).hostname;
+  const headers = new Headers(req.headers);
+  headers.set("cf-connecting-ip", address);
+  headers.set("x-real-ip", address);
+  const forwarded = headers.get("x-forwarded-for");
+  headers.set("x-forwarded-for", forwarded ? `${forwarded}, ${address}` : address);
+  return new Request(req, { headers });
+}
+
 async function invokeFunction(req: Request, url: URL) {
   const [, name] = url.pathname.match(/^\/functions\/v1\/([^/]+)/) ?? [];
   const worker = functions.get(name);
@@ -141,8 +156,9 @@ const server = Deno.serve(
     const url = new URL(req.url);
     const started = performance.now();
     let res: Response;
-    if (url.pathname.startsWith("/functions/v1/")) res = await invokeFunction(req, url);
-    else if (url.pathname.startsWith("/rest/v1/")) res = await proxyToPostgrest(req, url);
+    if (url.pathname.startsWith("/functions/v1/")) {
+      res = await invokeFunction(withClientAddress(req, info), url);
+    } else if (url.pathname.startsWith("/rest/v1/")) res = await proxyToPostgrest(req, url);
     else if (url.pathname.startsWith("/storage/v1/")) res = await serveStorage(req, url);
     else if (url.pathname.startsWith("/auth/v1/")) res = await auth(req, info);
     else res = json(404, { code: "NOT_FOUND", message: "no route" });

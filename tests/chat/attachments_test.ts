@@ -204,6 +204,14 @@ Deno.test("a file uploaded first is sent by its id (Aide's body and useChat's)",
   // The upload is sent with the new message, and once more as part of the earlier turn.
   assert.deepEqual(claude.files?.map((f) => f.message), [0, 2]);
   assert.deepEqual(await stored(conversation), { messages: 4, rows: 1, objects: 1 });
+
+  // Deleting it removes the file and the row; only its owner may, once.
+  const path = `/conversations/${conversation}/attachments/${up.body.id}`;
+  const bob = await chatUser("attach");
+  assert.equal((await bob.api(path, { method: "DELETE" })).status, 404);
+  assert.equal((await alice.api(path, { method: "DELETE" })).status, 204);
+  assert.deepEqual(await stored(conversation), { messages: 4, rows: 0, objects: 0 });
+  assert.equal((await alice.api(path, { method: "DELETE" })).status, 404);
 });
 
 Deno.test("a model that cannot read the file is refused before any call; fallbacks that cannot are skipped", async () => {

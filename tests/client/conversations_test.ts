@@ -1,7 +1,7 @@
 // The SDK against the live test stack: conversations, streaming, stop, resume, regenerate,
 // edit and branch switching. Each test checks what the API stored, not only what came back.
 import assert from "node:assert/strict";
-import { fakeReply } from "../_support/chat.ts";
+import { fakeReply, marker, queueScript } from "../_support/chat.ts";
 import { connect } from "../_support/stack.ts";
 import { AideError, type SimpleEvent } from "../../packages/client/src/index.ts";
 import { failure, userClient } from "./helpers.ts";
@@ -176,4 +176,34 @@ Deno.test("regenerate, edit and switchBranch: siblings, nothing deleted, branch 
   } finally {
     await sql.end();
   }
+});
+
+Deno.test("artifacts: the files a reply's tool made, listed and downloaded; another user's are 404", async () => {
+  const { aide } = await userClient();
+  const { id } = await aide.conversations.create() as Any;
+  const tag = marker("sdkfile");
+  await queueScript("anthropic", {
+    tool_calls: [{
+      name: "create_artifact",
+      arguments: { path: "todo.md", content: "- [ ] pack" },
+    }],
+  }, { contains: tag });
+  for await (
+    const _ of aide.streamSimple(id, { content: `A file please ${tag}` })
+  ) { /* to the end */ }
+
+  const { artifacts } = await aide.conversations.artifacts(id) as Any;
+  assert.deepEqual(artifacts.map((a: Any) => [a.path, a.mime, a.size]), [[
+    "todo.md",
+    "text/markdown",
+    10,
+  ]]);
+  const file = await aide.conversations.downloadArtifact(id, artifacts[0].id);
+  assert.equal(await file.text(), "- [ ] pack");
+  assert.match(file.type, /^text\/markdown/);
+
+  const { aide: other } = await userClient();
+  const error = await failure(other.conversations.downloadArtifact(id, artifacts[0].id));
+  assert.equal(error.status, 404);
+  assert.equal(error.code, "not_found");
 });

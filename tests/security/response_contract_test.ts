@@ -4,7 +4,7 @@
 // fails), and every JSON success response of those functions is sampled at least once.
 import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { chatUser, readSse, readyDocument, withDb } from "../_support/chat.ts";
+import { chatUser, queueScript, readSse, readyDocument, withDb } from "../_support/chat.ts";
 import { FUNCTIONS_URL } from "../_support/stack.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -133,17 +133,32 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   const share = await at(alice, "POST", "/conversations/{id}/share", { id }, {});
   await at(alice, "GET", "/conversations/{id}/shares", { id });
   await at(alice, "DELETE", "/conversations/{id}/shares/{shareId}", { id, shareId: share.id });
+  // A reply that makes a file (the fake calls create_artifact), then the conversation's files.
+  const tag = `contract${crypto.randomUUID().slice(0, 8)}`;
+  await queueScript("anthropic", {
+    tool_calls: [{ name: "create_artifact", arguments: { path: "c.md", content: "# c" } }],
+  }, { contains: tag });
+  await readSse(await call(alice, "POST", `/conversations/${id}/messages`, { content: tag }));
+  const { artifacts } = await at(alice, "GET", "/conversations/{id}/artifacts", { id });
+  assert.equal(artifacts.length, 1);
+  await at(alice, "GET", "/conversations/{id}/artifacts/{artifactId}", {
+    id,
+    artifactId: artifacts[0].id,
+  });
+  await at(alice, "GET", "/conversations/{id}/messages", { id }); // the artifact part
   const form = new FormData();
   form.append("file", new File(["a note"], "note.txt", { type: "text/plain" }));
-  await check(
-    "POST",
-    "/conversations/{id}/attachments",
-    await fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${alice.token}` },
-      body: form,
-    }),
-  );
+  const attachmentRes = await fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${alice.token}` },
+    body: form,
+  });
+  const attachment = await attachmentRes.clone().json();
+  await check("POST", "/conversations/{id}/attachments", attachmentRes);
+  await at(alice, "DELETE", "/conversations/{id}/attachments/{attachmentId}", {
+    id,
+    attachmentId: attachment.id,
+  });
   await at(alice, "GET", "/conversations/{id}", { id: crypto.randomUUID() }); // 404
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400
 

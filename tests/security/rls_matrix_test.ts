@@ -823,6 +823,34 @@ const CHAT_EXTRA_FIXTURES: typeof FIXTURES = {
       update: { include_attachments: true },
     };
   },
+  artifacts: async (sql, { owner }) => {
+    const message = await reply(sql, owner);
+    const [{ conversation_id }] =
+      await sql`select conversation_id from public.messages where id = ${message}`;
+    const row = (id: string) => ({
+      id,
+      user_id: owner,
+      conversation_id,
+      message_id: message,
+      tool_call_id: marker("call"),
+      kind: "file",
+      path: "rls.md",
+      mime: "text/markdown",
+      size: 3,
+      sha256: "0".repeat(64),
+      object_path: `${owner}/${id}/rls.md`,
+    });
+    const id = uuid();
+    await sql`insert into public.artifacts ${sql(row(id))}`;
+    return {
+      mine: { id },
+      insert: () => {
+        const other = uuid();
+        return { body: row(other), find: { id: other } };
+      },
+      update: { path: "changed.md" },
+    };
+  },
   chat_attachments: async (sql, { owner }) => {
     const conv = await conversation(sql, owner);
     const row = () => {

@@ -82,6 +82,7 @@ export const TABLE_ACCESS: Record<string, Access> = {
   drafts:              { read: "owner-only",      owner: ["update"],                   admin: none, note: "update = the text, or discarding; only POST /drafts/:id/send sends" },
   message_feedback:    { read: "owner-only",      owner: ["insert", "update", "delete"], admin: ["select"], note: "on the owner's own assistant replies only; admins read all for the feedback report" },
   conversation_shares: { read: "owner-only",      owner: ["insert", "delete"],         admin: none, note: "the copy is taken by a trigger from the stored messages, never from the caller; read by token through the shared function" },
+  artifacts:           { read: "owner-only",      owner: none,                         admin: none, note: "files chat tools made; written by the function after the Storage upload, so a row always has its object" },
   chat_attachments:    { read: "owner-only",      owner: ["insert", "delete"],         admin: none, note: "files sent with messages (bytes in Storage, chat-attachments bucket); the path must be in the owner's folder of that conversation" },
   inbox_digests:       { read: "owner-only",      owner: ["insert", "update", "delete"], admin: none, note: "the user's opt-in to scheduled summaries" },
 };

@@ -138,7 +138,9 @@ export function conversationsResource(api: Api, transport: Transport) {
     /** The active branch as a file: the JSON export, or Markdown text (throws AideError). */
     export: async (id: string, format: "json" | "markdown" = "json") => {
       const res = await transport.fetch(
-        `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/export?format=${format}`,
+        `${transport.functionsUrl}/conversations/${
+          encodeURIComponent(id)
+        }/export?format=${format}`,
       );
       return format === "json" ? await res.json() : await res.text();
     },
@@ -171,6 +173,12 @@ export function conversationsResource(api: Api, transport: Transport) {
       }/attachments`;
       return await (await postForm(transport, url, form, options)).json();
     },
+    /** Deletes an attachment: its file and its row. */
+    removeAttachment: async (id: string, attachmentId: string) => {
+      await api.DELETE("/conversations/{id}/attachments/{attachmentId}", {
+        params: { path: { id, attachmentId } },
+      });
+    },
     /** The conversation's share links (without tokens). */
     shares: (id: string) =>
       data(api.GET("/conversations/{id}/shares", path(id))),
@@ -179,6 +187,18 @@ export function conversationsResource(api: Api, transport: Transport) {
       await api.DELETE("/conversations/{id}/shares/{shareId}", {
         params: { path: { id, shareId } },
       });
+    },
+    /** The files chat tools made in the conversation (artifacts), oldest first. */
+    artifacts: (id: string) =>
+      data(api.GET("/conversations/{id}/artifacts", path(id))),
+    /** One artifact's bytes, with its media type (throws AideError). */
+    downloadArtifact: async (id: string, artifactId: string): Promise<Blob> => {
+      const res = await transport.fetch(
+        `${transport.functionsUrl}/conversations/${
+          encodeURIComponent(id)
+        }/artifacts/${encodeURIComponent(artifactId)}`,
+      );
+      return await res.blob();
     },
     /** Stops a reply being generated, from any device; resolves with the stopped message. */
     stop,

@@ -1,18 +1,22 @@
 // Per-user limits, kept in Postgres so they hold across any number of function instances:
-// rate limits per route class (429 with Retry-After) and the monthly budget (soft limit: a
-// cheaper model answers; hard limit: 402 before any provider is called). The numbers live in
-// app_settings (rate_limit.*, budget.*) with per-user overrides on the profile.
+// rate limits per route class (429 with Retry-After; public routes count per client address)
+// and the monthly budget (soft limit: a cheaper model answers; hard limit: 402 before any
+// provider is called). The numbers live in app_settings (rate_limit.*, budget.*) with per-user
+// overrides on the profile.
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AuthedEnv } from "./auth.ts";
+import { clientKey } from "./client_address.ts";
 import { sql } from "./db.ts";
 import { ApiError } from "./http.ts";
 
 /** chat: sends and regenerations; prompts: POST /prompts (inbox); search: searches; write: every other write. */
 export type RouteClass = "chat" | "write" | "search" | "prompts";
+/** Public routes, limited per client address (no user): shared: GET /shared/:token. */
+export type ClientRouteClass = "shared";
 
-interface RateLimitRow {
+export interface RateLimitRow {
   allowed: boolean;
   max_requests: number | null;
   window_seconds: number;
@@ -39,7 +43,7 @@ export interface ModelOverride {
 
 function throwIfLimited(
   r: RateLimitRow | undefined,
-  routeClass: RouteClass,
+  routeClass: RouteClass | ClientRouteClass,
 ): asserts r is RateLimitRow {
   if (!r) throw new ApiError(401, "unauthorized", "This account no longer exists");
   if (r.allowed) return;
@@ -58,6 +62,19 @@ export async function enforceRateLimit(userId: string, routeClass: RouteClass) {
     select * from private.check_rate_limit(${userId}, ${routeClass})`;
   throwIfLimited(r, routeClass);
 }
+
+/**
+ * Rate limits a public route per client address (the platform's, see client_address.ts), in
+ * the counters and settings (rate_limit.<class>) the per-user limits use.
+ */
+export const limitByClient = (routeClass: ClientRouteClass) =>
+  createMiddleware(async (c, next) => {
+    const [r] = await sql<RateLimitRow[]>`
+      select * from private.check_client_rate_limit(${await clientKey(c.req.raw.headers)},
+                                                    ${routeClass})`;
+    throwIfLimited(r, routeClass);
+    await next();
+  });
 
 /**
  * Rate limits every write (POST, PATCH, DELETE) as class "write", except the paths given,
@@ -110,9 +127,25 @@ function budgetGate(b: BudgetStatus): ModelOverride | undefined {
 }
 
 /**
+ * What the chat gate answers for a request counted in `routeClass` (`rate`: the row of
+ * private.check_rate_limit; routeClass null: counted by the caller before) with the user's
+ * `budget`: 429 over the rate limit, 402 past the budget's hard limit, and past the soft limit
+ * the cheaper model to answer with.
+ */
+export function gateAnswer(
+  rate: RateLimitRow | null | undefined,
+  budget: BudgetStatus | undefined,
+  routeClass: RouteClass | null,
+): ModelOverride | undefined {
+  if (routeClass) throwIfLimited(rate ?? undefined, routeClass);
+  return budgetGate(budget!);
+}
+
+/**
  * Before a chat reply (or another call of models: routeClass "prompts"), in one round trip:
- * counts the request against its rate limit (429), then checks the budget (402 past the hard limit). Past the soft limit it returns the
- * cheaper model to answer with.
+ * counts the request against its rate limit (429), then checks the budget (402 past the hard
+ * limit). Past the soft limit it returns the cheaper model to answer with. (A chat send does
+ * this inside its one statement, private.prepare_reply.)
  */
 export async function chatGate(
   c: Context<AuthedEnv>,
@@ -122,6 +155,5 @@ export async function chatGate(
   const [r] = await sql<(RateLimitRow & { budget: BudgetStatus })[]>`
     select l.*, case when l.allowed then private.budget_status(${userId}) end as budget
     from private.check_rate_limit(${userId}, ${routeClass}) l`;
-  throwIfLimited(r, routeClass);
-  return budgetGate(r.budget);
+  return gateAnswer(r, r?.budget, routeClass);
 }

@@ -1,5 +1,6 @@
-// The conversations API: CRUD and sidebar listing, message history by branch, and chat
-// (send and stream, stop, resume, regenerate). See README "Conversations and chat".
+// The conversations API: CRUD and sidebar listing, message history by branch, chat (send and
+// stream, stop, resume, regenerate), feedback, export, share links and the files tools made
+// (artifacts.ts). See README "Conversations and chat".
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createApp } from "../_shared/app.ts";
@@ -22,6 +23,7 @@ import {
 } from "../_shared/chat/conversations.ts";
 import {
   attachmentReader,
+  removeAttachment,
   removeConversationFiles,
   type SentFiles,
   storeSendFiles,
@@ -31,13 +33,7 @@ import {
 import { exportConversation, exportFileName, exportMarkdown } from "../_shared/chat/export.ts";
 import { rateReply } from "../_shared/chat/feedback.ts";
 import { chatSettings, modelChain } from "../_shared/chat/models.ts";
-import {
-  type Prepared,
-  prepareRegenerate,
-  prepareSend,
-  type Requester,
-  sendInput,
-} from "../_shared/chat/prepare.ts";
+import { type Prepared, prepareReply, type Requester, sendInput } from "../_shared/chat/prepare.ts";
 import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts";
 import { startReply } from "../_shared/chat/reply.ts";
 import { createShare, deleteShare, listShares } from "../_shared/chat/shares.ts";
@@ -66,21 +62,21 @@ import {
 import type { ChatStreamEvent } from "../_shared/stream/events.ts";
 import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
 import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
+import { removeConversationArtifacts } from "../_shared/chat/artifacts.ts";
+import { artifactRoutes } from "./artifacts.ts";
 
 export const app = createApp<AuthedEnv>("conversations");
 app.use("*", requireUser);
-// Sending and regenerating count as "chat" (in their handlers, after validation); other writes as "write".
+// Sending and regenerating count as "chat" (in their one statement, after validation); other
+// writes as "write".
 const CHAT_ROUTES = /\/messages(\/[^/]+\/regenerate)?\/?$/;
 app.use("*", limitWrites(CHAT_ROUTES));
 
 type C = Context<AuthedEnv>;
 const claims = (c: C) => c.get("user").claims;
 const authorization = (c: C) => c.req.header("authorization")!;
-const requester = async (c: C): Promise<Requester> => ({
-  user: c.get("user"),
-  requestId: c.get("requestId"),
-  downgrade: await chatGate(c), // 429 rate limit, 402 budget, or a cheaper model
-});
+// The send's statement is the chat gate too: 429 rate limit, 402 budget, or a cheaper model.
+const requester = (c: C): Requester => ({ user: c.get("user"), requestId: c.get("requestId") });
 
 const Id = uuidParams("id");
 /** Room for a message's inline files as data URLs (base64: 4/3 of the bytes) and its text. */
@@ -177,20 +173,22 @@ app.openapi(
   route({
     method: "delete",
     path: "/{id}",
-    summary: "Delete a conversation (its attached files at once, the rest by retention)",
+    summary:
+      "Delete a conversation (its attached files and artifacts at once, the rest by retention)",
     auth: "user",
     request: { params: Id },
     responses: { 204: { description: "Deleted" } },
     errors: {
       400: "Bad id",
       404: "Not found",
-      502: "The attached files could not be removed; nothing was deleted",
+      502: "The attached files or artifacts could not be removed; the conversation was not deleted",
     },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     await asUser(claims(c), (tx) => findConversation(tx, id)); // 404 before any file goes
     await removeConversationFiles(c.get("user"), authorization(c), id);
+    await removeConversationArtifacts(claims(c), authorization(c), id);
     await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
     return c.body(null, 204);
   },
@@ -256,7 +254,8 @@ function respond(
     return sse(mode, replay(c.get("user"), conversationId, prepared.existingReplyId));
   }
   prepared.plan.readAttachment = attachmentReader(authorization(c), sent?.bytes);
-  const { events, done } = startReply(prepared.plan);
+  // Tools that store files (create_artifact) do it as the user, with their token.
+  const { events, done } = startReply({ ...prepared.plan, authorization: authorization(c) });
   runInBackground(done); // the reply goes on if the client leaves
   return sse(mode, events.read());
 }
@@ -283,26 +282,23 @@ app.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const input = sendInput(c.req.valid("json"));
-    if ("regenerate" in input) {
-      const prepared = await prepareRegenerate(await requester(c), id, {
-        messageId: input.regenerate,
-        model: input.model,
-      });
-      return respond(c, c.req.valid("query").stream, prepared, id);
+    const mode = c.req.valid("query").stream;
+    if ("regenerate" in input || !input.files) {
+      return respond(c, mode, await prepareReply(requester(c), id, input), id);
     }
-    const who = await requester(c); // rate limit and budget before any file is stored
-    const sent = input.files
-      ? await storeSendFiles(who.user, authorization(c), id, input.files, input.model)
-      : undefined;
+    // Files are stored before the send's statement: the rate limit and budget come first.
+    const who = { ...requester(c), gated: true };
+    await chatGate(c);
+    const sent = await storeSendFiles(who.user, authorization(c), id, input.files, input.model);
     let prepared: Prepared;
     try {
-      prepared = await prepareSend(who, id, { ...input, attachments: sent?.parts });
+      prepared = await prepareReply(who, id, { ...input, attachments: sent.parts });
     } catch (e) {
-      await sent?.discard();
+      await sent.discard();
       throw e;
     }
-    if ("existingReplyId" in prepared) await sent?.discard(); // a repeat: the first send has them
-    return respond(c, c.req.valid("query").stream, prepared, id, sent);
+    if ("existingReplyId" in prepared) await sent.discard(); // a repeat: the first send has them
+    return respond(c, mode, prepared, id, sent);
   },
 );
 
@@ -319,7 +315,7 @@ app.openapi(
   async (c) => {
     const { id, messageId } = c.req.valid("param");
     const { model } = c.req.valid("json");
-    const prepared = await prepareRegenerate(await requester(c), id, { messageId, model });
+    const prepared = await prepareReply(requester(c), id, { regenerate: messageId, model });
     return respond(c, c.req.valid("query").stream, prepared, id);
   },
 );
@@ -416,6 +412,23 @@ app.openapi(
   },
 );
 
+app.openapi(
+  route({
+    method: "delete",
+    path: "/{id}/attachments/{attachmentId}",
+    summary: "Delete an attachment: its file and its row (messages that carried it keep the part)",
+    auth: "user",
+    request: { params: uuidParams("id", "attachmentId") },
+    responses: { 204: { description: "Deleted" } },
+    errors: { 400: "Bad id", 404: "Not found", 502: "Storage did not remove the file" },
+  }),
+  async (c) => {
+    const { id, attachmentId } = c.req.valid("param");
+    await removeAttachment(c.get("user"), authorization(c), id, attachmentId);
+    return c.body(null, 204);
+  },
+);
+
 // --- Feedback ------------------------------------------------------------------------------------
 app.openapi(
   route({
@@ -477,6 +490,9 @@ app.openapi(
     });
   },
 );
+
+// --- Artifacts: files chat tools made ------------------------------------------------------------
+artifactRoutes(app);
 
 // --- Share links ---------------------------------------------------------------------------------
 const ShareIds = uuidParams("id", "shareId");

@@ -27,6 +27,74 @@ export type Database = {
         };
         Relationships: [];
       };
+      "artifacts": {
+        Row: {
+          "conversation_id": string;
+          "created_at": string;
+          "id": string;
+          "kind": string;
+          "message_id": string;
+          "mime": string;
+          "object_path": string;
+          "path": string;
+          "sha256": string;
+          "size": number;
+          "tool_call_id": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "conversation_id": string;
+          "created_at"?: string;
+          "id"?: string;
+          "kind": string;
+          "message_id": string;
+          "mime": string;
+          "object_path": string;
+          "path": string;
+          "sha256": string;
+          "size": number;
+          "tool_call_id": string;
+          "user_id": string;
+        };
+        Update: {
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "id"?: string;
+          "kind"?: string;
+          "message_id"?: string;
+          "mime"?: string;
+          "object_path"?: string;
+          "path"?: string;
+          "sha256"?: string;
+          "size"?: number;
+          "tool_call_id"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "artifacts_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "artifacts_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "messages";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "artifacts_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "tool_usage";
+            referencedColumns: ["message_id"];
+          },
+        ];
+      };
       "calendar_events": {
         Row: {
           "created_at": string;

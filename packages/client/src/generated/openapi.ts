@@ -511,12 +511,46 @@ export interface paths {
     get: operations["getConversationsId"];
     put?: never;
     post?: never;
-    /** Delete a conversation (its attached files at once, the rest by retention) */
+    /** Delete a conversation (its attached files and artifacts at once, the rest by retention) */
     delete: operations["deleteConversationsId"];
     options?: never;
     head?: never;
     /** Rename, change model or prompt, pin, archive, switch branch */
     patch: operations["patchConversationsId"];
+    trace?: never;
+  };
+  "/conversations/{id}/artifacts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The files chat tools made in the conversation, oldest first */
+    get: operations["getConversationsIdArtifacts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/artifacts/{artifactId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Download a file a chat tool made (Content-Disposition: attachment) */
+    get: operations["getConversationsIdArtifactsArtifactId"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   "/conversations/{id}/attachments": {
@@ -534,6 +568,23 @@ export interface paths {
      */
     post: operations["postConversationsIdAttachments"];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/attachments/{attachmentId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete an attachment: its file and its row (messages that carried it keep the part) */
+    delete: operations["deleteConversationsIdAttachmentsAttachmentId"];
     options?: never;
     head?: never;
     patch?: never;
@@ -1742,6 +1793,26 @@ export interface components {
         planned: number;
       };
     };
+    Artifact: {
+      /** Format: uuid */
+      conversation_id: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "file" | "file_diff";
+      /** Format: uuid */
+      message_id: string;
+      mime: string;
+      path: string;
+      sha256: string;
+      size: number;
+      tool_call_id: string;
+    };
+    ArtifactList: {
+      artifacts: components["schemas"]["Artifact"][];
+    };
     Attachment: {
       /** Format: uuid */
       conversation_id: string;
@@ -2264,6 +2335,18 @@ export interface components {
       url?: string;
       /** Format: date-time */
       url_expires_at?: string;
+    } | {
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "file" | "file_diff";
+      mime: string;
+      path: string;
+      sha256: string;
+      size: number;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "artifact";
     } | {
       title: string;
       /** @enum {string} */
@@ -5094,7 +5177,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The attached files could not be removed; nothing was deleted */
+      /** @description The attached files or artifacts could not be removed; the conversation was not deleted */
       502: {
         headers: {
           [name: string]: unknown;
@@ -5195,6 +5278,118 @@ export interface operations {
       };
     };
   };
+  getConversationsIdArtifacts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The conversation's artifacts */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ArtifactList"];
+        };
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConversationsIdArtifactsArtifactId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        artifactId: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file's bytes, with its media type; ETag is its sha256 */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/octet-stream": string;
+        };
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not return the file */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   postConversationsIdAttachments: {
     parameters: {
       query?: never;
@@ -5279,6 +5474,65 @@ export interface operations {
         };
       };
       /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteConversationsIdAttachmentsAttachmentId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        attachmentId: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the file */
       502: {
         headers: {
           [name: string]: unknown;
@@ -9117,6 +9371,15 @@ export interface operations {
       };
       /** @description Unknown or revoked share */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this address (rate_limited, Retry-After) */
+      429: {
         headers: {
           [name: string]: unknown;
         };

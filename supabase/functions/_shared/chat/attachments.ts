@@ -396,6 +396,45 @@ export async function storeSendFiles(
   };
 }
 
+/** Removes one attachment of the conversation: its file from Storage, then its row (404 if none). */
+export async function removeAttachment(
+  user: CurrentUser,
+  authorization: string,
+  conversationId: string,
+  attachmentId: string,
+) {
+  const [row] = await asUser(
+    user.claims,
+    (tx) =>
+      tx<{ storage_path: string }[]>`select storage_path from public.chat_attachments
+                                     where id = ${attachmentId} and conversation_id = ${conversationId}`,
+  );
+  if (!row) throw new ApiError(404, "not_found", "Attachment not found");
+  await removeStored(authorization, [row.storage_path]);
+  await asUser(
+    user.claims,
+    (tx) => tx`delete from public.chat_attachments where id = ${attachmentId}`,
+  );
+}
+
+/** Removes files as the user; 502 if Storage did not remove one that is still there. */
+async function removeStored(authorization: string, paths: string[]) {
+  const bucket = userStorage(authorization).from(BUCKET);
+  const { data, error } = await bucket.remove(paths);
+  const removed = new Set((data ?? []).map((o) => o.name));
+  // Storage leaves out of its answer what it did not remove (missing objects included).
+  const left = paths.filter((p) => !removed.has(p));
+  if (!error && left.length === 0) return;
+  const { data: still } = left.length ? await bucket.createSignedUrls(left, 60) : { data: [] };
+  if (error || still?.some((s) => s.signedUrl)) {
+    throw new ApiError(
+      502,
+      "storage_failed",
+      `The files could not be removed${error ? `: ${error.message}` : ""}`,
+    );
+  }
+}
+
 /**
  * Before a conversation is deleted: its files leave Storage (as the user), then their rows go.
  * Deleting the conversation itself only hides it until retention purges it, and SQL cannot
@@ -413,22 +452,7 @@ export async function removeConversationFiles(
                                      where conversation_id = ${conversationId}`,
   );
   if (rows.length === 0) return;
-  const paths = rows.map((r) => r.storage_path);
-  const { data, error } = await userStorage(authorization).from(BUCKET).remove(paths);
-  const removed = new Set((data ?? []).map((o) => o.name));
-  // Storage leaves out of its answer what it did not remove (missing objects included).
-  const left = paths.filter((p) => !removed.has(p));
-  if (error || left.length) {
-    const { data: still } = await userStorage(authorization).from(BUCKET)
-      .createSignedUrls(left, 60);
-    if (error || still?.some((s) => s.signedUrl)) {
-      throw new ApiError(
-        502,
-        "storage_failed",
-        `The conversation's files could not be removed${error ? `: ${error.message}` : ""}`,
-      );
-    }
-  }
+  await removeStored(authorization, rows.map((r) => r.storage_path));
   await asUser(
     user.claims,
     (tx) => tx`delete from public.chat_attachments where conversation_id = ${conversationId}`,

@@ -42,8 +42,15 @@ export interface Context {
 }
 
 /**
- * `history` is the branch from its root to the newest user message, oldest first.
+ * `history` is the newest part of the branch, oldest first, ending with the user message being
+ * answered: everything after the stored summary when `summary` is given (the database read it
+ * only that far), else as far back as the read's bounds went.
  * `summarize(previous, turns)` returns the summary of `previous` (may be empty) plus `turns`.
+ *
+ * While what came after the summary fits (the budget, `maxMessages`), it is all sent with the
+ * summary. Once it does not, the summary is extended with the older turns so that what stays
+ * fits well within the bounds (three quarters of the budget, half the messages): the next
+ * sends reuse that summary instead of writing one each time.
  */
 export async function buildContext(args: {
   system: string;
@@ -51,47 +58,45 @@ export async function buildContext(args: {
   summary: StoredSummary | null;
   spec: ModelSpec;
   budgetRatio: number;
+  maxMessages: number;
   summarize: (previous: string, turns: HistoryMessage[]) => Promise<string>;
 }): Promise<Context> {
   const turns = args.history.filter((m) => m.content.trim() !== "" || m.files?.length);
   const budget = Math.floor(args.spec.contextWindow * args.budgetRatio) -
     estimateTokens(args.system);
-  // Keep the newest turns that fit; the newest user message always goes.
+  const withSummary = (summary: StoredSummary | null) =>
+    summary
+      ? `${args.system}\n\nSummary of the earlier part of this conversation:\n${summary.text}`
+      : args.system;
+  const toMessages = (list: HistoryMessage[]) => list.map(toMessage);
+
+  const total = turns.reduce((sum, m) => sum + cost(m), 0);
+  if (turns.length <= args.maxMessages && total <= budget) {
+    return { system: withSummary(args.summary), messages: toMessages(turns) };
+  }
+  // Keep the newest turns that fit the lower bounds; the newest user message always goes.
   let used = 0;
   let keepFrom = turns.length;
   while (keepFrom > 0) {
-    const turn = cost(turns[keepFrom - 1]);
-    if (keepFrom < turns.length && used + turn > budget * 0.75) break;
-    used += turn;
+    const next = cost(turns[keepFrom - 1]);
+    const kept = turns.length - keepFrom;
+    if (kept > 0 && (used + next > budget * 0.75 || kept >= args.maxMessages / 2)) break;
+    used += next;
     keepFrom--;
   }
   // Providers want the history to start with a user turn.
   while (keepFrom < turns.length - 1 && turns[keepFrom].role !== "user") keepFrom++;
-  const kept = turns.slice(keepFrom);
   const dropped = turns.slice(0, keepFrom);
-  const toMessages = (list: HistoryMessage[]) => list.map(toMessage);
-  if (dropped.length === 0) return { system: args.system, messages: toMessages(kept) };
-
-  // Reuse the stored summary when it covers a prefix of what was dropped; extend it otherwise.
-  const coveredUpTo = args.summary
-    ? dropped.findIndex((m) => m.id === args.summary!.throughId)
-    : -1;
-  const last = dropped[dropped.length - 1];
-  let summary: StoredSummary;
-  let fresh = false;
-  if (coveredUpTo === dropped.length - 1) {
-    summary = args.summary!;
-  } else {
-    const previous = coveredUpTo >= 0 ? args.summary!.text : "";
-    summary = {
-      text: await args.summarize(previous, dropped.slice(coveredUpTo + 1)),
-      throughId: last.id,
-    };
-    fresh = true;
+  if (dropped.length === 0) { // the newest message alone is over the budget
+    return { system: withSummary(args.summary), messages: toMessages(turns) };
   }
+  const summary = {
+    text: await args.summarize(args.summary?.text ?? "", dropped),
+    throughId: dropped[dropped.length - 1].id,
+  };
   return {
-    system: `${args.system}\n\nSummary of the earlier part of this conversation:\n${summary.text}`,
-    messages: toMessages(kept),
-    newSummary: fresh ? summary : undefined,
+    system: withSummary(summary),
+    messages: toMessages(turns.slice(keepFrom)),
+    newSummary: summary,
   };
 }

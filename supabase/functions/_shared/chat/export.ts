@@ -39,6 +39,9 @@ function partMarkdown(part: Part): string | null {
       return `> Source: ${part.title}${part.url ? ` (${part.url})` : ""}`;
     case "file":
       return `> Document: ${part.title}`;
+    case "artifact": // the file itself: GET /conversations/{id}/artifacts/{artifact id}
+      return `> File \`${part.path}\` (${part.kind}, ${part.mime}, ${part.size} bytes, ` +
+        `sha256 ${part.sha256}, artifact ${part.id})`;
     case "attachment":
       return `> Attachment: ${part.filename} (${part.media_type}, ${part.size} bytes)${
         part.url ? `: ${part.url}` : ""

@@ -1,8 +1,7 @@
 // @mentions: documents named in the request body (`mentions`) or in the text as
 // `@[title](doc:<uuid>)` are put into the model's context, within a share of its context
-// budget, and cited.
-import type { Tx } from "../db.ts";
-import { ApiError } from "../http.ts";
+// budget, and cited. The send's statement (private.prepare_reply) reads those the user may
+// read (RLS): an unreadable one is a 422 unknown_document; a regenerated reply leaves it out.
 import type { ModelSpec } from "../llm/types.ts";
 import type { Citation } from "../stream/events.ts";
 
@@ -20,30 +19,6 @@ const MENTION_IN_TEXT = /@\[[^\]]*\]\(doc:([0-9a-f-]{36})\)/gi;
 export function mentionedIds(content: string, fromBody: string[] = []): string[] {
   const inText = [...content.matchAll(MENTION_IN_TEXT)].map((m) => m[1].toLowerCase());
   return [...new Set([...fromBody.map((id) => id.toLowerCase()), ...inText])];
-}
-
-/** The mentioned documents the user may read; any other id is the caller's error (or skipped). */
-export async function loadMentions(
-  tx: Tx,
-  ids: string[],
-  opts: { skipMissing?: boolean } = {},
-): Promise<MentionedDocument[]> {
-  if (ids.length === 0) return [];
-  if (ids.length > MAX_MENTIONS) {
-    throw new ApiError(400, "too_many_mentions", `At most ${MAX_MENTIONS} documents per message`);
-  }
-  const rows = await tx<MentionedDocument[]>`
-    select id, title, content from public.documents where id = any(${ids}::uuid[])`;
-  const missing = ids.filter((id) => !rows.some((r) => r.id === id));
-  if (missing.length && !opts.skipMissing) {
-    throw new ApiError(
-      422,
-      "unknown_document",
-      "A mentioned document does not exist or is not readable",
-      { missing },
-    );
-  }
-  return ids.flatMap((id) => rows.filter((r) => r.id === id));
 }
 
 /** The system-prompt addition for the mentioned documents, truncated to fit, and their citations. */

@@ -1,6 +1,6 @@
 // The model registry (table `models`) and chat settings (table `app_settings`), as the LLM
 // layer needs them.
-import type { Tx } from "../db.ts";
+import type { Sql, Tx } from "../db.ts";
 import { ApiError } from "../http.ts";
 import { providerConfigured } from "../llm/endpoints.ts";
 import type { ModelSpec } from "../llm/types.ts";
@@ -43,7 +43,7 @@ export function toSpec(row: ModelRow): ModelSpec {
  * privileges: not through /rest/v1/models either); the functions read them through
  * private.model_endpoint, inside the caller's own transaction.
  */
-export const modelColumns = (tx: Tx) =>
+export const modelColumns = (tx: Sql | Tx) =>
   tx`m.alias, m.provider, m.provider_model, m.display_name, m.purpose, m.context_window,
      m.max_output_tokens, m.capabilities, m.fallback, m.enabled, m.created_at, m.updated_at,
      (select e.base_url from private.model_endpoint(m.alias) e) as base_url,
@@ -53,25 +53,18 @@ export const modelColumns = (tx: Tx) =>
 export const modelConfigured = (row: ModelRow) => providerConfigured(toSpec(row));
 
 /**
- * The model and its fallbacks, in the order to try them: enabled models only, and only those
- * whose provider is configured. Unknown or disabled aliases are the caller's error (422).
+ * The model and its fallbacks, in the order to try them, from `rows` (enabled models, with at
+ * least the alias and its fallbacks): only those whose provider is configured. An unknown or
+ * disabled alias is the caller's error (422).
  */
-export async function modelChain(tx: Tx, alias: string, purpose: ModelRow["purpose"][] = ["chat"]) {
-  const [first] = await tx<
-    ModelRow[]
-  >`select ${modelColumns(tx)} from public.models m where m.alias = ${alias} and m.enabled`;
+function chainOf(rows: ModelRow[], alias: string, purpose: ModelRow["purpose"][]) {
+  const first = rows.find((r) => r.alias === alias);
   if (!first || !purpose.includes(first.purpose)) {
     throw new ApiError(422, "unknown_model", `Unknown or disabled model "${alias}"`);
   }
-  const rest = first.fallback.length
-    ? await tx<
-      ModelRow[]
-    >`select ${modelColumns(tx)} from public.models m
-      where m.alias = any(${first.fallback}) and m.enabled`
-    : [];
   const ordered = [
     first,
-    ...first.fallback.map((a) => rest.find((r) => r.alias === a)).filter((r) => r !== undefined),
+    ...first.fallback.map((a) => rows.find((r) => r.alias === a)).filter((r) => r !== undefined),
   ];
   const usable = ordered.filter(modelConfigured);
   if (usable.length === 0) {
@@ -82,6 +75,15 @@ export async function modelChain(tx: Tx, alias: string, purpose: ModelRow["purpo
     );
   }
   return usable.map(toSpec);
+}
+
+export async function modelChain(tx: Tx, alias: string, purpose: ModelRow["purpose"][] = ["chat"]) {
+  const rows = await tx<ModelRow[]>`
+    select ${modelColumns(tx)} from public.models m
+    where m.enabled and (m.alias = ${alias}
+                         or m.alias = any(select unnest(f.fallback) from public.models f
+                                          where f.alias = ${alias}))`;
+  return chainOf(rows, alias, purpose);
 }
 
 // The registry and the settings change rarely and are read on every chat message, so each
@@ -99,7 +101,11 @@ function remember<T>(key: string, load: () => Promise<T>): Promise<T> {
   return value;
 }
 
-export const rememberedChatSettings = (tx: Tx) => remember("settings", () => chatSettings(tx));
+/** Forgets what was remembered under `key`: the next read loads it again. */
+const forget = (key: string) => remembered.delete(key);
+
+export const rememberedChatSettings = (tx: Sql | Tx) =>
+  remember("settings", () => chatSettings(tx));
 
 export const rememberedModelChain = (
   tx: Tx,
@@ -107,17 +113,66 @@ export const rememberedModelChain = (
   purpose: ModelRow["purpose"][] = ["chat"],
 ) => remember(`chain:${alias}:${purpose}`, () => modelChain(tx, alias, purpose));
 
+/** The models a chat send may use, as this instance can call them (enabled, provider configured). */
+export interface ChatModels {
+  chain(alias: string, purpose?: ModelRow["purpose"][]): ModelSpec[];
+  /** Aliases usable as a chat model; and as the budget's cheaper stand-in (chat or utility). */
+  chat: string[];
+  downgrade: string[];
+  /** The largest context window of the chat models: what bounds the history read. */
+  largestContextWindow: number;
+}
+
+/**
+ * The whole registry of enabled models, remembered like the settings; read by the functions'
+ * own role before the send's statement (it takes no connection while another is held).
+ * `fresh`: read it again now (a model the send needs may have been added since).
+ */
+export const rememberedChatModels = (
+  db: Sql,
+  opts: { fresh?: boolean } = {},
+): Promise<ChatModels> => {
+  if (opts.fresh) forget("chat-models");
+  return remember("chat-models", async () => {
+    const rows = await db<ModelRow[]>`select ${
+      modelColumns(db)
+    } from public.models m where m.enabled`;
+    const chain = (alias: string, purpose: ModelRow["purpose"][] = ["chat"]) =>
+      chainOf(rows, alias, purpose);
+    const usable = (purpose: ModelRow["purpose"][]) =>
+      rows.filter((r) => {
+        try {
+          return chain(r.alias, purpose).length > 0;
+        } catch {
+          return false;
+        }
+      }).map((r) => r.alias);
+    const chat = usable(["chat"]);
+    return {
+      chain,
+      chat,
+      downgrade: usable(["chat", "utility"]),
+      largestContextWindow: Math.max(
+        0,
+        ...rows.filter((r) => chat.includes(r.alias)).map((r) => r.context_window),
+      ),
+    };
+  });
+};
+
 export interface ChatSettings {
   defaultModel: string;
   utilityModel: string;
   systemPrompt: string;
   maxToolSteps: number;
   contextBudgetRatio: number;
+  /** Messages of the history the model gets at most (older turns are summarized). */
+  historyMaxMessages: number;
   /** Bytes of earlier turns' attachments re-sent to the model (attachments.ts withFiles). */
   attachmentHistoryBytes: number;
 }
 
-export async function chatSettings(tx: Tx): Promise<ChatSettings> {
+export async function chatSettings(tx: Sql | Tx): Promise<ChatSettings> {
   const rows = await tx<{ key: string; value: unknown }[]>`
     select key, value from public.app_settings where key like 'chat.%'`;
   const get = (key: string) => rows.find((r) => r.key === key)?.value;
@@ -127,6 +182,7 @@ export async function chatSettings(tx: Tx): Promise<ChatSettings> {
     systemPrompt: String(get("chat.system_prompt") ?? "You are a helpful assistant."),
     maxToolSteps: Number(get("chat.max_tool_steps") ?? 5),
     contextBudgetRatio: Number(get("chat.context_budget_ratio") ?? 0.6),
+    historyMaxMessages: Number(get("chat.history_max_messages") ?? 100),
     attachmentHistoryBytes: Number(get("chat.attachments.history_bytes") ?? 10_485_760),
   };
 }

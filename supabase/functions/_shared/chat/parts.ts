@@ -6,7 +6,8 @@
 // Order rules both sides share:
 // - a step is `step_start`, then its text, reasoning and tool calls; their ends and the
 //   step's finish are sent when the step finishes;
-// - tool results and citations come between steps (a tool runs after its step finished);
+// - tool results, citations and artifacts come between steps (a tool runs after its step
+//   finished);
 // - data parts (title, notice) that arrive while a step is open wait for it to finish.
 import { z } from "@hono/zod-openapi";
 import type { ChatStreamEvent, Citation } from "../stream/events.ts";
@@ -28,6 +29,22 @@ export const AttachmentPartSchema = z.object({
   /** In API answers only (never stored): a signed link to the file, valid until `url_expires_at`. */
   url: z.string().optional(),
   url_expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+/**
+ * A file a tool made (table artifacts), after its tool_call: download it with
+ * GET /conversations/{id}/artifacts/{artifactId}. Sent to clients as `data-artifact`.
+ */
+export const ArtifactPart = z.object({
+  type: z.literal("artifact"),
+  id: z.uuid(),
+  tool_call_id: z.string(),
+  kind: z.enum(["file", "file_diff"]),
+  /** The file's name as the tool gave it, e.g. "src/app.ts". */
+  path: z.string(),
+  mime: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
 });
 
 export const PartSchema = z.discriminatedUnion("type", [
@@ -54,6 +71,7 @@ export const PartSchema = z.discriminatedUnion("type", [
   /** On user messages: an @mentioned document. */
   z.object({ type: z.literal("file"), document_id: z.uuid(), title: z.string() }),
   AttachmentPartSchema,
+  ArtifactPart,
   /** The conversation's title, written from this exchange. */
   z.object({ type: z.literal("title"), title: z.string() }),
   /** Something the user was told, e.g. that a cheaper model answered (budget). */
@@ -196,6 +214,21 @@ export class ReplyParts {
     this.emit({ type: "data", name: part.name, id: part.id, data: part.data });
   }
 
+  /**
+   * A file a tool made: like a citation, it comes between steps. `storedInput` replaces its
+   * tool call's input in the stored parts: the file's text lives in the artifact, not here.
+   */
+  artifact(part: PartOf<"artifact">, storedInput?: unknown) {
+    this.stepFinish();
+    const call = this.parts.find((p): p is PartOf<"tool_call"> =>
+      p.type === "tool_call" && p.id === part.tool_call_id
+    );
+    if (call && storedInput !== undefined) call.input = storedInput;
+    this.parts.push(part);
+    const { type: _, ...data } = part;
+    this.emit({ type: "data", name: "artifact", id: part.id, data });
+  }
+
   /** A title or notice: sent now, or when the open step finishes. */
   data(part: PartOf<"title"> | PartOf<"notice">) {
     this.#held.push(part);
@@ -282,6 +315,8 @@ export class PartsReplay {
         return reply.data(part);
       case "data":
         return reply.typed(part);
+      case "artifact":
+        return reply.artifact(part);
       case "error": // the terminal event says it
         return reply.interrupt();
       case "file": // user message parts: not part of a reply

@@ -1,26 +1,32 @@
-// The part of sending a message that happens before any model is called, in one transaction
-// as the user: the conversation must be theirs, the user message is stored, the assistant
-// message is created, and everything the reply needs is read. A repeated client_message_id
-// finds the reply that already exists instead.
+// The part of sending a message that happens before any model is called, in one database
+// statement (private.prepare_reply, migration 20261201120000): the chat gate (rate limit,
+// budget), the conversation must be the user's, the user message is stored, the assistant
+// message is created, and the history window and everything else the reply needs is read. A
+// repeated client_message_id finds the reply that already exists instead. Together with the
+// usage ledger's row at the provider call's start that is all the database work before the
+// provider is called (issue 20: at most two statements).
 import { z } from "@hono/zod-openapi";
 import type { CurrentUser } from "../auth.ts";
-import { asUser, jsonb, type Tx } from "../db.ts";
-import { ApiError, log } from "../http.ts";
-import type { ModelOverride } from "../limits.ts";
-import type { HistoryMessage, StoredSummary } from "./context.ts";
-import { rememberedChatSettings, rememberedModelChain } from "./models.ts";
+import { jsonb, sql } from "../db.ts";
+import { ApiError, log, sqlRaisedError } from "../http.ts";
+import { type BudgetStatus, gateAnswer, type RateLimitRow } from "../limits.ts";
+import type { HistoryMessage } from "./context.ts";
+import { rememberedChatModels, rememberedChatSettings } from "./models.ts";
 import type { Part, PartOf } from "./parts.ts";
 import { FileUIPart, type SendFiles } from "./attachments.ts";
 import { MAX_MESSAGE_CHARS, type SendBody } from "./schemas.ts";
 import { parse } from "../validate.ts";
 import type { ReplyPlan } from "./reply.ts";
-import { loadMentions, type MentionedDocument, mentionedIds } from "./mentions.ts";
+import { MAX_MENTIONS, type MentionedDocument, mentionedIds } from "./mentions.ts";
 
-/** Who asks, for which request, and the cheaper model to answer with past the soft limit. */
+/**
+ * Who asks, for which request. `gated`: the caller's own chatGate counted the request already
+ * (the planner and the inbox, before they create a conversation); the budget is checked anyway.
+ */
 export interface Requester {
   user: CurrentUser;
   requestId: string;
-  downgrade?: ModelOverride;
+  gated?: boolean;
 }
 
 export interface SendInput {
@@ -37,12 +43,18 @@ export interface SendInput {
   attachments?: PartOf<"attachment">[];
 }
 
+export interface RegenerateInput {
+  /** The message whose user message is answered again (it, or the reply to it). */
+  regenerate: string;
+  model?: string;
+}
+
 export type Prepared = { plan: ReplyPlan } | { existingReplyId: string };
 
 /** Our send body, or useChat's (whose newest user message is the only thing used). */
 export function sendInput(
   body: z.output<typeof SendBody>,
-): SendInput | { regenerate: string; model?: string } {
+): SendInput | RegenerateInput {
   if (!("messages" in body)) {
     return {
       content: body.content,
@@ -77,189 +89,106 @@ export function sendInput(
   return { content: content ?? "", clientMessageId: last.id, model: body.model, files };
 }
 
-interface ConversationRow {
-  id: string;
+/** What private.prepare_reply answers (see the migration). */
+interface PrepareAnswer {
+  rate_limit: RateLimitRow | null;
+  budget?: BudgetStatus;
+  refused?: { sqlstate: string; message: string; hint: string; detail: string | null };
+  existing_reply_id?: string;
+  user_message_id: string;
+  assistant_id: string;
   model: string;
+  downgraded: boolean;
   system_prompt: string | null;
-  title: string | null;
-  active_leaf_id: string | null;
-  summary: string | null;
-  summary_through_id: string | null;
-}
-
-async function lockConversation(tx: Tx, id: string) {
-  const [conversation] = await tx<ConversationRow[]>`
-    select id, model, system_prompt, title, active_leaf_id, summary, summary_through_id
-    from public.conversations where id = ${id} and deleted_at is null for update`;
-  if (!conversation) throw new ApiError(404, "not_found", "Conversation not found");
-  return conversation;
-}
-
-/** The branch ending at `leafId`, oldest first. */
-function branch(tx: Tx, leafId: string) {
-  return tx<(HistoryMessage & { status: string })[]>`
-    with recursive path as (
-      select id, parent_id, role, content, parts, status, 0 as depth
-      from public.messages where id = ${leafId}
-      union all
-      select m.id, m.parent_id, m.role, m.content, m.parts, m.status, p.depth + 1
-      from public.messages m join path p on m.id = p.parent_id
-    )
-    select id, role, content, status,
-           jsonb_path_query_array(parts, '$[*] ? (@.type == "attachment")') as attachments
-    from path order by depth desc`;
-}
-
-/** The reply to `userMessageId`: its model chain, assistant message, history and settings. */
-async function planReply(tx: Tx, { user, requestId, downgrade }: Requester, answer: {
-  conversation: ConversationRow;
-  userMessageId: string;
-  model: string;
+  title_from: string | null;
+  summary: { text: string; through_id: string } | null;
+  history: HistoryMessage[];
   mentions: MentionedDocument[];
-}): Promise<ReplyPlan> {
-  const { conversation, userMessageId, mentions } = answer;
-  let modelAlias = answer.model;
-  const settings = await rememberedChatSettings(tx);
-  let chain = await rememberedModelChain(tx, modelAlias);
-  // Past the budget's soft limit a cheaper model answers (unless it is already the one asked for).
-  let notice: ModelOverride["notice"] | undefined;
-  if (downgrade && downgrade.model !== modelAlias) {
-    try {
-      chain = await rememberedModelChain(tx, downgrade.model, ["chat", "utility"]);
-      modelAlias = downgrade.model;
-      notice = downgrade.notice;
-    } catch (e) {
-      log("warn", "budget downgrade model unusable", { model: downgrade.model, error: String(e) });
-    }
+  timezone: string;
+}
+
+/**
+ * How far back the history is read: the window the model may get (chat.history_max_messages,
+ * the largest context window's budget in characters) and as much again, so that a summary
+ * falling behind can catch up with the turns that leave the window.
+ */
+const HISTORY_READ_FACTOR = 2;
+const CHARS_PER_TOKEN = 4; // as estimateTokens (ledger.ts) counts
+
+/** Refusals about the model: the registry this instance remembers may be behind (a new model). */
+const MODEL_REFUSALS = new Set(["unknown_model", "provider_not_configured"]);
+
+/** A new message (and its reply), or a new reply to an earlier one: one database statement. */
+export async function prepareReply(
+  requester: Requester,
+  conversationId: string,
+  input: SendInput | RegenerateInput,
+): Promise<Prepared> {
+  const { user, requestId } = requester;
+  const settings = await rememberedChatSettings(sql);
+  let models = await rememberedChatModels(sql);
+  // Before anything is stored: a reply whose title and summaries cannot be written fails here.
+  const utilityChain = models.chain(settings.utilityModel, ["utility", "chat"]);
+  const send = "regenerate" in input ? null : input;
+  const mentions = send ? mentionedIds(send.content, send.mentions) : [];
+  if (mentions.length > MAX_MENTIONS) {
+    throw new ApiError(400, "too_many_mentions", `At most ${MAX_MENTIONS} documents per message`);
   }
-  const utilityChain = await rememberedModelChain(tx, settings.utilityModel, ["utility", "chat"]);
-  const [{ id: assistantId }] = await tx<{ id: string }[]>`
-    select private.open_assistant_message(${conversation.id}, ${userMessageId}, ${modelAlias}) as id`;
-  const history = await branch(tx, userMessageId);
-  const [profile] = await tx<
-    { timezone: string }[]
-  >`select timezone from public.profiles where id = ${user.id}`;
-  const firstExchange = conversation.title === null && history.length === 1;
+  const statement = (rateClass: "chat" | null) =>
+    sql<{ answer: PrepareAnswer }[]>`
+      select private.prepare_reply(
+        ${jsonb(user.claims)}, ${rateClass}, ${conversationId},
+        ${
+      send &&
+      jsonb([{ type: "text", text: send.content }, ...(send.attachments ?? [])] satisfies Part[])
+    },
+        ${send?.content ?? null}, ${send?.clientMessageId ?? null}, ${send?.parentId ?? null},
+        ${send?.parentId === null}, ${mentions}::uuid[],
+        ${send ? null : (input as RegenerateInput).regenerate}, ${input.model ?? null},
+        ${models.chat}::text[], ${models.downgrade}::text[],
+        ${HISTORY_READ_FACTOR * settings.historyMaxMessages},
+        ${historyChars(models.largestContextWindow, settings.contextBudgetRatio)}) as answer`
+      .then(([row]) => row.answer);
+  const rateClass = requester.gated ? null : "chat";
+  let a = await statement(rateClass);
+  if (a.refused && MODEL_REFUSALS.has(a.refused.hint)) {
+    // Nothing was written but the rate-limit count: ask once more with the registry read now,
+    // not counting the request again.
+    models = await rememberedChatModels(sql, { fresh: true });
+    a = { ...(await statement(null)), rate_limit: a.rate_limit };
+  }
+  const override = gateAnswer(a.rate_limit, a.budget, rateClass);
+  if (a.refused) {
+    const { sqlstate, ...rest } = a.refused;
+    throw sqlRaisedError({ code: sqlstate, ...rest })!;
+  }
+  if (a.existing_reply_id) return { existingReplyId: a.existing_reply_id };
+  if (override && !a.downgraded && !models.downgrade.includes(override.model)) {
+    log("warn", "budget downgrade model unusable", { model: override.model });
+  }
   return {
-    requestId,
-    userId: user.id,
-    claims: user.claims,
-    mentions,
-    timezone: profile?.timezone ?? "UTC",
-    conversationId: conversation.id,
-    assistantId,
-    chain,
-    utilityChain,
-    settings,
-    system: conversation.system_prompt ?? settings.systemPrompt,
-    history: history.map(({ id, role, content, attachments }) => ({
-      id,
-      role,
-      content,
-      ...(attachments?.length ? { attachments } : {}),
-    })),
-    summary: conversation.summary && conversation.summary_through_id
-      ? {
-        text: conversation.summary,
-        throughId: conversation.summary_through_id,
-      } satisfies StoredSummary
-      : null,
-    // A message of files only is titled from their names.
-    titleFrom: firstExchange
-      ? history[0].content || (history[0].attachments ?? []).map((a) => a.filename).join(", ")
-      : null,
-    notice,
-    startedAt: performance.now(),
+    plan: {
+      requestId,
+      userId: user.id,
+      claims: user.claims,
+      mentions: a.mentions,
+      timezone: a.timezone,
+      conversationId,
+      assistantId: a.assistant_id,
+      chain: models.chain(a.model, a.downgraded ? ["chat", "utility"] : ["chat"]),
+      utilityChain,
+      settings,
+      system: a.system_prompt ?? settings.systemPrompt,
+      history: a.history,
+      summary: a.summary && { text: a.summary.text, throughId: a.summary.through_id },
+      // A message of files only is titled from their names.
+      titleFrom: a.title_from === null ? null : a.title_from ||
+        (a.history[0].attachments ?? []).map((f) => f.filename).join(", "),
+      notice: a.downgraded ? override?.notice : undefined,
+      startedAt: performance.now(),
+    },
   };
 }
 
-export function prepareSend(
-  requester: Requester,
-  conversationId: string,
-  input: SendInput,
-): Promise<Prepared> {
-  return asUser(requester.user.claims, async (tx) => {
-    const conversation = await lockConversation(tx, conversationId);
-    if (input.clientMessageId) {
-      const [existing] = await tx<{ reply_id: string | null }[]>`
-        select (select r.id from public.messages r where r.parent_id = u.id and r.role = 'assistant'
-                order by r.created_at limit 1) as reply_id
-        from public.messages u
-        where u.conversation_id = ${conversationId} and u.client_message_id = ${input.clientMessageId}`;
-      if (existing?.reply_id) return { existingReplyId: existing.reply_id };
-      if (existing) {
-        throw new ApiError(409, "conflict", "This message was already sent and has no reply");
-      }
-    }
-    const parentId = input.parentId === undefined ? conversation.active_leaf_id : input.parentId;
-    if (parentId) {
-      const [parent] = await tx`select 1 from public.messages
-                                where id = ${parentId} and conversation_id = ${conversationId}`;
-      if (!parent) {
-        throw new ApiError(
-          422,
-          "invalid_parent",
-          "parent_id is not a message of this conversation",
-        );
-      }
-    }
-    const model = input.model ?? conversation.model;
-    const mentions = await loadMentions(tx, mentionedIds(input.content, input.mentions));
-    // Mentioned documents are kept on the message as file parts (a regenerated reply reads them).
-    const parts: Part[] = [
-      { type: "text", text: input.content },
-      ...mentions.map((d): Part => ({ type: "file", document_id: d.id, title: d.title })),
-      ...(input.attachments ?? []),
-    ];
-    const [message] = await tx<{ id: string }[]>`
-      insert into public.messages (conversation_id, parent_id, role, parts, content, client_message_id)
-      values (${conversationId}, ${parentId}, 'user', ${jsonb(parts)}, ${input.content},
-              ${input.clientMessageId ?? null})
-      returning id`;
-    if (model !== conversation.model) {
-      await tx`update public.conversations set model = ${model} where id = ${conversationId}`;
-    }
-    return {
-      plan: await planReply(tx, requester, {
-        conversation,
-        userMessageId: message.id,
-        model,
-        mentions,
-      }),
-    };
-  });
-}
-
-/** A new answer to the user message that `messageId` answers (or is), as a sibling branch. */
-export function prepareRegenerate(
-  requester: Requester,
-  conversationId: string,
-  regenerate: { messageId: string; model?: string },
-): Promise<Prepared> {
-  const { messageId } = regenerate;
-  return asUser(requester.user.claims, async (tx) => {
-    const conversation = await lockConversation(tx, conversationId);
-    const [message] = await tx<{ id: string; role: string; parent_id: string | null }[]>`
-      select id, role, parent_id from public.messages
-      where id = ${messageId} and conversation_id = ${conversationId}`;
-    if (!message) throw new ApiError(404, "not_found", "Message not found");
-    const userMessageId = message.role === "user" ? message.id : message.parent_id;
-    if (!userMessageId) {
-      throw new ApiError(422, "invalid_message", "This message answers no user message");
-    }
-    // The documents the original message mentioned, those still readable.
-    const [{ ids }] = await tx<{ ids: string[] }[]>`
-      select coalesce(array_agg(p ->> 'document_id'), '{}') as ids
-      from public.messages m, jsonb_array_elements(m.parts) p
-      where m.id = ${userMessageId} and p ->> 'type' = 'file' and p ? 'document_id'`;
-    const mentions = await loadMentions(tx, ids, { skipMissing: true });
-    return {
-      plan: await planReply(tx, requester, {
-        conversation,
-        userMessageId,
-        model: regenerate.model ?? conversation.model,
-        mentions,
-      }),
-    };
-  });
-}
+const historyChars = (largestContextWindow: number, budgetRatio: number) =>
+  HISTORY_READ_FACTOR * CHARS_PER_TOKEN * Math.ceil(largestContextWindow * budgetRatio);

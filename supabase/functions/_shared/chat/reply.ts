@@ -11,7 +11,7 @@ import { log } from "../http.ts";
 import { LlmError } from "../llm/errors.ts";
 import { streamChat } from "../llm/stream.ts";
 import type { FinishReason, LlmMessage, LlmPart, ModelSpec } from "../llm/types.ts";
-import type { Tool, ToolContext } from "../tool.ts";
+import { type Tool, type ToolContext, ToolError } from "../tool.ts";
 import { ReplyEvents } from "./broadcast.ts";
 import { type AttachmentReader, withFiles } from "./attachments.ts";
 import { buildContext, type HistoryMessage, type StoredSummary } from "./context.ts";
@@ -41,6 +41,8 @@ export interface ReplyPlan {
   summary: StoredSummary | null;
   /** Set on a conversation's first exchange: the title is written from this text. */
   titleFrom: string | null;
+  /** The caller's Authorization header: tools store files in Storage as the user. */
+  authorization?: string;
   /** Documents @mentioned in the message: their text goes into the model's context. */
   mentions: MentionedDocument[];
   /** Told to the user right after `start`, e.g. that a cheaper model answers (budget). */
@@ -129,8 +131,7 @@ function metered(run: Run, step: string): Meter {
   ); // cut short before usage was reported
 }
 
-const saveProgress = (run: Run) =>
-  run.saver.update(run.reply.parts, run.reply.content, run.served, run.ttftMs);
+const saveProgress = (run: Run) => run.saver.update(run.reply, run.served, run.ttftMs);
 
 /** On a conversation's first exchange, the title, written alongside the reply. */
 function startTitle(run: Run): Promise<void> | null {
@@ -153,11 +154,15 @@ async function answer(run: Run): Promise<Outcome> {
     // Offered when a model of the chain can use them; the LLM layer leaves them out for one
     // that cannot (each attempt gets its own model's limits and capabilities).
     const tools = plan.chain.some((m) => m.capabilities?.tools) ? chatTools : [];
-    const toolContext: ToolContext = {
+    const toolContext: Omit<ToolContext, "toolCallId"> = {
       claims: plan.claims,
       timezone: plan.timezone,
       requestId: plan.requestId,
+      conversationId: plan.conversationId,
+      messageId: plan.assistantId,
+      authorization: plan.authorization,
       cite: (c) => (reply.cite(c), saveProgress(run)),
+      artifact: (a, input) => (reply.artifact(a, input), saveProgress(run)),
     };
     for (let step = 1;; step++) {
       const { finish, text, calls } = await streamStep(run, { system, messages, tools });
@@ -211,6 +216,7 @@ async function modelContext(run: Run) {
     summary: plan.summary,
     spec,
     budgetRatio: plan.settings.contextBudgetRatio,
+    maxMessages: plan.settings.historyMaxMessages,
     summarize: (previous, turns) => summarize(plan, previous, turns, metered(run, "summary")),
   });
   if (context.newSummary) {
@@ -276,11 +282,11 @@ async function runTools(
   run: Run,
   calls: ToolCall[],
   tools: Tool[],
-  ctx: ToolContext,
+  ctx: Omit<ToolContext, "toolCallId">,
 ): Promise<LlmMessage> {
   const results: LlmPart[] = [];
   for (const call of calls) {
-    const result = await runTool(tools, call, ctx);
+    const result = await runTool(tools, call, { ...ctx, toolCallId: call.id });
     run.reply.toolResult(result);
     results.push({
       type: "tool_result",
@@ -307,7 +313,13 @@ async function runTool(
     if (!tool) throw new Error(`unknown tool ${call.name}`);
     output = await tool.run(call.input, ctx);
   } catch (e) {
-    output = { error: e instanceof Error ? e.message : String(e) };
+    output = e instanceof ToolError
+      ? {
+        error: e.message,
+        code: e.code,
+        ...(e.details === undefined ? {} : { details: e.details }),
+      }
+      : { error: e instanceof Error ? e.message : String(e) };
     isError = true;
   }
   return {

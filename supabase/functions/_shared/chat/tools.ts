@@ -3,6 +3,7 @@ import { z } from "zod";
 import { knowledgeTools } from "../knowledge/tools.ts";
 import { IanaTimeZone } from "../timezone.ts";
 import { defineTool, type Tool } from "../tool.ts";
+import { createArtifact, CreateArtifactInput } from "./artifacts.ts";
 
 export const currentTime = defineTool(
   "get_current_time",
@@ -20,5 +21,14 @@ export const currentTime = defineTool(
   },
 );
 
+export const createArtifactTool = defineTool(
+  "create_artifact",
+  "Save a file for the user to download: a whole text or code file, or a unified diff " +
+    "(kind file_diff). Use it when the user asks for a file, or for code or data too long to " +
+    "read comfortably in the reply; then say in the reply what the file holds.",
+  CreateArtifactInput,
+  (input, ctx) => createArtifact(ctx, input),
+);
+
 /** The tools offered in chat. */
-export const chatTools: Tool[] = [currentTime, ...knowledgeTools];
+export const chatTools: Tool[] = [currentTime, createArtifactTool, ...knowledgeTools];

@@ -4,11 +4,10 @@
 // one (context.conversation_id).
 import type { CurrentUser } from "../auth.ts";
 import { rememberedChatSettings } from "../chat/models.ts";
-import { prepareSend } from "../chat/prepare.ts";
+import { prepareReply } from "../chat/prepare.ts";
 import { startReply } from "../chat/reply.ts";
 import { asUser } from "../db.ts";
 import { ApiError } from "../http.ts";
-import type { ModelOverride } from "../limits.ts";
 import type { ChatStreamEvent } from "../stream/events.ts";
 
 const SYSTEM_PROMPT =
@@ -24,11 +23,12 @@ export interface InboxChat {
 export async function inboxChat(
   user: CurrentUser,
   requestId: string,
-  input: { prompt: string; conversationId?: string; downgrade?: ModelOverride },
+  input: { prompt: string; conversationId?: string },
 ): Promise<InboxChat> {
   const conversationId = input.conversationId ?? await createConversation(user);
-  const prepared = await prepareSend(
-    { user, requestId, downgrade: input.downgrade },
+  // The prompts route counted the request (class prompts); the send checks the budget again.
+  const prepared = await prepareReply(
+    { user, requestId, gated: true },
     conversationId,
     { content: input.prompt },
   );

@@ -152,7 +152,6 @@ async function execute(call: PromptCall, body: PromptRequest): Promise<PromptAns
         const chat = await inboxChat(user, call.requestId, {
           prompt: body.prompt,
           conversationId: body.context.conversation_id,
-          downgrade: call.downgrade,
         });
         // The reply's text as text parts (opened before their first delta, as the client needs).
         const open = new Set<string>();

@@ -1,7 +1,7 @@
 // One planner turn: a user message in a conversation of kind `planner`, answered by the planning
 // pipeline instead of a plain model reply. Persistence, idempotency (client_message_id), resume
 // (GET /conversations/{id}/messages/{messageId}/stream), stop, metering and context windowing
-// are the chat's: the user and assistant messages are stored by prepareSend, the reply is
+// are the chat's: the user and assistant messages are stored by prepareReply, the reply is
 // finished by private.finish_message, and stop requests are seen through private.save_progress.
 //
 // The turn: the orchestrator classifies the message. Accepting the plan on offer approves it
@@ -15,7 +15,7 @@ import { ReplyEvents } from "../chat/broadcast.ts";
 import { buildContext } from "../chat/context.ts";
 import { meter } from "../chat/ledger.ts";
 import { rememberedChatSettings } from "../chat/models.ts";
-import { type Prepared, prepareSend } from "../chat/prepare.ts";
+import { type Prepared, prepareReply } from "../chat/prepare.ts";
 import { type PartOf, ReplyParts } from "../chat/parts.ts";
 import { ProgressSaver } from "../chat/progress.ts";
 import type { ReplyPlan } from "../chat/reply.ts";
@@ -105,10 +105,10 @@ export async function pendingPlan(tx: Tx, conversationId: string): Promise<Store
 /** Stores the user message, starts the reply in the background, and returns its events. */
 export async function startTurn(c: Context<AuthedEnv>, input: TurnInput) {
   const user = c.get("user");
-  const downgrade = await chatGate(c); // 429 rate limit, 402 budget, or a cheaper model
+  await chatGate(c); // 429 rate limit, 402 budget (the send picks a cheaper model itself)
   const conversationId = await plannerConversation(user, input.conversationId);
-  const prepared: Prepared = await prepareSend(
-    { user, requestId: c.get("requestId"), downgrade },
+  const prepared: Prepared = await prepareReply(
+    { user, requestId: c.get("requestId"), gated: true },
     conversationId,
     { content: input.content, clientMessageId: input.clientMessageId },
   );
@@ -203,6 +203,7 @@ async function windowedHistory(plan: ReplyPlan, metering: Promise<void>[]): Prom
     summary: plan.summary,
     spec: plan.chain[0],
     budgetRatio: plan.settings.contextBudgetRatio,
+    maxMessages: plan.settings.historyMaxMessages,
     summarize: (previous, turns) => summarize(plan, previous, turns, metered),
   });
   if (context.newSummary) {
