@@ -17,10 +17,13 @@
 //
 // Models read them natively (Anthropic image and document blocks, OpenAI image_url and file
 // parts: see the adapters) when the registry says they can (`capabilities.vision`, `.pdf`;
-// text files every model reads): a send to a model that cannot is refused with 422
-// `unsupported_attachment` before any call, and streamChat skips fallbacks that cannot.
+// text files every model reads): a send (or a regeneration) for a model that cannot is refused
+// with 422 `unsupported_attachment` before any call, and streamChat skips fallbacks that cannot.
 // Earlier turns' files are re-sent newest first up to `chat.attachments.history_bytes`; the
 // others, and those the model cannot read, are described to it in a line of text.
+//
+// Answers carry signed links to the files (`url`, `url_expires_at`). Deleting an attachment or
+// its conversation removes the file from Storage first; the account's deletion removes them all.
 import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
