@@ -38,6 +38,7 @@ const SDK_METHODS: Record<string, string> = {
   "GET /conversations/{id}/artifacts": "conversations.artifacts",
   "GET /conversations/{id}/artifacts/{artifactId}": "conversations.downloadArtifact",
   "POST /conversations/{id}/attachments": "conversations.attach",
+  "DELETE /conversations/{id}/attachments/{attachmentId}": "conversations.removeAttachment",
   "GET /documents": "documents.list",
   "POST /documents": "documents.create",
   "GET /documents/search": "search",

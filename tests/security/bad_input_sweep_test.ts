@@ -219,6 +219,12 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
   await readSse(await alice.send(conversation, { content: "hello" }));
   const assistant = (await alice.api(`/conversations/${conversation}`)).body.active_leaf_id;
   const document = await readyDocument(alice, { title: "Sweep", content: "text" });
+  const form = new FormData();
+  form.append("file", new File(["sweep"], "sweep.txt", { type: "text/plain" }));
+  const attachment = (await alice.api(`/conversations/${conversation}/attachments`, {
+    method: "POST",
+    body: form,
+  })).body.id;
   const [artifact] = await withDb((sql) =>
     sql`insert into public.artifacts (user_id, conversation_id, message_id, tool_call_id, kind, path,
                                       mime, size, sha256, object_path)
@@ -288,6 +294,7 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     "drafts.id": inbox.draft,
     "conversations.id": conversation,
     messageId: assistant,
+    attachmentId: attachment,
     artifactId: artifact.id,
     "documents.id": document,
     alias: "claude-sonnet-4.5",

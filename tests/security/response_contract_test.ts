@@ -148,15 +148,17 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
   await at(alice, "GET", "/conversations/{id}/messages", { id }); // the artifact part
   const form = new FormData();
   form.append("file", new File(["a note"], "note.txt", { type: "text/plain" }));
-  await check(
-    "POST",
-    "/conversations/{id}/attachments",
-    await fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${alice.token}` },
-      body: form,
-    }),
-  );
+  const attachmentRes = await fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${alice.token}` },
+    body: form,
+  });
+  const attachment = await attachmentRes.clone().json();
+  await check("POST", "/conversations/{id}/attachments", attachmentRes);
+  await at(alice, "DELETE", "/conversations/{id}/attachments/{attachmentId}", {
+    id,
+    attachmentId: attachment.id,
+  });
   await at(alice, "GET", "/conversations/{id}", { id: crypto.randomUUID() }); // 404
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400
 

@@ -7,3 +7,25 @@ export const userStorage = (authorization: string) =>
     auth: { persistSession: false, autoRefreshToken: false },
     global: { headers: { Authorization: authorization } },
   }).storage;
+
+/**
+ * Removes objects as the user and checks they are gone: Storage leaves out of its answer what it
+ * did not remove (a policy's refusal is not an error), so a path missing from the answer that
+ * still downloads is a failure. Returns what went wrong, or null when every path is gone.
+ */
+export async function removeObjects(
+  authorization: string,
+  bucket: string,
+  paths: string[],
+): Promise<string | null> {
+  if (paths.length === 0) return null;
+  const files = userStorage(authorization).from(bucket);
+  const { data, error } = await files.remove(paths);
+  if (error) return error.message;
+  const removed = new Set((data ?? []).map((o) => o.name));
+  for (const path of paths.filter((p) => !removed.has(p))) {
+    const { error: gone } = await files.download(path);
+    if (!gone) return `Storage did not remove ${path}`;
+  }
+  return null;
+}

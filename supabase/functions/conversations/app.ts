@@ -23,6 +23,8 @@ import {
 } from "../_shared/chat/conversations.ts";
 import {
   attachmentReader,
+  checkRegenerateFiles,
+  removeAttachment,
   removeConversationFiles,
   type SentFiles,
   storeSendFiles,
@@ -61,6 +63,7 @@ import {
 import type { ChatStreamEvent } from "../_shared/stream/events.ts";
 import { encodeSimpleStream, SIMPLE_STREAM_HEADERS } from "../_shared/stream/simple.ts";
 import { encodeUiMessageStream, UI_STREAM_HEADERS } from "../_shared/stream/ui_message_stream.ts";
+import { removeConversationArtifacts } from "../_shared/chat/artifacts.ts";
 import { artifactRoutes } from "./artifacts.ts";
 
 export const app = createApp<AuthedEnv>("conversations");
@@ -171,20 +174,22 @@ app.openapi(
   route({
     method: "delete",
     path: "/{id}",
-    summary: "Delete a conversation (its attached files at once, the rest by retention)",
+    summary:
+      "Delete a conversation (its attached files and artifacts at once, the rest by retention)",
     auth: "user",
     request: { params: Id },
     responses: { 204: { description: "Deleted" } },
     errors: {
       400: "Bad id",
       404: "Not found",
-      502: "The attached files could not be removed; nothing was deleted",
+      502: "The attached files or artifacts could not be removed; the conversation was not deleted",
     },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     await asUser(claims(c), (tx) => findConversation(tx, id)); // 404 before any file goes
     await removeConversationFiles(c.get("user"), authorization(c), id);
+    await removeConversationArtifacts(claims(c), authorization(c), id);
     await asUser(claims(c), (tx) => softDeleteConversation(tx, id));
     return c.body(null, 204);
   },
@@ -279,6 +284,9 @@ app.openapi(
     const { id } = c.req.valid("param");
     const input = sendInput(c.req.valid("json"));
     const mode = c.req.valid("query").stream;
+    if ("regenerate" in input) {
+      await checkRegenerateFiles(c.get("user"), id, input.regenerate, input.model);
+    }
     if ("regenerate" in input || !input.files) {
       return respond(c, mode, await prepareReply(requester(c), id, input), id);
     }
@@ -306,11 +314,15 @@ app.openapi(
     auth: "user",
     request: { params: Ids, query: StreamMode, body: jsonBody(Regenerate, { optional: true }) },
     responses: { 200: eventStream("The reply, as Server-Sent Events") },
-    errors: STREAM_ERRORS,
+    errors: {
+      ...STREAM_ERRORS,
+      422: "Unknown model, or one that cannot read the message's files (unsupported_attachment)",
+    },
   }),
   async (c) => {
     const { id, messageId } = c.req.valid("param");
     const { model } = c.req.valid("json");
+    await checkRegenerateFiles(c.get("user"), id, messageId, model);
     const prepared = await prepareReply(requester(c), id, { regenerate: messageId, model });
     return respond(c, c.req.valid("query").stream, prepared, id);
   },
@@ -405,6 +417,23 @@ app.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     return c.json(await uploadAttachment(c, id), 201);
+  },
+);
+
+app.openapi(
+  route({
+    method: "delete",
+    path: "/{id}/attachments/{attachmentId}",
+    summary: "Delete an attachment: its file and its row (messages that carried it keep the part)",
+    auth: "user",
+    request: { params: uuidParams("id", "attachmentId") },
+    responses: { 204: { description: "Deleted" } },
+    errors: { 400: "Bad id", 404: "Not found", 502: "Storage did not remove the file" },
+  }),
+  async (c) => {
+    const { id, attachmentId } = c.req.valid("param");
+    await removeAttachment(c.get("user"), authorization(c), id, attachmentId);
+    return c.body(null, 204);
   },
 );
 

@@ -511,7 +511,7 @@ export interface paths {
     get: operations["getConversationsId"];
     put?: never;
     post?: never;
-    /** Delete a conversation (its attached files at once, the rest by retention) */
+    /** Delete a conversation (its attached files and artifacts at once, the rest by retention) */
     delete: operations["deleteConversationsId"];
     options?: never;
     head?: never;
@@ -526,7 +526,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The files chat tools made in the conversation, oldest first */
+    /** The files chat tools made in the conversation, oldest first, a page at a time */
     get: operations["getConversationsIdArtifacts"];
     put?: never;
     post?: never;
@@ -568,6 +568,23 @@ export interface paths {
      */
     post: operations["postConversationsIdAttachments"];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/conversations/{id}/attachments/{attachmentId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete an attachment: its file and its row (messages that carried it keep the part) */
+    delete: operations["deleteConversationsIdAttachmentsAttachmentId"];
     options?: never;
     head?: never;
     patch?: never;
@@ -1795,6 +1812,7 @@ export interface components {
     };
     ArtifactList: {
       artifacts: components["schemas"]["Artifact"][];
+      next_cursor: string | null;
     };
     Attachment: {
       /** Format: uuid */
@@ -5160,7 +5178,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The attached files could not be removed; nothing was deleted */
+      /** @description The attached files or artifacts could not be removed; the conversation was not deleted */
       502: {
         headers: {
           [name: string]: unknown;
@@ -5263,7 +5281,10 @@ export interface operations {
   };
   getConversationsIdArtifacts: {
     parameters: {
-      query?: never;
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
       header?: never;
       path: {
         id: string;
@@ -5272,7 +5293,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The conversation's artifacts */
+      /** @description A page of the conversation's artifacts */
       200: {
         headers: {
           [name: string]: unknown;
@@ -5281,7 +5302,7 @@ export interface operations {
           "application/json": components["schemas"]["ArtifactList"];
         };
       };
-      /** @description Bad id */
+      /** @description Bad id, limit or cursor */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5457,6 +5478,65 @@ export interface operations {
         };
       };
       /** @description Storage failed */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteConversationsIdAttachmentsAttachmentId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        attachmentId: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Bad id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, invalid or expired token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["Error"]
+            | components["schemas"]["PlatformError"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not remove the file */
       502: {
         headers: {
           [name: string]: unknown;
@@ -5881,6 +5961,15 @@ export interface operations {
       };
       /** @description Not JSON */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown model, or one that cannot read the message's files (unsupported_attachment) */
+      422: {
         headers: {
           [name: string]: unknown;
         };

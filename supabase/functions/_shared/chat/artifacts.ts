@@ -8,13 +8,15 @@
 //
 // Nothing is half-written: limits are checked before anything is stored; the object is
 // uploaded first and the row written after, and if the row is refused the object is removed
-// again. A row therefore always has its object.
+// again. A row therefore always has its object. Deleting the conversation removes its files
+// and rows at once (removeConversationArtifacts), so none are left for retention to orphan.
 import { z } from "@hono/zod-openapi";
-import { sql, type Tx } from "../db.ts";
+import { asUser, type JwtClaims, sql, type Tx } from "../db.ts";
 import { ApiError, log } from "../http.ts";
 import { sha256Hex } from "../inbox/refs.ts";
-import { userStorage } from "../storage.ts";
+import { removeObjects, userStorage } from "../storage.ts";
 import { type ToolContext, ToolError } from "../tool.ts";
+import { decodeCursor, encodeCursor } from "../validate.ts";
 import { ArtifactPart, type PartOf } from "./parts.ts";
 
 export const ARTIFACTS_BUCKET = "chat-artifacts";
@@ -131,7 +133,8 @@ async function limitsFor(messageId: string): Promise<ArtifactLimits> {
 
 /**
  * Stores a file a tool made and records it on the reply. Refusals are ToolErrors the model
- * reads (artifact_too_large, too_many_artifacts, artifacts_unavailable, storage_failed).
+ * reads (artifact_too_large, too_many_artifacts, artifacts_unavailable, storage_failed,
+ * not_saved, conversation_deleted).
  */
 export async function createArtifact(
   ctx: ToolContext,
@@ -167,25 +170,22 @@ export async function createArtifact(
 
   const { error } = await bucket.upload(objectPath, bytes, { contentType: mime, upsert: false });
   if (error) throw new ToolError("storage_failed", `The file was not stored: ${error.message}`);
-  let row: ArtifactRow;
-  try {
-    [row] = await sql<ArtifactRow[]>`
-      insert into public.artifacts (id, user_id, conversation_id, message_id, tool_call_id, kind,
-                                    path, mime, size, sha256, object_path)
-      values (${id}, ${userId}, ${ctx.conversationId}, ${ctx.messageId}, ${ctx.toolCallId},
-              ${input.kind}, ${input.path}, ${mime}, ${bytes.byteLength},
-              ${await sha256Hex(input.content)}, ${objectPath})
-      returning *`;
-  } catch (e) {
-    const { error: removal } = await bucket.remove([objectPath]);
-    if (removal) {
-      log("error", "artifact object left behind after a failed insert", {
-        request_id: ctx.requestId,
-        path: objectPath,
-        error: removal.message,
-      });
-    }
-    throw e;
+  // Not into a conversation deleted while the reply was being written.
+  const [row] = await sql<ArtifactRow[]>`
+    insert into public.artifacts (id, user_id, conversation_id, message_id, tool_call_id, kind,
+                                  path, mime, size, sha256, object_path)
+    select ${id}, ${userId}, c.id, ${ctx.messageId}, ${ctx.toolCallId}, ${input.kind},
+           ${input.path}, ${mime}, ${bytes.byteLength}, ${await sha256Hex(input.content)},
+           ${objectPath}
+    from public.conversations c where c.id = ${ctx.conversationId} and c.deleted_at is null
+    returning *`.catch(async (e) => {
+    log("error", "artifact row not written", { request_id: ctx.requestId, error: String(e) });
+    await removeAgain(ctx, objectPath);
+    throw new ToolError("not_saved", "The file could not be saved");
+  });
+  if (!row) {
+    await removeAgain(ctx, objectPath);
+    throw new ToolError("conversation_deleted", "The conversation was deleted");
   }
   const part = partOf(row);
   const { content: _text, ...stored } = input;
@@ -194,11 +194,77 @@ export async function createArtifact(
   return made;
 }
 
-/** The conversation's artifacts, oldest first (as the user: RLS keeps them to their own). */
-export function listArtifacts(tx: Tx, conversationId: string) {
-  return tx<ArtifactRow[]>`
-    select * from public.artifacts where conversation_id = ${conversationId}
-    order by created_at, id`;
+/** Removes an object whose row was not written; a failure is logged (the object is orphaned). */
+async function removeAgain(ctx: ToolContext, objectPath: string) {
+  const failed = await removeObjects(ctx.authorization!, ARTIFACTS_BUCKET, [objectPath]);
+  if (failed) {
+    log("error", "artifact object left behind after a failed insert", {
+      request_id: ctx.requestId,
+      path: objectPath,
+      error: failed,
+    });
+  }
+}
+
+/**
+ * When the conversation is deleted: its files go at once, then their rows (so a row always has
+ * its object). 502 storage_failed, and no row deleted, if Storage keeps any of them.
+ */
+export async function removeConversationArtifacts(
+  claims: JwtClaims,
+  authorization: string,
+  conversationId: string,
+) {
+  const rows = await asUser(
+    claims,
+    (tx) =>
+      tx<{ object_path: string }[]>`
+      select object_path from public.artifacts where conversation_id = ${conversationId}`,
+  );
+  const paths = rows.map((r) => r.object_path);
+  const failed = await removeObjects(authorization, ARTIFACTS_BUCKET, paths);
+  if (failed) {
+    throw new ApiError(
+      502,
+      "storage_failed",
+      `The conversation's files could not be removed: ${failed}`,
+    );
+  }
+  if (paths.length) {
+    await sql`delete from public.artifacts
+              where conversation_id = ${conversationId} and object_path = any(${paths})`;
+  }
+}
+
+export const ListArtifacts = z.strictObject({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+const ArtifactCursor = z.strictObject({ id: z.uuid() });
+
+/**
+ * A page of the conversation's artifacts, oldest first, after the cursor's (as the user: RLS
+ * keeps them to their own); `next_cursor` while there are more.
+ */
+export async function listArtifacts(
+  tx: Tx,
+  conversationId: string,
+  { cursor, limit }: z.output<typeof ListArtifacts>,
+) {
+  const after = cursor ? decodeCursor(ArtifactCursor, cursor).id : null;
+  const rows = await tx<ArtifactRow[]>`
+    select a.* from public.artifacts a
+    where a.conversation_id = ${conversationId}
+      and (${after}::uuid is null or (a.created_at, a.id) > (
+        select b.created_at, b.id from public.artifacts b
+        where b.id = ${after}::uuid and b.conversation_id = ${conversationId}))
+    order by a.created_at, a.id
+    limit ${limit + 1}`;
+  const page = rows.slice(0, limit);
+  return {
+    artifacts: page.map(artifactJson),
+    next_cursor: rows.length > limit ? encodeCursor({ id: page.at(-1)!.id }) : null,
+  };
 }
 
 /** One artifact of the conversation, as the user; 404 for anyone else's, or once it is deleted. */

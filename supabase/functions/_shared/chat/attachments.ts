@@ -25,13 +25,13 @@ import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AuthedEnv, CurrentUser } from "../auth.ts";
-import { asUser, type Tx } from "../db.ts";
+import { asUser, sql, type Tx } from "../db.ts";
 import { ApiError, log, readBody } from "../http.ts";
 import { readsFile } from "../llm/common.ts";
 import type { LlmPart, ModelSpec } from "../llm/types.ts";
 import { userStorage } from "../storage.ts";
 import type { HistoryMessage } from "./context.ts";
-import { rememberedModelChain } from "./models.ts";
+import { rememberedChatModels, rememberedModelChain } from "./models.ts";
 import type { PartOf } from "./parts.ts";
 
 export const BUCKET = "chat-attachments";
@@ -360,14 +360,10 @@ export async function storeSendFiles(
       );
     }
     const chain = await rememberedModelChain(tx, alias);
-    const types = [...uploaded.map((r) => r.media_type), ...newFiles.map((f) => f.mediaType)];
-    const unreadable = types.filter((t) => !readsFile(chain[0], t));
-    if (unreadable.length) {
-      throw invalid(
-        "unsupported_attachment",
-        `${chain[0].alias} cannot read ${[...new Set(unreadable)].join(", ")} files`,
-      );
-    }
+    refuseUnreadable(chain[0], [
+      ...uploaded.map((r) => r.media_type),
+      ...newFiles.map((f) => f.mediaType),
+    ]);
     const created = await insertRows(tx, user.id, conversationId, newFiles);
     return { rows: [...uploaded, ...created], created: { rows: created, files: newFiles } };
   });
@@ -396,6 +392,45 @@ export async function storeSendFiles(
   };
 }
 
+/** Removes one attachment of the conversation: its file from Storage, then its row (404 if none). */
+export async function removeAttachment(
+  user: CurrentUser,
+  authorization: string,
+  conversationId: string,
+  attachmentId: string,
+) {
+  const [row] = await asUser(
+    user.claims,
+    (tx) =>
+      tx<{ storage_path: string }[]>`select storage_path from public.chat_attachments
+                                     where id = ${attachmentId} and conversation_id = ${conversationId}`,
+  );
+  if (!row) throw new ApiError(404, "not_found", "Attachment not found");
+  await removeStored(authorization, [row.storage_path]);
+  await asUser(
+    user.claims,
+    (tx) => tx`delete from public.chat_attachments where id = ${attachmentId}`,
+  );
+}
+
+/** Removes files as the user; 502 if Storage did not remove one that is still there. */
+async function removeStored(authorization: string, paths: string[]) {
+  const bucket = userStorage(authorization).from(BUCKET);
+  const { data, error } = await bucket.remove(paths);
+  const removed = new Set((data ?? []).map((o) => o.name));
+  // Storage leaves out of its answer what it did not remove (missing objects included).
+  const left = paths.filter((p) => !removed.has(p));
+  if (!error && left.length === 0) return;
+  const { data: still } = left.length ? await bucket.createSignedUrls(left, 60) : { data: [] };
+  if (error || still?.some((s) => s.signedUrl)) {
+    throw new ApiError(
+      502,
+      "storage_failed",
+      `The files could not be removed${error ? `: ${error.message}` : ""}`,
+    );
+  }
+}
+
 /**
  * Before a conversation is deleted: its files leave Storage (as the user), then their rows go.
  * Deleting the conversation itself only hides it until retention purges it, and SQL cannot
@@ -413,26 +448,51 @@ export async function removeConversationFiles(
                                      where conversation_id = ${conversationId}`,
   );
   if (rows.length === 0) return;
-  const paths = rows.map((r) => r.storage_path);
-  const { data, error } = await userStorage(authorization).from(BUCKET).remove(paths);
-  const removed = new Set((data ?? []).map((o) => o.name));
-  // Storage leaves out of its answer what it did not remove (missing objects included).
-  const left = paths.filter((p) => !removed.has(p));
-  if (error || left.length) {
-    const { data: still } = await userStorage(authorization).from(BUCKET)
-      .createSignedUrls(left, 60);
-    if (error || still?.some((s) => s.signedUrl)) {
-      throw new ApiError(
-        502,
-        "storage_failed",
-        `The conversation's files could not be removed${error ? `: ${error.message}` : ""}`,
-      );
-    }
-  }
+  await removeStored(authorization, rows.map((r) => r.storage_path));
   await asUser(
     user.claims,
     (tx) => tx`delete from public.chat_attachments where conversation_id = ${conversationId}`,
   );
+}
+
+/** 422 unsupported_attachment unless `spec` reads every one of these media types. */
+function refuseUnreadable(spec: ModelSpec, mediaTypes: string[]) {
+  const unreadable = [...new Set(mediaTypes.filter((t) => !readsFile(spec, t)))];
+  if (unreadable.length) {
+    throw invalid(
+      "unsupported_attachment",
+      `${spec.alias} cannot read ${unreadable.join(", ")} files`,
+    );
+  }
+}
+
+/**
+ * Before a regeneration: the model that will answer (`model`, or the conversation's) must read
+ * the files of the user message answered again, as for a send. (Unknown messages are prepare's
+ * 404; this only refuses.)
+ */
+export async function checkRegenerateFiles(
+  user: CurrentUser,
+  conversationId: string,
+  messageId: string,
+  model: string | undefined,
+) {
+  const [row] = await asUser(user.claims, (tx) =>
+    tx<{ model: string; media_types: string[] }[]>`
+      select c.model, array_agg(p ->> 'media_type') as media_types
+      from public.messages r
+      join public.conversations c on c.id = r.conversation_id
+      join public.messages u on u.id = case when r.role = 'user' then r.id else r.parent_id end
+      cross join lateral jsonb_array_elements(u.parts) p
+      where r.id = ${messageId} and r.conversation_id = ${conversationId}
+        and p ->> 'type' = 'attachment'
+      group by c.model`);
+  if (!row) return;
+  const alias = model ?? row.model;
+  // The registry this instance remembers may be behind (a model added since): then read it again.
+  const [first] = await rememberedChatModels(sql).then((m) => m.chain(alias))
+    .catch(() => rememberedChatModels(sql, { fresh: true }).then((m) => m.chain(alias)));
+  refuseUnreadable(first, row.media_types);
 }
 
 // --- Model inputs ------------------------------------------------------------------------------

@@ -54,15 +54,32 @@ export class ReplyEvents {
     this.#wake.clear();
   }
 
-  /** Every event from the first; ends when the reply is closed or the reader returns. */
+  /**
+   * Every event from the first; ends when the reply is closed or the reader returns. A reader
+   * that fell behind (a slow client, a busy instance) gets the deltas of a part that piled up
+   * as one: one frame to encode and write instead of one per token.
+   */
   read(): AsyncIterableIterator<ChatStreamEvent> {
     let next = 0;
     let done = false;
     let wake: (() => void) | undefined;
+    const take = (): ChatStreamEvent => {
+      const events = this.#events;
+      const first = events[next++];
+      if (first.type !== "text-delta" && first.type !== "reasoning-delta") return first;
+      let delta = first.delta;
+      while (next < events.length) {
+        const e = events[next];
+        if (e.type !== first.type || e.id !== first.id) break;
+        delta += e.delta;
+        next++;
+      }
+      return delta === first.delta ? first : { type: first.type, id: first.id, delta };
+    };
     const iterator: AsyncIterableIterator<ChatStreamEvent> = {
       next: async () => {
         while (!done) {
-          if (next < this.#events.length) return { value: this.#events[next++], done: false };
+          if (next < this.#events.length) return { value: take(), done: false };
           if (this.#closed) break;
           await new Promise<void>((resolve) => {
             wake = resolve;

@@ -131,8 +131,7 @@ function metered(run: Run, step: string): Meter {
   ); // cut short before usage was reported
 }
 
-const saveProgress = (run: Run) =>
-  run.saver.update(run.reply.parts, run.reply.content, run.served, run.ttftMs);
+const saveProgress = (run: Run) => run.saver.update(run.reply, run.served, run.ttftMs);
 
 /** On a conversation's first exchange, the title, written alongside the reply. */
 function startTitle(run: Run): Promise<void> | null {

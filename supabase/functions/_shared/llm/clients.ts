@@ -4,6 +4,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { LlmError } from "./errors.ts";
 import { type Endpoint, resolveEndpoint } from "./endpoints.ts";
+import { providerFetch } from "./fetch.ts";
 
 const clients = new Map<string, OpenAI | Anthropic>();
 
@@ -13,7 +14,10 @@ export function anthropicClient(spec: Endpoint): Anthropic {
   let client = clients.get(key);
   // maxRetries 0: streamChat owns retries (and must not retry after the first token).
   if (!client) {
-    clients.set(key, client = new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0 }));
+    clients.set(
+      key,
+      client = new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0, fetch: providerFetch }),
+    );
   }
   return client as Anthropic;
 }
@@ -23,7 +27,12 @@ export function openaiClient(spec: Endpoint): OpenAI {
   const { apiKey, baseUrl } = resolve(spec);
   const key = `openai|${baseUrl}|${apiKey}`;
   let client = clients.get(key);
-  if (!client) clients.set(key, client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0 }));
+  if (!client) {
+    clients.set(
+      key,
+      client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0, fetch: providerFetch }),
+    );
+  }
   return client as OpenAI;
 }
 

@@ -73,7 +73,7 @@ export function toSseStream(
   };
   const write = (controller: ReadableStreamDefaultController<Uint8Array>, frames: string[]) => {
     if (frames.length === 0) return false;
-    controller.enqueue(bytes.encode(frames.join("")));
+    controller.enqueue(bytes.encode(frames.length === 1 ? frames[0] : frames.join("")));
     lastWrite = Date.now();
     return true;
   };

@@ -56,11 +56,10 @@ function uiMessageEncoder(): FrameEncoder {
       case "step-finish":
         return [...closeParts(), { type: "finish-step" }];
       case "text-delta": {
-        const chunks: UIMessageChunk[] = [];
-        if (!openText.has(e.id)) chunks.push({ type: "text-start", id: e.id });
+        // The common case, once per token: the event has the chunk's very fields.
+        if (openText.has(e.id)) return [e satisfies UIMessageChunk];
         openText.add(e.id);
-        chunks.push({ type: "text-delta", id: e.id, delta: e.delta });
-        return chunks;
+        return [{ type: "text-start", id: e.id }, { type: "text-delta", id: e.id, delta: e.delta }];
       }
       case "text-end":
         return openText.delete(e.id) ? [{ type: "text-end", id: e.id }] : [];
