@@ -144,6 +144,7 @@ Deno.test("the model makes a file: stored as the owner with its sha256, on the r
   assert.deepEqual(page.body.messages.at(-1).parts[2], expected);
   const list = await alice.api(`/conversations/${conversation}/artifacts`);
   assert.equal(list.status, 200);
+  assert.equal(list.body.next_cursor, null);
   assert.deepEqual(list.body.artifacts, [{
     ...data,
     conversation_id: conversation,
@@ -301,6 +302,24 @@ Deno.test("limits and bad input: named errors the model reads, and nothing store
   );
   assert.equal((await artifactRows(alice.userId)).length, maxPerReply);
   assert.equal((await storedObjects(alice.userId)).length, maxPerReply);
+
+  // The list pages through them in order, a cursor at a time.
+  const seen: string[] = [];
+  let cursor = "";
+  for (let pages = 0;; pages++) {
+    const page = await alice.api(
+      `/conversations/${conversation}/artifacts?limit=4${cursor ? `&cursor=${cursor}` : ""}`,
+    );
+    assert.equal(page.status, 200, page.text);
+    seen.push(...page.body.artifacts.map((a: { path: string }) => a.path));
+    if (!page.body.next_cursor) break;
+    assert.ok(pages < maxPerReply, "the cursor never ends");
+    cursor = page.body.next_cursor;
+  }
+  assert.deepEqual(seen, calls.slice(0, maxPerReply).map((c) => c.arguments.path));
+  const badCursor = await alice.api(`/conversations/${conversation}/artifacts?cursor=nope`);
+  assert.equal(badCursor.status, 400);
+  assert.equal(badCursor.body.error.code, "invalid_cursor");
 });
 
 Deno.test("nothing half-written: a refused upload leaves no row, a refused row leaves no object", async () => {

@@ -464,3 +464,56 @@ Deno.test("deleting a conversation removes its files from Storage at once", asyn
   const after = await stored(conversation);
   assert.deepEqual({ rows: after.rows, objects: after.objects }, { rows: 0, objects: 0 });
 });
+
+Deno.test("regenerating with a model that cannot read the message's files is refused before anything is stored", async () => {
+  const alice = await chatUser("attach");
+  const textOnly = marker("regen-text-only");
+  await withDb((sql) =>
+    sql`insert into public.models (alias, provider, provider_model, display_name, context_window,
+                                   max_output_tokens, capabilities) values
+          (${textOnly}, 'openai', ${textOnly}, 'No vision', 100000, 1000, '{}')`
+  );
+  try {
+    const conversation = await alice.createConversation({ model: "gpt-5.2" });
+    await readSse(
+      await alice.send(
+        conversation,
+        useChatBody("See", [{ type: "image/png", bytes: PNG, name: "p.png" }]),
+      ),
+    );
+    const { body } = await alice.api(`/conversations/${conversation}`);
+    const reply = body.messages.at(-1).id;
+    const before = await stored(conversation);
+    const refused = await alice.api(`/conversations/${conversation}/messages/${reply}/regenerate`, {
+      method: "POST",
+      json: { model: textOnly },
+    });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error.code, "unsupported_attachment");
+    // useChat's regenerate trigger goes the same way.
+    const viaUseChat = await alice.send(conversation, {
+      ...useChatBody("x", []),
+      trigger: "regenerate-message",
+      messageId: reply,
+      model: textOnly,
+    });
+    assert.equal(viaUseChat.status, 422);
+    await viaUseChat.body?.cancel();
+    assert.deepEqual(await stored(conversation), before);
+    assert.deepEqual(await providerRequests("openai", textOnly), []);
+    // With a model that reads it, the reply is regenerated.
+    const ok = await alice.send(conversation, {
+      ...useChatBody("x", []),
+      trigger: "regenerate-message",
+      messageId: reply,
+    });
+    assert.equal(ok.status, 200);
+    await readSse(ok);
+    assert.equal((await stored(conversation)).messages, before.messages + 1);
+  } finally {
+    await withDb(async (sql) => {
+      await sql`delete from public.conversations where model = ${textOnly}`;
+      await sql`delete from public.models where alias = ${textOnly}`;
+    });
+  }
+});

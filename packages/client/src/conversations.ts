@@ -1,12 +1,6 @@
 // Conversations (function `conversations`): CRUD and the sidebar list, history by branch, and
 // chat: send, stop, resume, regenerate, edit (a sibling branch), switching branch.
-import {
-  type Api,
-  type BodyOf,
-  data,
-  type QueryOf,
-  type ResponseOf,
-} from "./api.ts";
+import { type Api, type BodyOf, data, type QueryOf, type ResponseOf } from "./api.ts";
 import type { Transport } from "./http.ts";
 import { SimpleStream } from "./simple_stream.ts";
 import { postForm, type UploadProgress } from "./upload.ts";
@@ -33,9 +27,7 @@ export function conversationsResource(api: Api, transport: Transport) {
     params: { path: { id, messageId } },
   });
   const url = (id: string, rest = "") =>
-    `${transport.functionsUrl}/conversations/${
-      encodeURIComponent(id)
-    }/messages${rest}`;
+    `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/messages${rest}`;
 
   const get = (id: string) => data(api.GET("/conversations/{id}", path(id)));
 
@@ -45,12 +37,8 @@ export function conversationsResource(api: Api, transport: Transport) {
       active_leaf_id: string | null;
       messages: MessageLike[];
     };
-    const leaf = conversation.messages.find((m) =>
-      m.id === conversation.active_leaf_id
-    );
-    return leaf && leaf.role === "assistant" && RUNNING.has(leaf.status)
-      ? leaf.id
-      : null;
+    const leaf = conversation.messages.find((m) => m.id === conversation.active_leaf_id);
+    return leaf && leaf.role === "assistant" && RUNNING.has(leaf.status) ? leaf.id : null;
   }
 
   const stop = (id: string, messageId: string) =>
@@ -138,9 +126,7 @@ export function conversationsResource(api: Api, transport: Transport) {
     /** The active branch as a file: the JSON export, or Markdown text (throws AideError). */
     export: async (id: string, format: "json" | "markdown" = "json") => {
       const res = await transport.fetch(
-        `${transport.functionsUrl}/conversations/${
-          encodeURIComponent(id)
-        }/export?format=${format}`,
+        `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/export?format=${format}`,
       );
       return format === "json" ? await res.json() : await res.text();
     },
@@ -168,9 +154,7 @@ export function conversationsResource(api: Api, transport: Transport) {
         file,
         options.filename ?? (file as File).name ?? "attachment",
       );
-      const url = `${transport.functionsUrl}/conversations/${
-        encodeURIComponent(id)
-      }/attachments`;
+      const url = `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/attachments`;
       return await (await postForm(transport, url, form, options)).json();
     },
     /** Deletes an attachment: its file and its row. */
@@ -180,23 +164,22 @@ export function conversationsResource(api: Api, transport: Transport) {
       });
     },
     /** The conversation's share links (without tokens). */
-    shares: (id: string) =>
-      data(api.GET("/conversations/{id}/shares", path(id))),
+    shares: (id: string) => data(api.GET("/conversations/{id}/shares", path(id))),
     /** Revokes a share link: it stops working at once. */
     revokeShare: async (id: string, shareId: string) => {
       await api.DELETE("/conversations/{id}/shares/{shareId}", {
         params: { path: { id, shareId } },
       });
     },
-    /** The files chat tools made in the conversation (artifacts), oldest first. */
-    artifacts: (id: string) =>
-      data(api.GET("/conversations/{id}/artifacts", path(id))),
+    /** The files chat tools made in the conversation (artifacts), oldest first; `next_cursor` pages. */
+    artifacts: (id: string, query: QueryOf<"/conversations/{id}/artifacts", "get"> = {}) =>
+      data(api.GET("/conversations/{id}/artifacts", { params: { path: { id }, query } })),
     /** One artifact's bytes, with its media type (throws AideError). */
     downloadArtifact: async (id: string, artifactId: string): Promise<Blob> => {
       const res = await transport.fetch(
-        `${transport.functionsUrl}/conversations/${
-          encodeURIComponent(id)
-        }/artifacts/${encodeURIComponent(artifactId)}`,
+        `${transport.functionsUrl}/conversations/${encodeURIComponent(id)}/artifacts/${
+          encodeURIComponent(artifactId)
+        }`,
       );
       return await res.blob();
     },

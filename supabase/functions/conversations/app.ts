@@ -23,6 +23,7 @@ import {
 } from "../_shared/chat/conversations.ts";
 import {
   attachmentReader,
+  checkRegenerateFiles,
   removeAttachment,
   removeConversationFiles,
   type SentFiles,
@@ -283,6 +284,9 @@ app.openapi(
     const { id } = c.req.valid("param");
     const input = sendInput(c.req.valid("json"));
     const mode = c.req.valid("query").stream;
+    if ("regenerate" in input) {
+      await checkRegenerateFiles(c.get("user"), id, input.regenerate, input.model);
+    }
     if ("regenerate" in input || !input.files) {
       return respond(c, mode, await prepareReply(requester(c), id, input), id);
     }
@@ -310,11 +314,15 @@ app.openapi(
     auth: "user",
     request: { params: Ids, query: StreamMode, body: jsonBody(Regenerate, { optional: true }) },
     responses: { 200: eventStream("The reply, as Server-Sent Events") },
-    errors: STREAM_ERRORS,
+    errors: {
+      ...STREAM_ERRORS,
+      422: "Unknown model, or one that cannot read the message's files (unsupported_attachment)",
+    },
   }),
   async (c) => {
     const { id, messageId } = c.req.valid("param");
     const { model } = c.req.valid("json");
+    await checkRegenerateFiles(c.get("user"), id, messageId, model);
     const prepared = await prepareReply(requester(c), id, { regenerate: messageId, model });
     return respond(c, c.req.valid("query").stream, prepared, id);
   },

@@ -10,12 +10,15 @@ import { findConversation } from "../_shared/chat/conversations.ts";
 import {
   Artifact,
   artifactBytes,
-  artifactJson,
   findArtifact,
+  ListArtifacts,
   listArtifacts,
 } from "../_shared/chat/artifacts.ts";
 
-const ArtifactList = z.object({ artifacts: z.array(Artifact) }).openapi("ArtifactList");
+const ArtifactList = z.object({
+  artifacts: z.array(Artifact),
+  next_cursor: z.string().nullable(),
+}).openapi("ArtifactList");
 
 /** The header value of a file name: ASCII fallback plus the UTF-8 name (RFC 6266). */
 const attachment = (path: string) => {
@@ -29,19 +32,19 @@ export function artifactRoutes(app: ReturnType<typeof createApp<AuthedEnv>>) {
     route({
       method: "get",
       path: "/{id}/artifacts",
-      summary: "The files chat tools made in the conversation, oldest first",
+      summary: "The files chat tools made in the conversation, oldest first, a page at a time",
       auth: "user",
-      request: { params: uuidParams("id") },
-      responses: { 200: json(ArtifactList, "The conversation's artifacts") },
-      errors: { 400: "Bad id", 404: "Not found" },
+      request: { params: uuidParams("id"), query: ListArtifacts },
+      responses: { 200: json(ArtifactList, "A page of the conversation's artifacts") },
+      errors: { 400: "Bad id, limit or cursor", 404: "Not found" },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const rows = await asUser(c.get("user").claims, async (tx) => {
+      const page = await asUser(c.get("user").claims, async (tx) => {
         await findConversation(tx, id);
-        return await listArtifacts(tx, id);
+        return await listArtifacts(tx, id, c.req.valid("query"));
       });
-      return c.json({ artifacts: rows.map(artifactJson) }, 200);
+      return c.json(page, 200);
     },
   );
 

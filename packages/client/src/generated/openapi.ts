@@ -526,7 +526,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The files chat tools made in the conversation, oldest first */
+    /** The files chat tools made in the conversation, oldest first, a page at a time */
     get: operations["getConversationsIdArtifacts"];
     put?: never;
     post?: never;
@@ -1812,6 +1812,7 @@ export interface components {
     };
     ArtifactList: {
       artifacts: components["schemas"]["Artifact"][];
+      next_cursor: string | null;
     };
     Attachment: {
       /** Format: uuid */
@@ -5280,7 +5281,10 @@ export interface operations {
   };
   getConversationsIdArtifacts: {
     parameters: {
-      query?: never;
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
       header?: never;
       path: {
         id: string;
@@ -5289,7 +5293,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The conversation's artifacts */
+      /** @description A page of the conversation's artifacts */
       200: {
         headers: {
           [name: string]: unknown;
@@ -5298,7 +5302,7 @@ export interface operations {
           "application/json": components["schemas"]["ArtifactList"];
         };
       };
-      /** @description Bad id */
+      /** @description Bad id, limit or cursor */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5957,6 +5961,15 @@ export interface operations {
       };
       /** @description Not JSON */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown model, or one that cannot read the message's files (unsupported_attachment) */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -16,6 +16,7 @@ import { ApiError, log } from "../http.ts";
 import { sha256Hex } from "../inbox/refs.ts";
 import { removeObjects, userStorage } from "../storage.ts";
 import { type ToolContext, ToolError } from "../tool.ts";
+import { decodeCursor, encodeCursor } from "../validate.ts";
 import { ArtifactPart, type PartOf } from "./parts.ts";
 
 export const ARTIFACTS_BUCKET = "chat-artifacts";
@@ -235,11 +236,35 @@ export async function removeConversationArtifacts(
   }
 }
 
-/** The conversation's artifacts, oldest first (as the user: RLS keeps them to their own). */
-export function listArtifacts(tx: Tx, conversationId: string) {
-  return tx<ArtifactRow[]>`
-    select * from public.artifacts where conversation_id = ${conversationId}
-    order by created_at, id`;
+export const ListArtifacts = z.strictObject({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+const ArtifactCursor = z.strictObject({ id: z.uuid() });
+
+/**
+ * A page of the conversation's artifacts, oldest first, after the cursor's (as the user: RLS
+ * keeps them to their own); `next_cursor` while there are more.
+ */
+export async function listArtifacts(
+  tx: Tx,
+  conversationId: string,
+  { cursor, limit }: z.output<typeof ListArtifacts>,
+) {
+  const after = cursor ? decodeCursor(ArtifactCursor, cursor).id : null;
+  const rows = await tx<ArtifactRow[]>`
+    select a.* from public.artifacts a
+    where a.conversation_id = ${conversationId}
+      and (${after}::uuid is null or (a.created_at, a.id) > (
+        select b.created_at, b.id from public.artifacts b
+        where b.id = ${after}::uuid and b.conversation_id = ${conversationId}))
+    order by a.created_at, a.id
+    limit ${limit + 1}`;
+  const page = rows.slice(0, limit);
+  return {
+    artifacts: page.map(artifactJson),
+    next_cursor: rows.length > limit ? encodeCursor({ id: page.at(-1)!.id }) : null,
+  };
 }
 
 /** One artifact of the conversation, as the user; 404 for anyone else's, or once it is deleted. */

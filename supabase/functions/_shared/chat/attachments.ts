@@ -25,13 +25,13 @@ import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AuthedEnv, CurrentUser } from "../auth.ts";
-import { asUser, type Tx } from "../db.ts";
+import { asUser, sql, type Tx } from "../db.ts";
 import { ApiError, log, readBody } from "../http.ts";
 import { readsFile } from "../llm/common.ts";
 import type { LlmPart, ModelSpec } from "../llm/types.ts";
 import { userStorage } from "../storage.ts";
 import type { HistoryMessage } from "./context.ts";
-import { rememberedModelChain } from "./models.ts";
+import { rememberedChatModels, rememberedModelChain } from "./models.ts";
 import type { PartOf } from "./parts.ts";
 
 export const BUCKET = "chat-attachments";
@@ -360,14 +360,10 @@ export async function storeSendFiles(
       );
     }
     const chain = await rememberedModelChain(tx, alias);
-    const types = [...uploaded.map((r) => r.media_type), ...newFiles.map((f) => f.mediaType)];
-    const unreadable = types.filter((t) => !readsFile(chain[0], t));
-    if (unreadable.length) {
-      throw invalid(
-        "unsupported_attachment",
-        `${chain[0].alias} cannot read ${[...new Set(unreadable)].join(", ")} files`,
-      );
-    }
+    refuseUnreadable(chain[0], [
+      ...uploaded.map((r) => r.media_type),
+      ...newFiles.map((f) => f.mediaType),
+    ]);
     const created = await insertRows(tx, user.id, conversationId, newFiles);
     return { rows: [...uploaded, ...created], created: { rows: created, files: newFiles } };
   });
@@ -457,6 +453,46 @@ export async function removeConversationFiles(
     user.claims,
     (tx) => tx`delete from public.chat_attachments where conversation_id = ${conversationId}`,
   );
+}
+
+/** 422 unsupported_attachment unless `spec` reads every one of these media types. */
+function refuseUnreadable(spec: ModelSpec, mediaTypes: string[]) {
+  const unreadable = [...new Set(mediaTypes.filter((t) => !readsFile(spec, t)))];
+  if (unreadable.length) {
+    throw invalid(
+      "unsupported_attachment",
+      `${spec.alias} cannot read ${unreadable.join(", ")} files`,
+    );
+  }
+}
+
+/**
+ * Before a regeneration: the model that will answer (`model`, or the conversation's) must read
+ * the files of the user message answered again, as for a send. (Unknown messages are prepare's
+ * 404; this only refuses.)
+ */
+export async function checkRegenerateFiles(
+  user: CurrentUser,
+  conversationId: string,
+  messageId: string,
+  model: string | undefined,
+) {
+  const [row] = await asUser(user.claims, (tx) =>
+    tx<{ model: string; media_types: string[] }[]>`
+      select c.model, array_agg(p ->> 'media_type') as media_types
+      from public.messages r
+      join public.conversations c on c.id = r.conversation_id
+      join public.messages u on u.id = case when r.role = 'user' then r.id else r.parent_id end
+      cross join lateral jsonb_array_elements(u.parts) p
+      where r.id = ${messageId} and r.conversation_id = ${conversationId}
+        and p ->> 'type' = 'attachment'
+      group by c.model`);
+  if (!row) return;
+  const alias = model ?? row.model;
+  // The registry this instance remembers may be behind (a model added since): then read it again.
+  const [first] = await rememberedChatModels(sql).then((m) => m.chain(alias))
+    .catch(() => rememberedChatModels(sql, { fresh: true }).then((m) => m.chain(alias)));
+  refuseUnreadable(first, row.media_types);
 }
 
 // --- Model inputs ------------------------------------------------------------------------------
