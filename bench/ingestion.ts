@@ -13,14 +13,15 @@ import { chunkText } from "../supabase/functions/_shared/knowledge/chunk.ts";
 import { issueUserToken } from "../local/token.ts";
 import {
   type Bench,
-  cpuSplit,
+  cpuTimeMs,
+  functionWorker,
   percentile,
   pool,
+  postgresCpuMs,
   type Result,
   result,
   rng,
   sleep,
-  stackCpu,
   word,
 } from "./lib.ts";
 
@@ -64,6 +65,36 @@ async function clearScripts(b: Bench) {
     method: "DELETE",
   });
   await res.body?.cancel();
+}
+
+/**
+ * CPU time (ms) of every process ingestion runs through: Postgres (backends that exited
+ * included), the `ingest` function's worker, the gateway in front of it, the stack's supervisor
+ * (which runs the local pg_net relay) and the fake embedder.
+ */
+function ingestionCpu(b: Bench) {
+  const supervisor = (() => {
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const args = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+        const at = args.indexOf("--stack");
+        if (args.some((a) => a.endsWith("local/stack.ts")) && args[at + 1] === b.cfg.name) {
+          return Number(entry.name);
+        }
+      } catch { /* gone */ }
+    }
+    return null;
+  })();
+  const worker = functionWorker(b.gatewayPid, "ingest");
+  const read = (pid: number | null) => (pid === null ? NaN : cpuTimeMs(pid));
+  return {
+    postgres: postgresCpuMs(b),
+    ingest: read(worker),
+    gateway: read(b.gatewayPid),
+    relay: read(supervisor),
+    fake: read(b.fakesPid),
+  };
 }
 
 /** Inserts documents as their owner in one statement; returns their ids. */
@@ -145,7 +176,7 @@ export async function ingestion(b: Bench, note: (t: string) => void): Promise<Re
   const bulkChunks = bulk.reduce((n, d) => n + chunkText(d.content, "document").length, 0);
   await clearScripts(b);
   await queueEmbedDelay(b, bulk.reduce((n, d) => n + calls(d.content), 0));
-  const cpu0 = stackCpu(b);
+  const cpu0 = ingestionCpu(b);
   const t0 = performance.now();
   const perUser = Math.ceil(BULK_DOCS / BULK_USERS);
   const ids = (await Promise.all(
@@ -154,7 +185,19 @@ export async function ingestion(b: Bench, note: (t: string) => void): Promise<Re
   const insertedMs = performance.now() - t0;
   const { readyAt, failed, pending } = await waitReady(b, ids, t0, 100);
   const lastReady = Math.max(...readyAt.values());
-  const cpu = cpuSplit(cpu0, stackCpu(b), bulkChunks / 1000, "1,000 chunks");
+  const cpu1 = ingestionCpu(b);
+  const perChunk = Object.fromEntries(
+    Object.keys(cpu1).map((k) => {
+      const key = k as keyof typeof cpu1;
+      return [key, (cpu1[key] - cpu0[key]) / bulkChunks];
+    }),
+  ) as typeof cpu1;
+  const cpuPerChunk = Object.values(perChunk).reduce((a, x) => a + (Number.isNaN(x) ? 0 : x), 0);
+  const cpu =
+    `CPU ms per chunk: ${
+      Object.entries(perChunk).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(", ")
+    }; all ${cpuPerChunk.toFixed(2)}, so ${navigator.hardwareConcurrency} idle cores would ` +
+    `ingest at most ${((navigator.hardwareConcurrency * 1000) / cpuPerChunk).toFixed(0)} chunks/s`;
   const [{ chunks }] = await b.sql<{ chunks: number }[]>`
     select coalesce(sum(chunk_count), 0)::int as chunks from public.documents where id = any(${ids}::uuid[]) and status = 'ready'`;
   const aideRate = (chunks * 1000) / lastReady;
@@ -201,6 +244,8 @@ export async function ingestion(b: Bench, note: (t: string) => void): Promise<Re
     result("ingestion", "bulk documents failed or not ready", failed + pending, "count", {
       target: "<= 0",
     }),
+    // Load-independent: what one chunk costs the machine, all processes together.
+    result("ingestion", "bulk CPU per chunk (Postgres, functions, relay, fake)", cpuPerChunk, "ms"),
   ];
 }
 

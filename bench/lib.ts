@@ -56,7 +56,7 @@ export function connectBench(name = Deno.env.get("AIDE_STACK") ?? "bench"): Benc
 }
 
 /** The worker process of function `name` started by the gateway `gatewayPid`, if there is one. */
-function functionWorker(gatewayPid: number, name: string): number | null {
+export function functionWorker(gatewayPid: number, name: string): number | null {
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
@@ -89,14 +89,17 @@ function findProcess(script: string, mark: string): number {
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux we run
 
-/** User + system CPU time of a process so far, in milliseconds ("self" for this one). */
-export function cpuTimeMs(pid: number | "self"): number {
+/**
+ * User + system CPU time of a process so far, in milliseconds ("self" for this one); with
+ * `exitedChildren`, also that of its children that have exited (and been waited for).
+ */
+export function cpuTimeMs(pid: number | "self", exitedChildren = false): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   // Fields after the command name (which may contain spaces) start at field 3 (state).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const ticks = [11, 12, ...(exitedChildren ? [13, 14] : [])]
+    .reduce((sum, i) => sum + Number(fields[i]), 0); // utime, stime, cutime, cstime
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** CPU time of the stack's Postgres (the postmaster and every backend and worker), in ms. */
@@ -110,10 +113,9 @@ export function postgresCpuMs(b: Bench): number {
     try {
       const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      // Exited backends' time is lost: fine for the long-lived pools we measure.
-      if (Number(entry.name) === postmaster || ppid === postmaster) {
-        total += cpuTimeMs(Number(entry.name));
-      }
+      // Backends that have exited count in the postmaster's children's time.
+      if (Number(entry.name) === postmaster) total += cpuTimeMs(postmaster, true);
+      else if (ppid === postmaster) total += cpuTimeMs(Number(entry.name));
     } catch { /* gone */ }
   }
   return total;
