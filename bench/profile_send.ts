@@ -26,6 +26,21 @@ const workerEnv = () => {
   );
 };
 
+/** The profile's user (no rate limit or budget in the way), a token and a conversation per send. */
+async function sender(dbUrl: string) {
+  const { issueUserToken } = await import("../local/token.ts");
+  const postgres = (await import("postgres")).default;
+  const sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
+  const { userId, token } = await issueUserToken(cfg, "profile-send@example.com", { sql });
+  await sql`update public.profiles set rate_limits = '{"chat": {"requests": 100000}}',
+            monthly_budget_usd = 100000 where id = ${userId}`;
+  const conversations = await sql<{ id: string }[]>`
+    insert into public.conversations (user_id, title, model)
+    select ${userId}, 'profile ' || i, 'claude-sonnet-4.5' from generate_series(1, ${SENDS}) i
+    returning id`;
+  return { sql, token, conversations };
+}
+
 if (args.includes("--worker")) {
   // A second conversations worker (local/functions/worker.ts, as the stack runs it) on a socket
   // of its own, profiled; its CPU from /proc per send, as the overhead bench reads it.
@@ -53,16 +68,7 @@ if (args.includes("--worker")) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-  const { issueUserToken } = await import("../local/token.ts");
-  const postgres = (await import("postgres")).default;
-  const sql = postgres(workerEnv().SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
-  const { userId, token } = await issueUserToken(cfg, "profile-send@example.com", { sql });
-  await sql`update public.profiles set rate_limits = '{"chat": {"requests": 100000}}',
-            monthly_budget_usd = 100000 where id = ${userId}`;
-  const ids = await sql<{ id: string }[]>`
-    insert into public.conversations (user_id, title, model)
-    select ${userId}, 'profile ' || i, 'claude-sonnet-4.5' from generate_series(1, ${SENDS}) i
-    returning id`;
+  const { sql, token, conversations: ids } = await sender(workerEnv().SUPABASE_DB_URL);
   const { cpuTimeMs } = await import("./lib.ts");
   const cpu: number[] = [];
   for (let i = 0; i < SENDS; i++) {
@@ -129,17 +135,8 @@ if (!args.includes("--child")) {
 
 // --- the child: the app in this process ----------------------------------------------------
 Object.assign(globalThis, { EdgeRuntime: { waitUntil: (p: Promise<unknown>) => p } });
-const { issueUserToken } = await import("../local/token.ts");
-const postgres = (await import("postgres")).default;
 const { app } = await import(join(ROOT, "supabase/functions/conversations/app.ts"));
-const sql = postgres(Deno.env.get("SUPABASE_DB_URL")!, { max: 2, onnotice: () => {} });
-const { userId, token } = await issueUserToken(cfg, "profile-send@example.com", { sql });
-await sql`update public.profiles set rate_limits = '{"chat": {"requests": 100000}}',
-          monthly_budget_usd = 100000 where id = ${userId}`;
-const conversations = await sql<{ id: string }[]>`
-  insert into public.conversations (user_id, title, model)
-  select ${userId}, 'profile ' || i, 'claude-sonnet-4.5' from generate_series(1, ${SENDS}) i
-  returning id`;
+const { sql, token, conversations } = await sender(Deno.env.get("SUPABASE_DB_URL")!);
 
 const cpuSince = (before: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(before);
