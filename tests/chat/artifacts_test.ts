@@ -388,3 +388,20 @@ Deno.test("GDPR: the export lists artifacts and their files; deleting the accoun
   assert.deepEqual(await storedObjects(alice.userId), []);
   assert.deepEqual(await artifactRows(alice.userId), []);
 });
+
+Deno.test("the inbox's chat intent makes files too (POST /prompts)", async () => {
+  const alice = await chatUser("artifacts");
+  const tag = marker("inboxfile");
+  await queueScript("anthropic", {
+    tool_calls: [{ name: "create_artifact", arguments: { path: "digest.md", content: "# Inbox" } }],
+  }, { contains: tag });
+  const res = await alice.api("/prompts", {
+    method: "POST",
+    json: { prompt: `Save a digest ${tag}`, context: { intent: "chat" } },
+  });
+  assert.equal(res.status, 200, res.text);
+  const [row] = await artifactRows(alice.userId);
+  assert.equal(row?.path, "digest.md");
+  assert.equal(row.conversation_id, res.body.response.conversation_id);
+  assert.equal((await storedObjects(alice.userId)).length, 1);
+});
