@@ -205,7 +205,13 @@ Deno.test("the model makes a file: stored as the owner with its sha256, on the r
     const parts = shared.messages.at(-1).parts.filter((p: { type: string }) =>
       p.type === "artifact"
     );
-    assert.deepEqual(parts, include_attachments ? [expected] : [], `${include_attachments}`);
+    // With attachments, the reader gets a link to it under the share (share_files_test.ts).
+    const url = `${share.body.url}/files/${row.id}`;
+    assert.deepEqual(
+      parts,
+      include_attachments ? [{ ...expected, url }] : [],
+      `${include_attachments}`,
+    );
   }
 
   // Deleting the conversation removes its files and their rows at once.
@@ -381,4 +387,21 @@ Deno.test("GDPR: the export lists artifacts and their files; deleting the accoun
   assert.equal(deleted.status, 204, deleted.text);
   assert.deepEqual(await storedObjects(alice.userId), []);
   assert.deepEqual(await artifactRows(alice.userId), []);
+});
+
+Deno.test("the inbox's chat intent makes files too (POST /prompts)", async () => {
+  const alice = await chatUser("artifacts");
+  const tag = marker("inboxfile");
+  await queueScript("anthropic", {
+    tool_calls: [{ name: "create_artifact", arguments: { path: "digest.md", content: "# Inbox" } }],
+  }, { contains: tag });
+  const res = await alice.api("/prompts", {
+    method: "POST",
+    json: { prompt: `Save a digest ${tag}`, context: { intent: "chat" } },
+  });
+  assert.equal(res.status, 200, res.text);
+  const [row] = await artifactRows(alice.userId);
+  assert.equal(row?.path, "digest.md");
+  assert.equal(row.conversation_id, res.body.response.conversation_id);
+  assert.equal((await storedObjects(alice.userId)).length, 1);
 });

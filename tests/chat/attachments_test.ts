@@ -356,6 +356,12 @@ Deno.test("limits and bad files are refused with 413, 415 or 422, and nothing is
     assert.equal(res.status, status, `${what}: ${text.slice(0, 200)}`);
     assert.equal(JSON.parse(text).error.code, code, what);
   }
+  // Someone else's conversation, with or without a model named.
+  for (const model of [undefined, "gpt-5.2"]) {
+    const intruder = await bob.send(conversation, { ...useChatBody("x", [png]), model });
+    assert.equal(intruder.status, 404);
+    await intruder.body?.cancel();
+  }
   assert.deepEqual(await stored(conversation), { messages: 0, rows: 0, objects: 0 });
 
   // The upload route holds the same limits.

@@ -29,3 +29,17 @@ export async function removeObjects(
   }
   return null;
 }
+
+/**
+ * One object's bytes read with the service role (no policy applies), streamed. Only for an
+ * object a definer function has already chosen for the caller (private.shared_file): never for
+ * a path a request named.
+ */
+export async function readObjectAsService(bucket: string, path: string): Promise<Response> {
+  const key = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!;
+  const name = path.split("/").map(encodeURIComponent).join("/");
+  return await fetch(
+    `${Deno.env.get("SUPABASE_URL")}/storage/v1/object/authenticated/${bucket}/${name}`,
+    { headers: { authorization: `Bearer ${key}`, apikey: key } },
+  );
+}

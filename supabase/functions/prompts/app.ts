@@ -171,7 +171,12 @@ app.openapi(runPromptRoute, async (c) => {
   if (body.context.conversation_id) {
     await checkInboxConversation(c.get("user"), body.context.conversation_id);
   }
-  const call = { user: c.get("user"), requestId: c.get("requestId"), downgrade };
+  const call = {
+    user: c.get("user"),
+    requestId: c.get("requestId"),
+    downgrade,
+    authorization: c.req.header("authorization"),
+  };
   if (!/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
     return c.json((await runPrompt(call, body)) as z.infer<typeof PromptAnswer>, 200);
   }

@@ -17,10 +17,13 @@
 //
 // Models read them natively (Anthropic image and document blocks, OpenAI image_url and file
 // parts: see the adapters) when the registry says they can (`capabilities.vision`, `.pdf`;
-// text files every model reads): a send to a model that cannot is refused with 422
-// `unsupported_attachment` before any call, and streamChat skips fallbacks that cannot.
+// text files every model reads): a send (or a regeneration) for a model that cannot is refused
+// with 422 `unsupported_attachment` before any call, and streamChat skips fallbacks that cannot.
 // Earlier turns' files are re-sent newest first up to `chat.attachments.history_bytes`; the
 // others, and those the model cannot read, are described to it in a line of text.
+//
+// Answers carry signed links to the files (`url`, `url_expires_at`). Deleting an attachment or
+// its conversation removes the file from Storage first; the account's deletion removes them all.
 import { Buffer } from "node:buffer";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -312,8 +315,61 @@ export interface SentFiles {
 }
 
 /**
- * Checks a send's files (limits, ids, the model's capabilities) and stores the inline ones,
- * before the message is: a refusal stores nothing. `model` is the model asked for, if any.
+ * A send's files checked, before anything is stored: the conversation (404), the limits, the
+ * data URLs, the uploaded ids (this conversation's only) and whether the model reads them.
+ */
+async function checkedSend(
+  tx: Tx,
+  conversationId: string,
+  files: SendFiles,
+  model: string | undefined,
+) {
+  const conversationsModel = await conversationModel(tx, conversationId);
+  const limits = await attachmentLimits(tx);
+  if (files.inline.length + files.ids.length > limits.maxFiles) {
+    throw invalid("too_many_attachments", `A message carries at most ${limits.maxFiles} files`);
+  }
+  const newFiles = await Promise.all(files.inline.map(async (f, i) => {
+    const { mediaType, bytes } = decodeDataUrl(f.url);
+    if (base(f.mediaType) !== mediaType) {
+      throw invalid(
+        "invalid_data_url",
+        `The file part says ${f.mediaType}, its data URL ${mediaType}`,
+      );
+    }
+    return await checkedFile(limits, { mediaType, filename: f.filename, bytes }, i);
+  }));
+  const uploaded = await tx<AttachmentRow[]>`
+    select id, storage_path, media_type, size_bytes, sha256, filename, created_at
+    from public.chat_attachments
+    where id = any(${files.ids}::uuid[]) and conversation_id = ${conversationId}`;
+  const missing = files.ids.filter((id) => !uploaded.some((r) => r.id === id));
+  if (missing.length) {
+    throw invalid(
+      "unknown_attachment",
+      `Not an attachment of this conversation: ${missing.join(", ")}`,
+    );
+  }
+  const total = uploaded.reduce((n, r) => n + Number(r.size_bytes), 0) +
+    newFiles.reduce((n, f) => n + f.bytes.byteLength, 0);
+  if (total > limits.maxMessageBytes) {
+    throw new ApiError(
+      413,
+      "payload_too_large",
+      `A message's attachments are at most ${limits.maxMessageBytes} bytes together`,
+    );
+  }
+  const [first] = await rememberedModelChain(tx, model ?? conversationsModel);
+  refuseUnreadable(first, [
+    ...uploaded.map((r) => r.media_type),
+    ...newFiles.map((f) => f.mediaType),
+  ]);
+  return { uploaded, newFiles };
+}
+
+/**
+ * Checks a send's files and stores the inline ones (rows, then bytes), before the message is:
+ * a refusal stores nothing. `model` is the model asked for, if any.
  */
 export async function storeSendFiles(
   user: CurrentUser,
@@ -323,47 +379,7 @@ export async function storeSendFiles(
   model: string | undefined,
 ): Promise<SentFiles> {
   const { rows, created } = await asUser(user.claims, async (tx) => {
-    const alias = model ?? await conversationModel(tx, conversationId);
-    const limits = await attachmentLimits(tx);
-    const count = files.inline.length + files.ids.length;
-    if (count > limits.maxFiles) {
-      throw invalid("too_many_attachments", `A message carries at most ${limits.maxFiles} files`);
-    }
-    const newFiles = await Promise.all(files.inline.map(async (f, i) => {
-      const { mediaType, bytes } = decodeDataUrl(f.url);
-      if (base(f.mediaType) !== mediaType) {
-        throw invalid(
-          "invalid_data_url",
-          `The file part says ${f.mediaType}, its data URL ${mediaType}`,
-        );
-      }
-      return await checkedFile(limits, { mediaType, filename: f.filename, bytes }, i);
-    }));
-    const uploaded = await tx<AttachmentRow[]>`
-      select id, storage_path, media_type, size_bytes, sha256, filename, created_at
-      from public.chat_attachments
-      where id = any(${files.ids}::uuid[]) and conversation_id = ${conversationId}`;
-    const missing = files.ids.filter((id) => !uploaded.some((r) => r.id === id));
-    if (missing.length) {
-      throw invalid(
-        "unknown_attachment",
-        `Not an attachment of this conversation: ${missing.join(", ")}`,
-      );
-    }
-    const total = uploaded.reduce((n, r) => n + Number(r.size_bytes), 0) +
-      newFiles.reduce((n, f) => n + f.bytes.byteLength, 0);
-    if (total > limits.maxMessageBytes) {
-      throw new ApiError(
-        413,
-        "payload_too_large",
-        `A message's attachments are at most ${limits.maxMessageBytes} bytes together`,
-      );
-    }
-    const chain = await rememberedModelChain(tx, alias);
-    refuseUnreadable(chain[0], [
-      ...uploaded.map((r) => r.media_type),
-      ...newFiles.map((f) => f.mediaType),
-    ]);
+    const { uploaded, newFiles } = await checkedSend(tx, conversationId, files, model);
     const created = await insertRows(tx, user.id, conversationId, newFiles);
     return { rows: [...uploaded, ...created], created: { rows: created, files: newFiles } };
   });

@@ -23,7 +23,8 @@ export interface InboxChat {
 export async function inboxChat(
   user: CurrentUser,
   requestId: string,
-  input: { prompt: string; conversationId?: string },
+  /** authorization: the caller's header, for chat tools that store files as the user. */
+  input: { prompt: string; conversationId?: string; authorization?: string },
 ): Promise<InboxChat> {
   const conversationId = input.conversationId ?? await createConversation(user);
   // The prompts route counted the request (class prompts); the send checks the budget again.
@@ -35,7 +36,7 @@ export async function inboxChat(
   if ("existingReplyId" in prepared) {
     throw new ApiError(409, "conflict", "This message was already answered");
   }
-  const { events, done } = startReply(prepared.plan);
+  const { events, done } = startReply({ ...prepared.plan, authorization: input.authorization });
   return { conversationId, messageId: prepared.plan.assistantId, events: events.read(), done };
 }
 

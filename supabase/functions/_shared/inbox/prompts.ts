@@ -48,6 +48,8 @@ export interface PromptCall {
   stream?: ChunkStream;
   /** Set by a scheduled digest. */
   digestId?: string;
+  /** The caller's Authorization header: chat tools store files as the user (create_artifact). */
+  authorization?: string;
   now?: Date;
 }
 
@@ -152,6 +154,7 @@ async function execute(call: PromptCall, body: PromptRequest): Promise<PromptAns
         const chat = await inboxChat(user, call.requestId, {
           prompt: body.prompt,
           conversationId: body.context.conversation_id,
+          authorization: call.authorization,
         });
         // The reply's text as text parts (opened before their first delta, as the client needs).
         const open = new Set<string>();
