@@ -252,7 +252,7 @@ export async function ingestion(b: Bench, note: (t: string) => void): Promise<Re
 /**
  * Recall@10 of the HNSW index over what ingestion wrote (inserted row by row, unlike the
  * search scenario's bulk build): 30 stored embeddings as queries, the index's 10 nearest
- * (hnsw.ef_search 100, as hybrid_search sets it) against the exact 10 (index scans off).
+ * (hnsw.ef_search 200, as hybrid_search sets it) against the exact 10 (index scans off).
  */
 async function ingestedRecall(b: Bench): Promise<number> {
   const queries = await b.sql<{ id: number }[]>`
@@ -262,7 +262,7 @@ async function ingestedRecall(b: Bench): Promise<number> {
   for (const { id } of queries) {
     const near = (exact: boolean) =>
       b.sql.begin(async (tx) => {
-        await tx`select set_config('hnsw.ef_search', '100', true),
+        await tx`select set_config('hnsw.ef_search', '200', true),
                         set_config('enable_indexscan', ${exact ? "off" : "on"}, true)`;
         return (await tx<{ id: number }[]>`
           select s.id::int as id from public.search_index s,

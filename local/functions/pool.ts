@@ -56,7 +56,7 @@ function cpuMs(pid: number): number {
  * The worker's unix socket, in the stack's run folder; Linux caps a socket path at 107 bytes, so
  * a deep checkout's sockets go to a folder in /tmp named after the run folder instead.
  */
-function socketPath(runDir: string, name: string) {
+export function socketPath(runDir: string, name: string) {
   const path = join(runDir, `${name}.sock`);
   if (new TextEncoder().encode(path).length <= 100) return path;
   const dir = join(

@@ -205,7 +205,13 @@ Deno.test("the model makes a file: stored as the owner with its sha256, on the r
     const parts = shared.messages.at(-1).parts.filter((p: { type: string }) =>
       p.type === "artifact"
     );
-    assert.deepEqual(parts, include_attachments ? [expected] : [], `${include_attachments}`);
+    // With attachments, the reader gets a link to it under the share (share_files_test.ts).
+    const url = `${share.body.url}/files/${row.id}`;
+    assert.deepEqual(
+      parts,
+      include_attachments ? [{ ...expected, url }] : [],
+      `${include_attachments}`,
+    );
   }
 
   // Deleting the conversation removes its files and their rows at once.

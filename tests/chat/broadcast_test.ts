@@ -2,7 +2,11 @@
 // a reader that fell behind gets a part's piled-up deltas as one, and the instance's registry
 // lists the reply for its owner only, until it is closed.
 import assert from "node:assert/strict";
-import { liveReply, ReplyEvents } from "../../supabase/functions/_shared/chat/broadcast.ts";
+import {
+  liveReply,
+  ReplyEvents,
+  stopLiveReply,
+} from "../../supabase/functions/_shared/chat/broadcast.ts";
 import type { ChatStreamEvent } from "../../supabase/functions/_shared/stream/events.ts";
 
 const owner = { messageId: crypto.randomUUID(), userId: "u1", conversationId: "c1" };
@@ -49,4 +53,18 @@ Deno.test("reply events: listed for their owner in their conversation until clos
   assert.equal(liveReply("u1", "c2", owner.messageId), undefined);
   events.close();
   assert.equal(liveReply("u1", "c1", owner.messageId), undefined);
+});
+
+Deno.test("reply events: a stop request made on the generating instance reaches the reply at once", () => {
+  const messageId = crypto.randomUUID();
+  const events = new ReplyEvents({ ...owner, messageId });
+  let stopped = 0;
+  events.onStop(() => stopped++);
+  assert.equal(stopLiveReply("u2", "c1", messageId), false); // not bob's
+  assert.equal(stopLiveReply("u1", "c2", messageId), false); // not in that conversation
+  assert.equal(stopped, 0);
+  assert.equal(stopLiveReply("u1", "c1", messageId), true);
+  assert.equal(stopped, 1);
+  events.close();
+  assert.equal(stopLiveReply("u1", "c1", messageId), false); // over: the database has it
 });

@@ -12,7 +12,16 @@ type Schema = any;
 const doc = JSON.parse(await Deno.readTextFile("supabase/functions/openapi/openapi.json"));
 
 /** The functions whose responses this test samples. */
-const FUNCTIONS = ["health", "models", "conversations", "documents", "usage", "account", "admin"];
+const FUNCTIONS = [
+  "health",
+  "models",
+  "conversations",
+  "shared",
+  "documents",
+  "usage",
+  "account",
+  "admin",
+];
 /** Operations not sampled here, and where they are covered instead. */
 const ELSEWHERE: Record<string, string> = {
   "POST /documents/webhook": "signed: tests/knowledge/webhook_test.ts",
@@ -146,18 +155,41 @@ Deno.test("real responses match the OpenAPI document's response schemas", async 
     artifactId: artifacts[0].id,
   });
   await at(alice, "GET", "/conversations/{id}/messages", { id }); // the artifact part
-  const form = new FormData();
-  form.append("file", new File(["a note"], "note.txt", { type: "text/plain" }));
-  const attachmentRes = await fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${alice.token}` },
-    body: form,
-  });
+  const upload = (text: string, name: string) => {
+    const form = new FormData();
+    form.append("file", new File([text], name, { type: "text/plain" }));
+    return fetch(`${FUNCTIONS_URL}/conversations/${id}/attachments`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}` },
+      body: form,
+    });
+  };
+  const attachmentRes = await upload("a note", "note.txt");
   const attachment = await attachmentRes.clone().json();
   await check("POST", "/conversations/{id}/attachments", attachmentRes);
   await at(alice, "DELETE", "/conversations/{id}/attachments/{attachmentId}", {
     id,
     attachmentId: attachment.id,
+  });
+  // A share with its files: the reader's copy (attachment and artifact parts) and a file.
+  const sentFile = await upload("shared note", "shared.txt").then((r) => r.json());
+  await readSse(
+    await call(alice, "POST", `/conversations/${id}/messages`, {
+      content: "With a file",
+      attachments: [sentFile.id],
+    }),
+  );
+  const withFiles = await at(alice, "POST", "/conversations/{id}/share", { id }, {
+    include_attachments: true,
+  });
+  const copy = await at(alice, "GET", "/shared/{token}", { token: withFiles.token });
+  const sharedTypes = copy.messages.flatMap((m: { parts: { type: string }[] }) =>
+    m.parts.map((p) => p.type)
+  );
+  assert.ok(sharedTypes.includes("attachment") && sharedTypes.includes("artifact"), sharedTypes);
+  await at(alice, "GET", "/shared/{token}/files/{fileId}", {
+    token: withFiles.token,
+    fileId: sentFile.id,
   });
   await at(alice, "GET", "/conversations/{id}", { id: crypto.randomUUID() }); // 404
   await at(alice, "POST", "/conversations", {}, { title: 5 }); // 400

@@ -30,11 +30,7 @@ const REFUSALS: Record<Exclude<AccountAccess, "allowed">, [401 | 403, string]> =
 };
 
 export const requireUser = createMiddleware<AuthedEnv>(async (c, next) => {
-  const { data, error } = await verifyAuth(c.req.raw, { auth: "user" });
-  if (error || !data?.jwtClaims) {
-    throw new ApiError(401, "unauthorized", error?.message ?? "A user access token is required");
-  }
-  const claims = data.jwtClaims as JwtClaims;
+  const claims = await verifiedClaims(c.req.raw);
   const access = await accountAccess(claims.sub);
   if (access !== "allowed") {
     const [status, message] = REFUSALS[access];
@@ -44,11 +40,37 @@ export const requireUser = createMiddleware<AuthedEnv>(async (c, next) => {
   await next();
 });
 
+// A client sends the same access token with every request until it expires, and checking its
+// ES256 signature is the largest CPU cost of a chat send after the database (docs/BENCHMARKS.md,
+// "Profile"), so each instance remembers the tokens it verified: keyed by the whole token (its
+// signature included: another string is verified again), until the token expires and at most a
+// minute (a signing key taken out of the JWKS stops working within that minute).
+const VERIFIED_TTL_MS = 60_000;
+const MAX_CACHED = 10_000; // users (or tokens) remembered per instance, here and below
+const verified = new Map<string, { claims: JwtClaims; until: number }>();
+
+async function verifiedClaims(req: Request): Promise<JwtClaims> {
+  // The one place verifyAuth reads a user's token from.
+  const token = req.headers.get("authorization")?.match(/^Bearer (\S+)$/)?.[1];
+  const hit = token ? verified.get(token) : undefined;
+  if (hit && hit.until > Date.now()) return hit.claims;
+  const { data, error } = await verifyAuth(req, { auth: "user" });
+  if (error || !data?.jwtClaims) {
+    throw new ApiError(401, "unauthorized", error?.message ?? "A user access token is required");
+  }
+  const claims = data.jwtClaims as JwtClaims;
+  const expiresAt = typeof claims.exp === "number" ? claims.exp * 1000 : 0;
+  if (token && expiresAt > Date.now()) {
+    if (verified.size >= MAX_CACHED) verified.clear();
+    verified.set(token, { claims, until: Math.min(expiresAt, Date.now() + VERIFIED_TTL_MS) });
+  }
+  return claims;
+}
+
 // The rule is private.account_access in SQL (confirmed email, allowed domain), the same
 // function the restrictive RLS policies call; the answer is cached per user for a few seconds
 // so it costs no query on most requests.
 const ACCESS_TTL_MS = 5_000;
-const MAX_CACHED = 10_000;
 const cache = new Map<string, { access: AccountAccess; at: number }>();
 
 async function accountAccess(userId: string): Promise<AccountAccess> {

@@ -83,3 +83,21 @@ export async function readBody(req: Request, maxBytes: number): Promise<Uint8Arr
   }
   return body;
 }
+
+/**
+ * Headers of a user's file answered as a download: saved under its name (the last segment of
+ * `path`), ETag its sha256, never cached, never sniffed or rendered on the API's origin (a
+ * generated HTML file stays a file).
+ */
+export function downloadHeaders(contentType: string, path: string, sha256: string) {
+  const name = path.split("/").at(-1)!;
+  return {
+    "content-type": contentType,
+    "content-disposition": `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; ` +
+      `filename*=UTF-8''${encodeURIComponent(name)}`,
+    etag: `"${sha256}"`,
+    "cache-control": "private, no-store",
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox",
+  };
+}

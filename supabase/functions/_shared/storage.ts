@@ -29,3 +29,27 @@ export async function removeObjects(
   }
   return null;
 }
+
+/**
+ * One object's bytes read with the service role (no policy applies), streamed. Only for an
+ * object a definer function has already chosen for the caller (private.shared_file): never for
+ * a path a request named.
+ */
+export async function readObjectAsService(bucket: string, path: string): Promise<Response> {
+  const name = path.split("/").map(encodeURIComponent).join("/");
+  return await fetch(
+    `${Deno.env.get("SUPABASE_URL")}/storage/v1/object/authenticated/${bucket}/${name}`,
+    {
+      headers: {
+        authorization: serviceAuthorization(),
+        apikey: Deno.env.get("SUPABASE_ANON_KEY")!,
+      },
+    },
+  );
+}
+
+/**
+ * The service role's Authorization header, for Storage calls made for no user (a share's
+ * reader, a scheduled sweep) on objects the database chose. Never sent anywhere else.
+ */
+export const serviceAuthorization = () => `Bearer ${Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")}`;

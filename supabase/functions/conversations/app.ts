@@ -37,7 +37,7 @@ import { chatSettings, modelChain } from "../_shared/chat/models.ts";
 import { type Prepared, prepareReply, type Requester, sendInput } from "../_shared/chat/prepare.ts";
 import { replay, replyExists, replyInProgress } from "../_shared/chat/replay.ts";
 import { startReply } from "../_shared/chat/reply.ts";
-import { createShare, deleteShare, listShares } from "../_shared/chat/shares.ts";
+import { createShare, deleteShare, listShares, shareUrl } from "../_shared/chat/shares.ts";
 import {
   Attachment,
   Conversation,
@@ -504,7 +504,6 @@ artifactRoutes(app);
 
 // --- Share links ---------------------------------------------------------------------------------
 const ShareIds = uuidParams("id", "shareId");
-const shareUrl = (token: string) => `${Deno.env.get("SUPABASE_URL")}/functions/v1/shared/${token}`;
 
 app.openapi(
   route({

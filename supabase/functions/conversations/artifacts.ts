@@ -5,6 +5,7 @@ import { z } from "@hono/zod-openapi";
 import type { createApp } from "../_shared/app.ts";
 import type { AuthedEnv } from "../_shared/auth.ts";
 import { asUser } from "../_shared/db.ts";
+import { downloadHeaders } from "../_shared/http.ts";
 import { json, route, uuidParams } from "../_shared/openapi.ts";
 import { findConversation } from "../_shared/chat/conversations.ts";
 import {
@@ -21,12 +22,6 @@ const ArtifactList = z.object({
 }).openapi("ArtifactList");
 
 /** The header value of a file name: ASCII fallback plus the UTF-8 name (RFC 6266). */
-const attachment = (path: string) => {
-  const name = path.split("/").at(-1)!;
-  return `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; ` +
-    `filename*=UTF-8''${encodeURIComponent(name)}`;
-};
-
 export function artifactRoutes(app: ReturnType<typeof createApp<AuthedEnv>>) {
   app.openapi(
     route({
@@ -70,15 +65,7 @@ export function artifactRoutes(app: ReturnType<typeof createApp<AuthedEnv>>) {
       const row = await asUser(c.get("user").claims, (tx) => findArtifact(tx, id, artifactId));
       const bytes = await artifactBytes(c.req.header("authorization")!, row);
       return new Response(bytes, {
-        headers: {
-          "content-type": `${row.mime}; charset=utf-8`,
-          "content-disposition": attachment(row.path),
-          etag: `"${row.sha256}"`,
-          "cache-control": "private, no-store",
-          // A generated HTML file is downloaded, never rendered on the API's origin.
-          "x-content-type-options": "nosniff",
-          "content-security-policy": "sandbox",
-        },
+        headers: downloadHeaders(`${row.mime}; charset=utf-8`, row.path, row.sha256),
       });
     },
   );

@@ -261,6 +261,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/chat-jobs/unsent-uploads": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Remove stale uploads no message named (called by the recovery job) */
+    post: operations["postChatJobsUnsentUploads"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/connectors": {
     parameters: {
       query?: never;
@@ -1431,6 +1448,26 @@ export interface paths {
     };
     /** A shared conversation (no sign-in: the token is the proof) */
     get: operations["getSharedToken"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/shared/{token}/files/{fileId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A file of a share made with include_attachments (an attachment or an artifact)
+     * @description The `url` of a shared attachment or artifact part. It works exactly as long as the share does (revoking it ends its files too) and reaches only files the frozen copy names.
+     */
+    get: operations["getSharedTokenFilesFileId"];
     put?: never;
     post?: never;
     delete?: never;
@@ -2762,13 +2799,97 @@ export interface components {
         /** Format: uuid */
         id: string;
         model: string | null;
-        parts: components["schemas"]["MessagePart"][];
+        parts: components["schemas"]["SharedMessagePart"][];
         /** @enum {string} */
         role: "user" | "assistant";
       }[];
       /** Format: date-time */
       shared_at: string;
       title: string | null;
+    };
+    SharedMessagePart: {
+      /** @enum {string} */
+      type: "step_start";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "text";
+    } | {
+      text: string;
+      /** @enum {string} */
+      type: "reasoning";
+    } | {
+      id: string;
+      input?: unknown;
+      name: string;
+      /** @enum {string} */
+      type: "tool_call";
+    } | {
+      duration_ms: number;
+      is_error: boolean;
+      name: string;
+      output?: unknown;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "tool_result";
+    } | {
+      chunk_index: number;
+      /** Format: uuid */
+      document_id: string;
+      snippet: string;
+      title: string;
+      /** @enum {string} */
+      type: "citation";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      document_id: string;
+      title: string;
+      /** @enum {string} */
+      type: "file";
+    } | {
+      title: string;
+      /** @enum {string} */
+      type: "title";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "notice";
+    } | {
+      code: string;
+      message: string;
+      /** @enum {string} */
+      type: "error";
+    } | {
+      data?: unknown;
+      id: string;
+      name: string;
+      /** @enum {string} */
+      type: "data";
+    } | {
+      filename: string;
+      /** Format: uuid */
+      id: string;
+      media_type: string;
+      sha256: string;
+      size: number;
+      /** @enum {string} */
+      type: "attachment";
+      url?: string;
+    } | {
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      kind: "file" | "file_diff";
+      mime: string;
+      path: string;
+      sha256: string;
+      size: number;
+      tool_call_id: string;
+      /** @enum {string} */
+      type: "artifact";
+      url?: string;
     };
     ShareList: {
       shares: components["schemas"]["Share"][];
@@ -2898,6 +3019,10 @@ export interface components {
       document_id: string;
       /** @enum {string} */
       status: "created" | "duplicate";
+    };
+    UnsentUploadsSweep: {
+      kept: number;
+      removed: number;
     };
     UsageReport: {
       budget: components["schemas"]["Budget"];
@@ -4281,6 +4406,68 @@ export interface operations {
       };
       /** @description No such event */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  postChatJobsUnsentUploads: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          ids: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description What was removed and what was kept */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["UnsentUploadsSweep"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -9393,6 +9580,65 @@ export interface operations {
       };
       /** @description Too many requests from this address (rate_limited, Retry-After) */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getSharedTokenFilesFileId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        fileId: string;
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file's bytes, with its media type; ETag is its sha256 */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/octet-stream": string;
+        };
+      };
+      /** @description Bad token or id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unknown or revoked share, or not one of its files */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this address (rate_limited, Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Storage did not return the file */
+      502: {
         headers: {
           [name: string]: unknown;
         };

@@ -24,10 +24,18 @@ export function liveReply(userId: string, conversationId: string, messageId: str
     : undefined;
 }
 
+/** Stops a reply this instance is generating for this user at once; false if it is not here. */
+export function stopLiveReply(userId: string, conversationId: string, messageId: string) {
+  const events = liveReply(userId, conversationId, messageId);
+  events?.stop();
+  return events !== undefined;
+}
+
 export class ReplyEvents {
   #events: ChatStreamEvent[] = [];
   #closed = false;
   #wake = new Set<() => void>();
+  #stop?: () => void;
   readonly #owner: ReplyOwner;
 
   /** Listed in the registry from now until close(). */
@@ -40,6 +48,18 @@ export class ReplyEvents {
     if (this.#closed) return;
     this.#events.push(event);
     this.#notify();
+  }
+
+  /**
+   * How a stop request made on this instance reaches the generator at once; one made elsewhere
+   * reaches it through the database within a second (progress.ts).
+   */
+  onStop(stop: () => void) {
+    this.#stop = stop;
+  }
+
+  stop() {
+    this.#stop?.();
   }
 
   /** After the reply's final state is saved: a reader from now on reads it from the database. */

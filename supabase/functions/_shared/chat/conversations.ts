@@ -6,6 +6,7 @@ import { ApiError } from "../http.ts";
 import type { FinishReason } from "../llm/types.ts";
 import { type UsageColumns, usageTotals } from "../usage.ts";
 import { containsPattern, decodeCursor, encodeCursor } from "../validate.ts";
+import { stopLiveReply } from "./broadcast.ts";
 import type { Conversation, ListConversations, UpdateConversation } from "./schemas.ts";
 import { ListCursor, MessageCursor } from "./schemas.ts";
 import { modelChain } from "./models.ts";
@@ -300,6 +301,8 @@ const STOP_WAIT_MS = 5_000;
  */
 export async function stopReply(claims: JwtClaims, conversationId: string, messageId: string) {
   await asUser(claims, (tx) => requestStop(tx, conversationId, messageId));
+  // Generated here: stopped now. Elsewhere: its next progress write reads the request.
+  stopLiveReply(claims.sub, conversationId, messageId);
   const read = () => asUser(claims, (tx) => readMessage(tx, messageId));
   const deadline = Date.now() + STOP_WAIT_MS;
   let message = await read();

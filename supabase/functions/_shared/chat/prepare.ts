@@ -134,14 +134,13 @@ export async function prepareReply(
   if (mentions.length > MAX_MENTIONS) {
     throw new ApiError(400, "too_many_mentions", `At most ${MAX_MENTIONS} documents per message`);
   }
+  // The new message's parts: its text, then its attachments (the SQL adds the mentions').
+  const parts: Part[] | null = send &&
+    [{ type: "text", text: send.content }, ...(send.attachments ?? [])];
   const statement = (rateClass: "chat" | null) =>
     sql<{ answer: PrepareAnswer }[]>`
       select private.prepare_reply(
-        ${jsonb(user.claims)}, ${rateClass}, ${conversationId},
-        ${
-      send &&
-      jsonb([{ type: "text", text: send.content }, ...(send.attachments ?? [])] satisfies Part[])
-    },
+        ${jsonb(user.claims)}, ${rateClass}, ${conversationId}, ${parts && jsonb(parts)},
         ${send?.content ?? null}, ${send?.clientMessageId ?? null}, ${send?.parentId ?? null},
         ${send?.parentId === null}, ${mentions}::uuid[],
         ${send ? null : (input as RegenerateInput).regenerate}, ${input.model ?? null},

@@ -93,6 +93,7 @@ export function startReply(plan: ReplyPlan): { events: ReplyEvents; done: Promis
 
 async function generate(plan: ReplyPlan, events: ReplyEvents) {
   const abort = new AbortController();
+  events.onStop(() => abort.abort("stop requested"));
   const run: Run = {
     plan,
     reply: new ReplyParts((e) => events.push(e)),

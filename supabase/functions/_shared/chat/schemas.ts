@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { FINISH_REASONS } from "../llm/types.ts";
 import { UsageTotals } from "../usage.ts";
-import { AttachmentPartSchema, PartSchema } from "./parts.ts";
+import { ArtifactPart, AttachmentPartSchema, PartSchema } from "./parts.ts";
 
 const modelAlias = z.string().min(1).max(100);
 const title = z.string().trim().min(1).max(300);
@@ -199,13 +199,27 @@ export const NewShare = Share.extend({
 
 export const ShareList = z.object({ shares: z.array(Share) }).openapi("ShareList");
 
+/**
+ * A part as a share's reader gets it (shares.ts `forReader`): an attachment without its storage
+ * path, and in a share made with include_attachments, attachments and artifacts with a `url`
+ * under the share's link (GET /shared/{token}/files/{fileId}).
+ */
+const FILE_PARTS = ["attachment", "artifact"];
+export const SharedPartSchema = z.discriminatedUnion("type", [
+  ...(PartSchema.options.filter((o) => !FILE_PARTS.includes(o.shape.type.value)) as unknown as [
+    (typeof PartSchema.options)[number],
+  ]),
+  AttachmentPartSchema.omit({ path: true, url_expires_at: true }).strict(),
+  ArtifactPart.extend({ url: z.string().optional() }),
+]).openapi("SharedMessagePart");
+
 export const SharedConversation = z.object({
   title: z.string().nullable(),
   shared_at: timestamp,
   messages: z.array(z.object({
     id: z.uuid(),
     role: z.enum(["user", "assistant"]),
-    parts: z.array(PartSchema),
+    parts: z.array(SharedPartSchema),
     content: z.string(),
     model: z.string().nullable(),
     created_at: timestamp,
