@@ -36,10 +36,20 @@ export async function removeObjects(
  * a path a request named.
  */
 export async function readObjectAsService(bucket: string, path: string): Promise<Response> {
-  const key = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!;
   const name = path.split("/").map(encodeURIComponent).join("/");
   return await fetch(
     `${Deno.env.get("SUPABASE_URL")}/storage/v1/object/authenticated/${bucket}/${name}`,
-    { headers: { authorization: `Bearer ${key}`, apikey: key } },
+    {
+      headers: {
+        authorization: serviceAuthorization(),
+        apikey: Deno.env.get("SUPABASE_ANON_KEY")!,
+      },
+    },
   );
 }
+
+/**
+ * The service role's Authorization header, for Storage calls made for no user (a share's
+ * reader, a scheduled sweep) on objects the database chose. Never sent anywhere else.
+ */
+export const serviceAuthorization = () => `Bearer ${Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")}`;

@@ -142,6 +142,7 @@ export type Database = {
           "sha256": string;
           "size_bytes": number;
           "storage_path": string;
+          "sweep_posted_at": string | null;
           "user_id": string;
         };
         ComputedFields: never;
@@ -154,6 +155,7 @@ export type Database = {
           "sha256": string;
           "size_bytes": number;
           "storage_path": string;
+          "sweep_posted_at"?: string | null;
           "user_id"?: string;
         };
         Update: {
@@ -165,6 +167,7 @@ export type Database = {
           "sha256"?: string;
           "size_bytes"?: number;
           "storage_path"?: string;
+          "sweep_posted_at"?: string | null;
           "user_id"?: string;
         };
         Relationships: [

@@ -1,0 +1,39 @@
+// Function `chat-jobs`: the chat module's scheduled work that needs Storage, which SQL cannot
+// reach on a hosted project. Called by the database through pg_net (private.post_to_function)
+// with the Vault secret `aide_webhook_secret`, never by users; the secret is checked first.
+//   POST /chat-jobs/unsent-uploads {ids}   remove uploads no message named (step unsent_uploads)
+import { z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { createApp } from "../_shared/app.ts";
+import { json, jsonBody, route } from "../_shared/openapi.ts";
+import { requireBearerSecret } from "../_shared/secrets.ts";
+import { removeUnsentUploads } from "../_shared/chat/unsent_uploads.ts";
+
+export const app = createApp("chat-jobs");
+
+const webhookSecret = createMiddleware(async (c, next) => {
+  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
+  await next();
+});
+
+const UnsentUploads = z.strictObject({ ids: z.array(z.uuid()).min(1).max(1000) });
+const SweepResult = z.object({
+  /** Files removed from Storage, with their rows. */
+  removed: z.number().int(),
+  /** Ids left alone: sent since, not stale, already gone, or Storage failed (found again later). */
+  kept: z.number().int(),
+}).openapi("UnsentUploadsSweep");
+
+app.openapi(
+  route({
+    method: "post",
+    path: "/unsent-uploads",
+    summary: "Remove stale uploads no message named (called by the recovery job)",
+    auth: "secret",
+    middleware: [webhookSecret],
+    request: { body: jsonBody(UnsentUploads) },
+    responses: { 200: json(SweepResult, "What was removed and what was kept") },
+    errors: { 400: "Invalid body", 401: "Bad secret", 413: "Body too large", 415: "Not JSON" },
+  }),
+  async (c) => c.json(await removeUnsentUploads(c.req.valid("json").ids), 200),
+);
