@@ -300,7 +300,9 @@ app.openapi(
        cross join lateral (
          select ${TOTALS} from public.usage_daily d
          where d.user_id = p.id and d.day between $1 and $2) u
-       where $3::timestamptz is null or (p.created_at, p.id) > ($3::timestamptz, $4::uuid)
+       -- $3 is sent as text: postgres.js turns a timestamptz parameter into a JS Date, which
+       -- cuts the cursor's microseconds and would show its last user again on the next page.
+       where $3::text is null or (p.created_at, p.id) > ($3::text::timestamptz, $4::uuid)
        order by p.created_at, p.id limit $5`,
         [from, to, cursor?.t ?? null, cursor?.id ?? null, q.limit + 1],
       ));
