@@ -36,7 +36,7 @@ async function sender(dbUrl: string) {
             monthly_budget_usd = 100000 where id = ${userId}`;
   const conversations = await sql<{ id: string }[]>`
     insert into public.conversations (user_id, title, model)
-    select ${userId}, 'profile ' || i, 'claude-sonnet-4.5' from generate_series(1, ${SENDS}) i
+    select ${userId}, 'profile ' || i, 'claude-sonnet-4.6' from generate_series(1, ${SENDS}) i
     returning id`;
   return { sql, token, conversations };
 }

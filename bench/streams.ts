@@ -18,8 +18,8 @@ console.warn = (...args: unknown[]) => {
   warn(...args);
 };
 
-export const PROVIDER_MODEL = "claude-sonnet-4-5-20250929"; // what Aide's claude-sonnet-4.5 calls
-export const MODEL_ALIAS = "claude-sonnet-4.5";
+export const PROVIDER_MODEL = "claude-sonnet-4-6"; // what Aide's claude-sonnet-4.6 calls
+export const MODEL_ALIAS = "claude-sonnet-4.6";
 
 export interface StreamTiming {
   ok: boolean;

@@ -5,7 +5,7 @@ import type { LogEntry, Script } from "../../local/fakes/script.ts";
 import { call, connect, env, FUNCTIONS_URL, newUser, until } from "./stack.ts";
 export { until };
 
-export const SONNET = "claude-sonnet-4-5-20250929";
+export const SONNET = "claude-sonnet-4-6";
 export const GPT = "gpt-5.2";
 
 /** A unique word to find a test's own requests in the shared fakes' log. */

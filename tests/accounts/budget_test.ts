@@ -23,7 +23,7 @@ const regenerate = (token: string, conversationId: string, messageId: string) =>
 const spend = (userId: string, microUsd: number) =>
   withDb((sql) =>
     sql`insert into public.usage_ledger (call_id, user_id, product_step, provider, model, provider_model, status, cost_micro_usd)
-        values (${crypto.randomUUID()}, ${userId}, 'chat', 'anthropic', 'claude-sonnet-4.5', ${SONNET}, 'ok', ${microUsd})`
+        values (${crypto.randomUUID()}, ${userId}, 'chat', 'anthropic', 'claude-sonnet-4.6', ${SONNET}, 'ok', ${microUsd})`
   );
 
 Deno.test("budgets: the chosen model below the soft limit, the cheaper one with a notice past it, 402 at the hard limit", async () => {
@@ -33,7 +33,7 @@ Deno.test("budgets: the chosen model below the soft limit, the cheaper one with 
   );
   const conversationId = await alice.createConversation({
     title: "budget",
-    model: "claude-sonnet-4.5",
+    model: "claude-sonnet-4.6",
   });
   const downgrade = await withDb(async (sql) => {
     const [row] =
@@ -53,7 +53,7 @@ Deno.test("budgets: the chosen model below the soft limit, the cheaper one with 
   const below = marker("below");
   const chunks = await readSse(await alice.send(conversationId, { content: below })) as Chunk[];
   assert.equal(chunks.find((c) => c.type === "data-notice"), undefined);
-  assert.equal(await replyModel(), "claude-sonnet-4.5");
+  assert.equal(await replyModel(), "claude-sonnet-4.6");
   assert.equal((await providerRequests("anthropic", below))[0]?.model, SONNET);
 
   // 2. Past the soft limit: the cheaper model answers and the stream says so, right after start.
@@ -78,7 +78,7 @@ Deno.test("budgets: the chosen model below the soft limit, the cheaper one with 
   // The conversation keeps the model the user chose.
   assert.equal(
     (await alice.api(`/conversations/${conversationId}`)).body.model,
-    "claude-sonnet-4.5",
+    "claude-sonnet-4.6",
   );
 
   // The simple stream format carries the notice too, and so does regenerate.

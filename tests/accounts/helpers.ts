@@ -20,7 +20,7 @@ export interface TestPrice {
 /** A chat model of its own (served by the fake provider) with one price from 2020 on. */
 export async function testModel(provider: "openai" | "anthropic", price: TestPrice) {
   const alias = `test-${provider}-${crypto.randomUUID().slice(0, 8)}`;
-  const providerModel = provider === "openai" ? "gpt-5.2" : "claude-sonnet-4-5-20250929";
+  const providerModel = provider === "openai" ? "gpt-5.2" : "claude-sonnet-4-6";
   await withDb(async (sql) => {
     await sql`insert into public.models (alias, provider, provider_model, display_name, purpose,
                 context_window, max_output_tokens, capabilities)

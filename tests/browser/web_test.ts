@@ -349,7 +349,7 @@ Deno.test({
     for (const [i, ago] of days.entries()) {
       await sql`insert into public.usage_ledger (call_id, user_id, product_step, provider, model, provider_model,
                   status, input_tokens, output_tokens, cost_micro_usd, created_at)
-                values (${crypto.randomUUID()}, ${user.userId}, 'chat', 'anthropic', 'claude-sonnet-4.5', ${SONNET},
+                values (${crypto.randomUUID()}, ${user.userId}, 'chat', 'anthropic', 'claude-sonnet-4.6', ${SONNET},
                   'ok', 1200, 400, ${
         (3 + (i * 7) % 11) * 1000
       }, now() - make_interval(days => ${ago}))`;

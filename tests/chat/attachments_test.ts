@@ -84,7 +84,7 @@ const upload = (user: ChatUser, conversation: string, file: File) => {
 
 for (
   const [provider, model, providerModel, image, document, firstUser] of [
-    ["anthropic", "claude-sonnet-4.5", SONNET, "image", "document", 0],
+    ["anthropic", "claude-sonnet-4.6", SONNET, "image", "document", 0],
     ["openai", "gpt-5.2", GPT, "image_url", "file", 1], // after the system message
   ] as const
 ) {
@@ -196,7 +196,7 @@ Deno.test("a file uploaded first is sent by its id (Aide's body and useChat's)",
   const again = marker("Once more");
   const body = {
     ...useChatBody(again, []),
-    model: "claude-sonnet-4.5",
+    model: "claude-sonnet-4.6",
     attachments: [up.body.id],
   };
   await readSse(await alice.send(conversation, body));
@@ -223,7 +223,7 @@ Deno.test("a model that cannot read the file is refused before any call; fallbac
                                    max_output_tokens, capabilities, fallback) values
           (${textOnly}, 'openai', ${textOnly}, 'No vision', 100000, 1000, '{"tools": true}', '{}'),
           (${visionFirst}, 'openai', ${visionFirst}, 'Vision', 100000, 1000,
-           '{"vision": true, "pdf": true}', ${[textOnly, "claude-sonnet-4.5"]})`
+           '{"vision": true, "pdf": true}', ${[textOnly, "claude-sonnet-4.6"]})`
   );
   try {
     const conversation = await alice.createConversation({ model: textOnly });
@@ -263,7 +263,7 @@ Deno.test("a model that cannot read the file is refused before any call; fallbac
       ...await providerRequests("anthropic", ask),
     ].map((r) => r.model);
     assert.ok(!tried.includes(textOnly), `the model without vision was skipped: ${tried}`);
-    assert.equal(tried.at(-1), "claude-sonnet-4-5-20250929");
+    assert.equal(tried.at(-1), "claude-sonnet-4-6");
   } finally {
     await withDb(async (sql) => {
       await sql`delete from public.conversations where model in (${textOnly}, ${visionFirst})`;
@@ -275,7 +275,7 @@ Deno.test("a model that cannot read the file is refused before any call; fallbac
 Deno.test("limits and bad files are refused with 413, 415 or 422, and nothing is stored", async () => {
   const alice = await chatUser("attach");
   const bob = await chatUser("attach");
-  const conversation = await alice.createConversation({ model: "claude-sonnet-4.5" });
+  const conversation = await alice.createConversation({ model: "claude-sonnet-4.6" });
   const bobs = await bob.createConversation();
   const bobsFile = await upload(bob, bobs, new File([PNG], "b.png", { type: "image/png" }));
   assert.equal(bobsFile.status, 201);
@@ -391,7 +391,7 @@ Deno.test("limits and bad files are refused with 413, 415 or 422, and nothing is
 
 Deno.test("share copies leave attachments out unless chosen; the account export lists them and deleting the account removes the files", async () => {
   const alice = await chatUser("attach");
-  const conversation = await alice.createConversation({ model: "claude-sonnet-4.5" });
+  const conversation = await alice.createConversation({ model: "claude-sonnet-4.6" });
   await readSse(
     await alice.send(
       conversation,

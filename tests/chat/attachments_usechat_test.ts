@@ -54,7 +54,7 @@ class Chat extends AbstractChat<UIMessage> {
 
 Deno.test("useChat's sendMessage({text, files}) reaches the model and is stored; uploads go by id", async () => {
   const alice = await chatUser("usechat");
-  const conversation = await alice.createConversation({ model: "claude-sonnet-4.5" });
+  const conversation = await alice.createConversation({ model: "claude-sonnet-4.6" });
   const sent: unknown[] = [];
   const transport = new DefaultChatTransport<UIMessage>({
     api: `${FUNCTIONS_URL}/conversations/${conversation}/messages`,

@@ -63,9 +63,9 @@ Deno.test("a model that keeps failing before the first token falls back to the n
   assert.equal(message.model, "gpt-5.2");
   assert.equal(message.provider, "openai");
   assert.deepEqual((await ledger(message.id)).map((r) => `${r.model}:${r.status}`), [
-    "claude-sonnet-4.5:error",
-    "claude-sonnet-4.5:error",
-    "claude-sonnet-4.5:error",
+    "claude-sonnet-4.6:error",
+    "claude-sonnet-4.6:error",
+    "claude-sonnet-4.6:error",
     "gpt-5.2:ok",
   ]);
 });

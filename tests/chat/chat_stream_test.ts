@@ -91,7 +91,7 @@ Deno.test("the user message is stored before the provider is called; the reply i
     assert.equal(m.status, "complete");
     assert.equal(m.content, reply);
     assert.deepEqual(m.parts, [{ type: "step_start" }, { type: "text", text: reply }]);
-    assert.equal(m.model, "claude-sonnet-4.5");
+    assert.equal(m.model, "claude-sonnet-4.6");
     assert.equal(m.provider_model, SONNET);
     assert.deepEqual(
       [m.input_tokens, m.output_tokens, m.cached_read_tokens, m.cache_write_tokens],
@@ -117,7 +117,7 @@ Deno.test("the user message is stored before the provider is called; the reply i
 
 Deno.test("an Anthropic and an OpenAI model stream through the same code, in both stream formats", async () => {
   const alice = await chatUser("alice");
-  for (const [model, providerModel] of [["claude-sonnet-4.5", SONNET], ["gpt-5.2", GPT]]) {
+  for (const [model, providerModel] of [["claude-sonnet-4.6", SONNET], ["gpt-5.2", GPT]]) {
     const conversationId = await alice.createConversation({ title: "x", model });
     const ui = await readSse(
       await alice.send(conversationId, { content: `hello ${model}` }),
@@ -280,7 +280,7 @@ Deno.test("the first exchange gets a title from the utility model, metered, push
     const rows = await sql`select product_step, model from public.usage_ledger
                            where conversation_id = ${conversationId} order by product_step`;
     assert.deepEqual(rows.map((r) => `${r.product_step}:${r.model}`), [
-      "chat:claude-sonnet-4.5",
+      "chat:claude-sonnet-4.6",
       "title:gpt-5-mini",
     ]);
   });

@@ -141,14 +141,16 @@ Deno.test("GET /models lists enabled chat models, whether their provider is conf
   const res = await alice.api("/models");
   assert.equal(res.status, 200);
   const byId = Object.fromEntries(res.body.models.map((m: { id: string }) => [m.id, m]));
-  for (const id of ["claude-opus-4-5", "claude-sonnet-4.5", "gpt-5.2"]) {
+  for (const id of ["claude-opus-4-5", "claude-sonnet-4.6", "gpt-5.2"]) {
     assert.ok(byId[id], `${id} missing`);
   }
   assert.equal(byId["claude-opus-4-5"].provider_model, "claude-opus-4-5-20251101");
-  assert.equal(byId["claude-sonnet-4.5"].provider_configured, true);
-  assert.equal(byId["claude-sonnet-4.5"].price_per_mtok_usd.input, 3);
+  assert.equal(byId["claude-sonnet-4.6"].provider_configured, true);
+  assert.equal(byId["claude-sonnet-4.6"].price_per_mtok_usd.input, 3);
   assert.equal(byId["text-embedding-3-small"], undefined, "embedding models are not chat models");
-  assert.equal(res.body.default_model, "claude-sonnet-4.5");
+  // Retired by Anthropic on 2026-11-30 (migration 20261201160000): no longer offered.
+  assert.equal(byId["claude-sonnet-4.5"], undefined, "a retired model is not offered");
+  assert.equal(res.body.default_model, "claude-sonnet-4.6");
 
   await withDb((sql) =>
     sql`update public.models set enabled = false where alias = 'claude-opus-4-5'`

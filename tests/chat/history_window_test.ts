@@ -13,7 +13,7 @@ async function longConversation(userId: string, tag: string): Promise<string> {
   return await withDb(async (sql) => {
     const [{ id }] = await sql<{ id: string }[]>`
       insert into public.conversations (user_id, title, model)
-      values (${userId}, 'long', 'claude-sonnet-4.5') returning id`;
+      values (${userId}, 'long', 'claude-sonnet-4.6') returning id`;
     const [{ leaf }] = await sql<{ leaf: string }[]>`
       with ids as (select i, gen_random_uuid() as mid from generate_series(1, ${MESSAGES}) i),
       inserted as (

@@ -50,7 +50,7 @@ const partsOf = (body: { messages: { parts: SharedPart[] }[] }, ...types: string
 
 /** A conversation with an image and a PDF sent by Alice, then an artifact the model made. */
 async function conversationWithFiles(alice: ChatUser) {
-  const conversation = await alice.createConversation({ model: "claude-sonnet-4.5" });
+  const conversation = await alice.createConversation({ model: "claude-sonnet-4.6" });
   const ids = [];
   for (
     const file of [

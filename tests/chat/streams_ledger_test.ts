@@ -43,7 +43,7 @@ Deno.test("a provider call has its ledger row from its start, completed when its
   const bob = await chatUser("ledger");
   const conversationId = await bob.createConversation({
     title: "ledger",
-    model: "claude-sonnet-4.5",
+    model: "claude-sonnet-4.6",
   });
   const res = await bob.send(conversationId, { content: slow("bill me") });
   const pending = await until(
@@ -94,7 +94,7 @@ Deno.test("recovery closes a call whose function was killed: output estimated fr
       await sql`insert into public.messages (conversation_id, user_id, parent_id, role, status,
                                                            model, content, parts, created_at, updated_at)
                               values (${conversationId}, ${carol.userId}, ${user.id}, 'assistant', 'streaming',
-                                      'claude-sonnet-4.5', ${text},
+                                      'claude-sonnet-4.6', ${text},
                                       ${
         sql.json([{ type: "text", text }])
       }, now() - interval '1 hour',
@@ -108,7 +108,7 @@ Deno.test("recovery closes a call whose function was killed: output estimated fr
         message_id: reply.id,
         product_step: "chat",
         provider: "anthropic",
-        model: "claude-sonnet-4.5",
+        model: "claude-sonnet-4.6",
         provider_model: SONNET,
         status: "pending",
         input_tokens: 1000,

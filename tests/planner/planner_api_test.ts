@@ -286,7 +286,7 @@ Deno.test("planner: a long planner conversation is windowed to the model's conte
   const alias = marker("tiny");
   await withDb(async (sql) => {
     await sql`insert into public.models (alias, provider, provider_model, display_name, context_window, max_output_tokens)
-              values (${alias}, 'anthropic', 'claude-sonnet-4-5-20250929', 'Tiny window', 3000, 500)`;
+              values (${alias}, 'anthropic', 'claude-sonnet-4-6', 'Tiny window', 3000, 500)`;
     await sql`insert into public.model_prices (model_alias, effective_from, input_per_mtok, output_per_mtok, cached_read_per_mtok, cache_write_per_mtok)
               values (${alias}, '2020-01-01', 1, 1, 0, 0)`;
   });

@@ -199,7 +199,7 @@ function plannerIds(userId: string) {
       await sql`insert into public.patterns (user_id, kind, key, description, confidence)
                                 values (${userId}, 'streak', 'current', 'Sweep', 1) returning id`;
     const [chat] = await sql`insert into public.conversations (user_id, kind, title, model)
-                             values (${userId}, 'planner', 'Sweep planner', 'claude-sonnet-4.5') returning id`;
+                             values (${userId}, 'planner', 'Sweep planner', 'claude-sonnet-4.6') returning id`;
     const [plan] = await sql`insert into public.plans (user_id, conversation_id, content)
                              values (${userId}, ${chat.id}, '{"goal": {"title": "Sweep"}}') returning id`;
     return {
@@ -297,7 +297,7 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
     attachmentId: attachment,
     artifactId: artifact.id,
     "documents.id": document,
-    alias: "claude-sonnet-4.5",
+    alias: "claude-sonnet-4.6",
     ...planner,
   };
 
@@ -324,9 +324,9 @@ Deno.test("every operation answers bad requests with a 4xx JSON error and change
       const [profiles] =
         await sql`select md5(string_agg(p::text, '|' order by p.id)) as h from public.profiles p where id = any(${users}::uuid[])`;
       const [model] =
-        await sql`select md5(m::text) as h from public.models m where alias = 'claude-sonnet-4.5'`;
+        await sql`select md5(m::text) as h from public.models m where alias = 'claude-sonnet-4.6'`;
       const [prices] =
-        await sql`select count(*)::int as n from public.model_prices where model_alias = 'claude-sonnet-4.5'`;
+        await sql`select count(*)::int as n from public.model_prices where model_alias = 'claude-sonnet-4.6'`;
       return { ...state, profiles: profiles.h, model: model.h, prices: String(prices.n) };
     });
   const before = await snapshot();

@@ -42,7 +42,7 @@ function plan(i: number, tag: string) {
   }[variant];
   return {
     variant,
-    model: openai ? "gpt-5.2" : "claude-sonnet-4.5",
+    model: openai ? "gpt-5.2" : "claude-sonnet-4.6",
     provider: openai ? "openai" as const : "anthropic" as const,
     providerModel: openai ? GPT : SONNET,
     content,

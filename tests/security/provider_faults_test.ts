@@ -30,7 +30,7 @@ const SLACK_MS = 20_000;
 
 const CHAINS = {
   anthropic: {
-    alias: "claude-sonnet-4.5",
+    alias: "claude-sonnet-4.6",
     model: SONNET,
     fallback: "gpt-5.2",
     fallbackProvider: "openai",
@@ -38,7 +38,7 @@ const CHAINS = {
   openai: {
     alias: "gpt-5.2",
     model: GPT,
-    fallback: "claude-sonnet-4.5",
+    fallback: "claude-sonnet-4.6",
     fallbackProvider: "anthropic",
   },
 } as const;

@@ -177,7 +177,7 @@ export async function chatSettings(tx: Sql | Tx): Promise<ChatSettings> {
     select key, value from public.app_settings where key like 'chat.%'`;
   const get = (key: string) => rows.find((r) => r.key === key)?.value;
   return {
-    defaultModel: String(get("chat.default_model") ?? "claude-sonnet-4.5"),
+    defaultModel: String(get("chat.default_model") ?? "claude-sonnet-4.6"),
     utilityModel: String(get("chat.utility_model") ?? "gpt-5-mini"),
     systemPrompt: String(get("chat.system_prompt") ?? "You are a helpful assistant."),
     maxToolSteps: Number(get("chat.max_tool_steps") ?? 5),

@@ -6,10 +6,10 @@ export type Provider = "anthropic" | "openai" | "openai_compatible";
 
 /** A model as the registry describes it (see the `models` table). */
 export interface ModelSpec {
-  /** Our alias, e.g. "claude-sonnet-4.5". */
+  /** Our alias, e.g. "claude-sonnet-4.6". */
   alias: string;
   provider: Provider;
-  /** The provider's id, e.g. "claude-sonnet-4-5-20250929". */
+  /** The provider's id, e.g. "claude-sonnet-4-6". */
   providerModel: string;
   /** For openai_compatible (and to override a provider's URL). */
   baseUrl?: string;
