@@ -298,7 +298,10 @@ Deno.test("slack: mentions and direct messages rank higher; every Aide user of t
         },
       ]
     ) await deliverSlack({ team_id: team, event });
-    await eventuallyEvent(sql, olivia.userId, `D1:${dmTs}`);
+    // Deliveries are processed independently (pg_net), so wait for each of the three.
+    for (const id of [`C1:${plainTs}`, `C1:${mentionTs}`, `D1:${dmTs}`]) {
+      await eventuallyEvent(sql, olivia.userId, id);
+    }
     const rows = await sql`select external_id, event_type, importance_score from public.events
                            where user_id = ${olivia.userId}`;
     const byTs = Object.fromEntries(rows.map((r) => [r.external_id.split(":")[1], r]));

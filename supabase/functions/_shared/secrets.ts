@@ -1,6 +1,7 @@
 // Secrets for calls that carry no user JWT (database webhooks, cron, meeting recorders) live in
 // Supabase Vault, read by the functions over their database connection and cached briefly.
 // Comparisons run in constant time over raw bytes.
+import { createMiddleware } from "hono/factory";
 import { sql } from "./db.ts";
 import { ApiError } from "./http.ts";
 
@@ -45,6 +46,15 @@ export async function requireBearerSecret(req: Request, name: string) {
     throw new ApiError(401, "unauthorized", "Missing or invalid webhook secret");
   }
 }
+
+/**
+ * For routes only the database calls (pg_net webhooks, pg_cron ticks): the request must carry the
+ * Vault secret `aide_webhook_secret`. A route's middleware runs before its body is read.
+ */
+export const requireWebhookSecret = createMiddleware(async (c, next) => {
+  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
+  await next();
+});
 
 export async function hmacSha256Hex(
   secret: string,

@@ -3,18 +3,12 @@
 // with the Vault secret `aide_webhook_secret`, never by users; the secret is checked first.
 //   POST /chat-jobs/unsent-uploads {ids}   remove uploads no message named (step unsent_uploads)
 import { z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
 import { createApp } from "../_shared/app.ts";
 import { json, jsonBody, route } from "../_shared/openapi.ts";
-import { requireBearerSecret } from "../_shared/secrets.ts";
+import { requireWebhookSecret } from "../_shared/secrets.ts";
 import { removeUnsentUploads } from "../_shared/chat/unsent_uploads.ts";
 
 export const app = createApp("chat-jobs");
-
-const webhookSecret = createMiddleware(async (c, next) => {
-  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
-  await next();
-});
 
 const UnsentUploads = z.strictObject({ ids: z.array(z.uuid()).min(1).max(1000) });
 const SweepResult = z.object({
@@ -30,7 +24,7 @@ app.openapi(
     path: "/unsent-uploads",
     summary: "Remove stale uploads no message named (called by the recovery job)",
     auth: "secret",
-    middleware: [webhookSecret],
+    middleware: [requireWebhookSecret],
     request: { body: jsonBody(UnsentUploads) },
     responses: { 200: json(SweepResult, "What was removed and what was kept") },
     errors: { 400: "Invalid body", 401: "Bad secret", 413: "Body too large", 415: "Not JSON" },

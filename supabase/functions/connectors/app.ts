@@ -12,7 +12,7 @@ import { ApiError, log } from "../_shared/http.ts";
 import { limitWrites } from "../_shared/limits.ts";
 import { json, route, uuidParams } from "../_shared/openapi.ts";
 import { runInBackground } from "../_shared/runtime.ts";
-import { requireBearerSecret } from "../_shared/secrets.ts";
+import { requireWebhookSecret } from "../_shared/secrets.ts";
 import {
   consumeState,
   createState,
@@ -426,6 +426,7 @@ app.openapi(telegramWebhook, async (c) => {
 // ---- scheduled work -----------------------------------------------------------------------------------
 
 const tick = route({
+  middleware: [requireWebhookSecret],
   method: "post",
   path: "/jobs/tick",
   summary:
@@ -448,7 +449,6 @@ const tick = route({
   errors: { 400: "Invalid body", 401: "Bad secret" },
 });
 app.openapi(tick, async (c) => {
-  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
   const body = c.req.valid("json") ?? {};
   return c.json(await runJobs(body.jobs ?? JOBS, body.budget_ms ?? 45_000), 200);
 });

@@ -2,11 +2,10 @@
 // (trigger and sweeper, through pg_net) with the Vault secret `aide_webhook_secret`, never by
 // users. The secret is checked before the body is read.
 import { z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
 import { createApp } from "../_shared/app.ts";
 import { indexObject, ingestDocument } from "../_shared/knowledge/ingest.ts";
 import { json, jsonBody, route } from "../_shared/openapi.ts";
-import { requireBearerSecret } from "../_shared/secrets.ts";
+import { requireWebhookSecret } from "../_shared/secrets.ts";
 
 export const app = createApp("ingest");
 
@@ -23,18 +22,13 @@ const IngestResult = z.discriminatedUnion("status", [
   z.object({ status: z.literal("failed"), job: z.string(), error: z.string() }),
 ]).openapi("IngestResult");
 
-const webhookSecret = createMiddleware(async (c, next) => {
-  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
-  await next();
-});
-
 app.openapi(
   route({
     method: "post",
     path: "/",
     summary: "Index one document, event, note or thread (called by the database)",
     auth: "secret",
-    middleware: [webhookSecret],
+    middleware: [requireWebhookSecret],
     request: { body: jsonBody(IngestRequest) },
     responses: {
       200: json(IngestResult, "Indexed, skipped or superseded"),

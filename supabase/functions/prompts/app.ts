@@ -16,7 +16,7 @@ import { Intent, SummaryContent } from "../_shared/inbox/types.ts";
 import { chatGate } from "../_shared/limits.ts";
 import { json, jsonBody, route, uuidParams } from "../_shared/openapi.ts";
 import { runInBackground } from "../_shared/runtime.ts";
-import { requireBearerSecret } from "../_shared/secrets.ts";
+import { requireWebhookSecret } from "../_shared/secrets.ts";
 
 const SourceRef = z.object({ type: z.string(), id: z.uuid(), source: z.string().optional() });
 
@@ -121,6 +121,7 @@ const DigestResults = z.object({
 export const app = createApp<AuthedEnv>("prompts");
 
 const runDigestsRoute = route({
+  middleware: [requireWebhookSecret],
   method: "post",
   path: "/digests",
   summary: "Run due digests (called by the pg_cron job aide-inbox-digests)",
@@ -131,7 +132,6 @@ const runDigestsRoute = route({
 });
 
 app.openapi(runDigestsRoute, async (c) => {
-  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
   const { digest_ids } = c.req.valid("json");
   return c.json(await runDigests(digest_ids, c.get("requestId")), 200);
 });

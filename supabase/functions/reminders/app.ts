@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { createApp } from "../_shared/app.ts";
 import { ApiError } from "../_shared/http.ts";
 import { json, jsonBody, route } from "../_shared/openapi.ts";
-import { requireBearerSecret } from "../_shared/secrets.ts";
+import { requireWebhookSecret } from "../_shared/secrets.ts";
 import { verifyAck } from "../_shared/reminders/ack.ts";
 import {
   pushAction,
@@ -38,6 +38,7 @@ const AckResult = z.object({
 }).openapi("ReminderAckResult");
 
 const dispatchRoute = route({
+  middleware: [requireWebhookSecret],
   method: "post",
   path: "/dispatch",
   summary: "Send a batch of claimed reminder stages (called by the reminder tick through pg_net)",
@@ -47,7 +48,6 @@ const dispatchRoute = route({
   errors: { 401: "Missing or invalid webhook secret" },
 });
 app.openapi(dispatchRoute, async (c) => {
-  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
   return c.json(await dispatch(c.req.valid("json").ids), 200);
 });
 

@@ -40,7 +40,7 @@ import {
 import { iso, localDate, localDayBounds, localToInstant } from "../_shared/planner/time.ts";
 import { LocalDateTime, PRIORITIES, Rrule, TASK_STATUSES, TimeZone } from "../_shared/planner/types.ts";
 import { runInBackground } from "../_shared/runtime.ts";
-import { requireBearerSecret } from "../_shared/secrets.ts";
+import { requireWebhookSecret } from "../_shared/secrets.ts";
 import { decodeCursor, encodeCursor } from "../_shared/validate.ts";
 
 export const app = createApp<AuthedEnv>("tasks");
@@ -49,6 +49,7 @@ const DAY = 86_400_000;
 // ---- the horizon job (before requireUser: it carries the webhook secret, not a user) -----------
 
 const materialize = route({
+  middleware: [requireWebhookSecret],
   method: "post",
   path: "/materialize",
   summary: "Materialize recurring occurrences up to the horizon (called by pg_cron)",
@@ -62,7 +63,6 @@ const materialize = route({
   errors: { 400: "Invalid body", 401: "Bad secret" },
 });
 app.openapi(materialize, async (c) => {
-  await requireBearerSecret(c.req.raw, "aide_webhook_secret");
   const { batch_size } = c.req.valid("json");
   const result = await sql.begin(async (tx) => {
     const through = Date.now() + (await horizonDays(tx)) * DAY;
