@@ -139,3 +139,25 @@ Deno.test("email confirmations are on in config.toml; npm run token makes confir
     assert.equal(u.access, "allowed");
   });
 });
+
+Deno.test("the allowlist policy is planned as letting every row through (RLS queries keep their index plans)", async () => {
+  const user = await chatUser("planner");
+  const claims = JSON.stringify({ sub: user.userId, role: "authenticated" });
+  const planRows = (row: Record<string, unknown>) =>
+    (row["QUERY PLAN"] as { Plan: { "Plan Rows": number } }[])[0].Plan["Plan Rows"];
+  await withDb(async (sql) => {
+    // app_settings' own policy admits every signed-in user (`using (true)`): only the allowlist's
+    // restrictive policy narrows it, and it must not shrink the estimate (it was 0.5% of the rows).
+    const [all] = await sql`explain (format json) select key from public.app_settings`;
+    const [asUser] = await sql.begin(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true),
+                      set_config('request.jwt.claims', ${claims}, true)`;
+      return await tx`explain (format json) select key from public.app_settings`;
+    });
+    assert.ok(planRows(all) >= 20, `app_settings has ${planRows(all)} rows by the estimate`);
+    assert.ok(
+      planRows(asUser) >= 0.9 * planRows(all),
+      `as the user ${planRows(asUser)} of ${planRows(all)} rows estimated`,
+    );
+  });
+});
