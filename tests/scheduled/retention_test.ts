@@ -1,6 +1,7 @@
 // Retention: rules purge only expired rows, one bounded batch at a time; children of purged
 // conversations go first and with them; concurrent runs never purge a row twice or deadlock.
 import assert from "node:assert/strict";
+import { chatUser, marker, queueScript, readSse, until, withDb } from "../_support/chat.ts";
 import { newUser } from "../_support/stack.ts";
 import {
   connect,
@@ -290,6 +291,140 @@ Deno.test("two runs at once never delete a row twice and never deadlock; their c
     await b.end();
     await ledger.drop();
     await messages.drop();
+    await sql.end();
+  }
+});
+
+// A conversation hidden without DELETE /conversations/:id (deleted_at set directly, as through
+// PostgREST) still has its files in Storage when retention reaches it. Retention must not purge
+// the rows that point at those files before the sweeps have removed them: first the artifacts
+// (step deleted_artifacts), then, once the messages are gone, the attachments (step
+// unsent_uploads), and only then the conversation. Every file is gone from Storage at the end.
+// (In this file so that it never runs beside the tests above, which count what each rule purges.)
+
+/** What is left of the conversation: its rows and its files in Storage. */
+const left = (conversationId: string, userId: string) =>
+  withDb(async (sql) => {
+    const count = async (query: Promise<{ n: number }[]>) => (await query)[0].n;
+    return {
+      conversation: await count(sql`select count(*)::int as n from public.conversations
+                                    where id = ${conversationId}`),
+      messages: await count(sql`select count(*)::int as n from public.messages
+                                where conversation_id = ${conversationId}`),
+      attachments: await count(sql`select count(*)::int as n from public.chat_attachments
+                                   where conversation_id = ${conversationId}`),
+      artifacts: await count(sql`select count(*)::int as n from public.artifacts
+                                 where conversation_id = ${conversationId}`),
+      attachmentFiles: await count(sql`select count(*)::int as n from storage.objects
+        where bucket_id = 'chat-attachments' and name like ${`${userId}/${conversationId}/%`}`),
+      artifactFiles: await count(sql`select count(*)::int as n from storage.objects
+        where bucket_id = 'chat-artifacts' and owner_id = ${userId}`),
+    };
+  });
+
+Deno.test("retention purges a conversation hidden without the delete route only after its files are gone, files first", async () => {
+  const alice = await chatUser("purge-files");
+  const conversation = await alice.createConversation({ model: "claude-sonnet-4.6" });
+
+  // One message with an uploaded file, whose reply makes an artifact.
+  const form = new FormData();
+  form.append("file", new File(["the brief"], "brief.txt", { type: "text/plain" }));
+  const uploaded = await alice.api(`/conversations/${conversation}/attachments`, {
+    method: "POST",
+    body: form,
+  });
+  assert.equal(uploaded.status, 201, uploaded.text);
+  const tag = marker("purge");
+  await queueScript("anthropic", {
+    tool_calls: [{ name: "create_artifact", arguments: { path: "notes.md", content: "# Notes" } }],
+  }, { contains: tag });
+  await queueScript("anthropic", { text: "Done." }, { contains: tag });
+  await readSse(
+    await alice.send(conversation, {
+      content: `Summarize ${tag}`,
+      attachments: [uploaded.body.id],
+    }),
+  );
+  const before = await left(conversation, alice.userId);
+  assert.deepEqual(before, {
+    conversation: 1,
+    messages: 2,
+    attachments: 1,
+    artifacts: 1,
+    attachmentFiles: 1,
+    artifactFiles: 1,
+  });
+
+  // The retention rules, and the artifact sweep, run only here while the conversation is
+  // eligible (pg_cron's runs and the other retention tests wait). The unsent-uploads sweep is
+  // left to anyone: pg_cron's recovery run may take the attachment at any moment.
+  const sql = connect();
+  const locks = connect(); // two connections, both held for the locks (sql stays free)
+  const retentionHeld = await exclusiveSession(locks, "retention", CONVERSATION_RULES);
+  const recoveryHeld = await exclusiveSession(locks, "recovery", ["deleted_artifacts"]);
+  const retention = async () => {
+    for (let i = 0; i < 2; i++) {
+      await runJob(retentionHeld.session, "retention", {
+        steps: CONVERSATION_RULES,
+        batchSize: 100,
+      });
+    }
+  };
+  try {
+    // Hidden 31 days ago without the delete route, so its files were not removed; retention's
+    // window (retention.deleted_conversations) is 30 days.
+    await withDb(async (db) => {
+      await db`update public.conversations set deleted_at = now() - interval '31 days'
+               where id = ${conversation}`;
+      for (const table of ["messages", "usage_ledger", "chat_attachments"]) {
+        await db.unsafe(
+          `update public.${table} set created_at = created_at - interval '40 days'
+           where conversation_id = $1`,
+          [conversation],
+        );
+      }
+    });
+
+    // While the artifact is there, the messages (which its row cascades from) stay.
+    await retention();
+    const waiting = await left(conversation, alice.userId);
+    assert.equal(waiting.messages, 2);
+    assert.equal(waiting.artifacts, 1);
+    assert.equal(waiting.conversation, 1);
+
+    // The artifact sweep removes the file, then the row.
+    await runJob(recoveryHeld.session, "recovery", { steps: ["deleted_artifacts"] });
+    await until("the artifact removed", async () => {
+      const now = await left(conversation, alice.userId);
+      return now.artifacts === 0 && now.artifactFiles === 0;
+    }, 20_000);
+
+    // Then the messages go; no message names the attachment any more, so the unsent-uploads sweep
+    // takes it (file first), and then the conversation goes. Never a file without its row, never
+    // the conversation while its attachment row is there.
+    await until("the conversation purged", async () => {
+      await retention();
+      await runJob(sql, "recovery", { steps: ["unsent_uploads"] });
+      const now = await left(conversation, alice.userId);
+      assert.ok(
+        now.attachmentFiles <= now.attachments,
+        `a file without its row: ${JSON.stringify(now)}`,
+      );
+      if (now.attachments > 0) assert.equal(now.conversation, 1, "purged before its attachment");
+      return now.conversation === 0;
+    }, 30_000);
+    assert.deepEqual(await left(conversation, alice.userId), {
+      conversation: 0,
+      messages: 0,
+      attachments: 0,
+      artifacts: 0,
+      attachmentFiles: 0,
+      artifactFiles: 0,
+    });
+  } finally {
+    await recoveryHeld.release();
+    await retentionHeld.release();
+    await locks.end();
     await sql.end();
   }
 });

@@ -39,6 +39,7 @@ export type Database = {
           "path": string;
           "sha256": string;
           "size": number;
+          "sweep_posted_at": string | null;
           "tool_call_id": string;
           "user_id": string;
         };
@@ -54,6 +55,7 @@ export type Database = {
           "path": string;
           "sha256": string;
           "size": number;
+          "sweep_posted_at"?: string | null;
           "tool_call_id": string;
           "user_id": string;
         };
@@ -68,6 +70,7 @@ export type Database = {
           "path"?: string;
           "sha256"?: string;
           "size"?: number;
+          "sweep_posted_at"?: string | null;
           "tool_call_id"?: string;
           "user_id"?: string;
         };

@@ -261,6 +261,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/chat-jobs/deleted-artifacts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Remove the artifacts of conversations retention is purging (called by the recovery job) */
+    post: operations["postChatJobsDeletedArtifacts"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/chat-jobs/unsent-uploads": {
     parameters: {
       query?: never;
@@ -2112,6 +2129,10 @@ export interface components {
       /** Format: date */
       to: string;
     };
+    FileSweep: {
+      kept: number;
+      removed: number;
+    };
     Goal: {
       abandoned_at: string | null;
       categories: string[];
@@ -3019,10 +3040,6 @@ export interface components {
       document_id: string;
       /** @enum {string} */
       status: "created" | "duplicate";
-    };
-    UnsentUploadsSweep: {
-      kept: number;
-      removed: number;
     };
     UsageReport: {
       budget: components["schemas"]["Budget"];
@@ -4415,6 +4432,68 @@ export interface operations {
       };
     };
   };
+  postChatJobsDeletedArtifacts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          ids: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description What was removed and what was kept */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["FileSweep"];
+        };
+      };
+      /** @description Invalid body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Bad secret */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   postChatJobsUnsentUploads: {
     parameters: {
       query?: never;
@@ -4436,7 +4515,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": components["schemas"]["UnsentUploadsSweep"];
+          "application/json": components["schemas"]["FileSweep"];
         };
       };
       /** @description Invalid body */

@@ -97,11 +97,6 @@ export const Artifact = ArtifactPart.omit({ type: true }).extend({
   created_at: z.iso.datetime({ offset: true }),
 }).openapi("Artifact");
 
-export const artifactJson = ({ object_path: _, user_id: _owner, size, ...row }: ArtifactRow) => ({
-  ...row,
-  size: Number(size),
-});
-
 const partOf = (row: ArtifactRow): PartOf<"artifact"> => ({
   type: "artifact",
   id: row.id,
@@ -112,6 +107,17 @@ const partOf = (row: ArtifactRow): PartOf<"artifact"> => ({
   size: Number(row.size),
   sha256: row.sha256,
 });
+
+/** Named fields only: a column added for the database's own use never reaches the API. */
+export const artifactJson = (row: ArtifactRow) => {
+  const { type: _, ...part } = partOf(row);
+  return {
+    ...part,
+    conversation_id: row.conversation_id,
+    message_id: row.message_id,
+    created_at: row.created_at,
+  };
+};
 
 interface ArtifactLimits {
   max_bytes: number;
