@@ -97,8 +97,15 @@ grant insert (id, conversation_id, storage_path, media_type, size_bytes, sha256,
   on public.chat_attachments to authenticated;
 revoke delete on public.chat_attachments from anon;
 
--- Share links: attachments are private like mentioned documents and citations, left out of the
--- copy unless the owner chose include_attachments.
+-- Parts a share link leaves out unless it was made with include_attachments: they show the
+-- user's documents (mentions: file; citations) or files (attachments; artifacts add themselves in
+-- 20261201111000). One list, read by freeze_share, which now takes it instead of its own.
+create function private.private_part_types() returns text[]
+language sql immutable set search_path = '' as $$
+  select array['file', 'citation', 'attachment']
+$$;
+revoke execute on function private.private_part_types() from public, anon, authenticated;
+
 create or replace function private.freeze_share() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -119,7 +126,7 @@ begin
            'parts', (select coalesce(jsonb_agg(p.part order by p.n), '[]'::jsonb)
                      from jsonb_array_elements(b.parts) with ordinality as p(part, n)
                      where new.include_attachments
-                        or p.part ->> 'type' not in ('file', 'citation', 'attachment')))
+                        or not (p.part ->> 'type' = any (private.private_part_types()))))
          order by b.depth desc), '[]'::jsonb)
   into new.messages
   from branch b;

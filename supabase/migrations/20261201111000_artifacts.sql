@@ -49,40 +49,9 @@ values ('chat-artifacts', 'chat-artifacts', false, 10485760)
 on conflict (id) do nothing;
 select private.create_user_folder_policies('chat-artifacts');
 
--- Parts a share link leaves out unless it was made with include_attachments: they show the
--- user's documents (mentions: file; citations) or files (attachments, artifacts). One list,
--- read by freeze_share.
-create function private.private_part_types() returns text[]
+-- Artifacts are the user's files too: a share link leaves them out unless include_attachments
+-- (the list read by freeze_share, 20261201100000).
+create or replace function private.private_part_types() returns text[]
 language sql immutable set search_path = '' as $$
   select array['file', 'citation', 'attachment', 'artifact']
 $$;
-revoke execute on function private.private_part_types() from public, anon, authenticated;
-
-create or replace function private.freeze_share() returns trigger
-language plpgsql security definer set search_path = '' as $$
-declare
-  v_leaf uuid;
-begin
-  select c.title, c.active_leaf_id into new.title, v_leaf
-  from public.conversations c where c.id = new.conversation_id;
-  with recursive branch as (
-    select m.id, m.parent_id, m.role, m.parts, m.content, m.model, m.created_at, 0 as depth
-    from public.messages m where m.id = v_leaf
-    union all
-    select m.id, m.parent_id, m.role, m.parts, m.content, m.model, m.created_at, b.depth + 1
-    from public.messages m join branch b on m.id = b.parent_id
-  )
-  select coalesce(jsonb_agg(jsonb_build_object(
-           'id', b.id, 'role', b.role, 'content', b.content, 'model', b.model,
-           'created_at', b.created_at,
-           'parts', (select coalesce(jsonb_agg(p.part order by p.n), '[]'::jsonb)
-                     from jsonb_array_elements(b.parts) with ordinality as p(part, n)
-                     where new.include_attachments
-                        or not (p.part ->> 'type' = any (private.private_part_types()))))
-         order by b.depth desc), '[]'::jsonb)
-  into new.messages
-  from branch b;
-  return new;
-end
-$$;
-revoke execute on function private.freeze_share() from public, anon, authenticated;
